@@ -1,0 +1,254 @@
+"""Run configuration: one pydantic model per section, validated once at the edge.
+
+A run config is a YAML file (see configs/) plus ``key=value`` overrides from the
+CLI or the Prefect UI. Every section forbids unknown keys, so a typo is an error
+that names the dotted path of the field, never a silently ignored setting. All
+defaults live here: the YAML is the whole schema, nothing downstream calls
+``.get(key, default)``.
+
+Each component receives only its own section (``cfg.data``, ``cfg.model``...),
+never the whole run config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A run config that cannot be used; the message names the file, field and fix."""
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WindowConfig(Section):
+    """Sliding-window protocol shared by data, models and evaluation."""
+
+    seq_len: int = Field(96, ge=2, description="Input (look-back) length in time steps.")
+    horizon: int = Field(24, ge=1, description="Forecast length in time steps.")
+    stride: int = Field(1, ge=1, description="Step between consecutive training windows.")
+
+
+class DataConfig(Section):
+    """Where the series comes from, how it is validated and how it is split."""
+
+    name: str = Field("vic_elec", pattern=r"^[a-z0-9][a-z0-9_\-]*$",
+                      description="Dataset name; the canonical file is data/<name>.parquet.")
+    source: str = Field("vic_elec", description="URI or packaged dataset name (vic_elec, etth1).")
+    timestamp_col: str | None = Field(None, description="Timestamp column; inferred when None.")
+    targets: list[str] | None = Field(None, description="Channels to forecast; all numeric when None.")
+    covariates: list[str] = Field(default_factory=list, description="Known covariate channels.")
+    freq: str | None = Field(None, description="Pandas frequency alias; inferred when None.")
+    description: str = Field("", description="What is measured, where; feeds the domain profile.")
+    units: dict[str, str] = Field(default_factory=dict, description="Unit per channel.")
+    missing: Literal["refuse", "interpolate", "ffill"] = "refuse"
+    max_rows: int | None = Field(None, ge=1, description="Keep only the LAST max_rows rows.")
+    data_dir: str = Field("data", description="Directory tracked by data.dvc.")
+    split: Literal["ratio", "ett_hour", "ett_minute"] = "ratio"
+    split_ratios: tuple[float, float, float] = (0.7, 0.1, 0.2)
+    train_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Few-shot share of train rows.")
+    window: WindowConfig = Field(default_factory=WindowConfig)
+    # Source details (see README "Data config" for one example per source kind).
+    layout: Literal["auto", "wide", "long"] = Field(
+        "auto", description="wide: timestamp + one column per channel; long: id, timestamp, value."
+    )
+    id_col: str | None = Field(None, description="Long layout: series-id column; inferred when None.")
+    value_col: str | None = Field(None, description="Long layout: value column; inferred when None.")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field delimiter.")
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Required pin for http(s):// sources."
+    )
+    endpoint_url: str | None = Field(None, description="S3 endpoint for s3:// sources (MinIO, moto).")
+    cache_dir: str = Field(
+        "~/.cache/tsalign/downloads", description="Where pinned downloads are kept (by sha256)."
+    )
+    local_copy: str | None = Field(
+        None, description="Packaged web datasets (etth1): local file with the pinned content."
+    )
+    resample: str | None = Field(
+        None, description="Resample onto this pandas frequency; None = the series must be regular."
+    )
+    resample_agg: Literal["mean", "sum", "last", "first", "min", "max"] = "mean"
+    rev: str | None = Field(
+        None, description="Use this data version (git rev or DVC md5) instead of the workspace."
+    )
+
+    @model_validator(mode="after")
+    def _ratios_sum_to_one(self) -> DataConfig:
+        if abs(sum(self.split_ratios) - 1.0) > 1e-6:
+            raise ValueError(f"split_ratios must sum to 1, got {list(self.split_ratios)}")
+        if self.layout == "wide" and (self.id_col or self.value_col):
+            raise ValueError("id_col/value_col describe the long layout: set layout: long")
+        return self
+
+
+class ProfileConfig(Section):
+    """Primitive analysis settings."""
+
+    max_points: int = Field(200_000, ge=100, description="Cap on points per channel analysed.")
+    tokenizer: str = Field("minilm", description="Backbone reference whose tokenizer prices prompts.")
+    plots: bool = True
+
+
+class ModelConfig(Section):
+    """Which catalogue entry to build and its hyper-parameters."""
+
+    name: str = Field("gpt4ts", description="Catalogue name (see `tsalign models`).")
+    backbone: str = Field("minilm", description="minilm, a local HF dir, s3:// prefix or hub id.")
+    n_layers: int = Field(2, ge=1, description="Keep the first k transformer blocks.")
+    freeze: Literal["frozen", "ln_pos", "lora", "full"] = "ln_pos"
+    patch_len: int = Field(16, ge=1)
+    stride: int = Field(8, ge=1)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    lora_r: int = Field(8, ge=1)
+    lora_alpha: int = Field(16, ge=1)
+
+
+class TrainConfig(Section):
+    """Distributed training on Ray Train with a DeepSpeed engine per worker."""
+
+    num_workers: int = Field(2, ge=1)
+    use_gpu: bool = False
+    cpus_per_worker: int = Field(1, ge=1)
+    deepspeed_preset: str = Field("zero2", description="infra/deepspeed/<preset>.json")
+    epochs: int = Field(1, ge=1)
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
+    batch_size: int = Field(32, ge=1, description="Per-worker micro-batch.")
+    grad_accum: int = Field(1, ge=1, description="Micro-batches per optimizer step.")
+    grad_clip: float = Field(1.0, gt=0, description="Max global gradient norm.")
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of steps in linear warm-up.")
+    patience: int = Field(3, ge=1, description="Epochs without validation improvement before stopping.")
+    max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint.")
+    keep_checkpoints: int = Field(2, ge=1, description="Best-k checkpoints kept, by val_loss.")
+    max_train_windows: int | None = Field(2048, ge=1, description="Cap on training windows.")
+    max_val_windows: int | None = Field(512, ge=1, description="Cap on validation windows.")
+    seed: int = 2024
+    storage_path: str = Field("runs", description="Ray Train storage: local dir or s3://.")
+    ray_address: str | None = Field(None, description="Ray cluster address; local when None.")
+
+
+class EvalConfig(Section):
+    """Evaluation on the test split."""
+
+    baselines: list[str] = Field(default_factory=lambda: ["seasonal_naive"])
+    season: int | None = Field(None, ge=1, description="Seasonal period; from the profile when None.")
+    batch_size: int = Field(256, ge=1)
+    max_test_windows: int | None = Field(None, ge=1, description="Cap on test windows; None = all.")
+
+
+class RegistryConfig(Section):
+    """Where published versions go."""
+
+    uri: str = Field("registry", description="Local directory or s3://bucket/prefix.")
+    model_name: str = Field("tsalign-forecaster", pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, moto) when not AWS.")
+
+
+class RunConfig(Section):
+    """The whole run: one section per stage."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    workdir: str = Field("outputs", description="Where stage outputs (profiles, reports) go.")
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    node = tree
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {dotted!r}: {key!r} is a value, not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """Turn ``["train.epochs=2", "data.targets=[a,b]"]`` into a nested dict.
+
+    Values are parsed as YAML scalars/flow collections, so ``2`` is an int,
+    ``null`` is None and ``[a, b]`` is a list.
+
+    Raises:
+        ConfigError: an override without ``=`` or with an empty key.
+    """
+    tree: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {item!r} is not key=value (e.g. train.epochs=2)")
+        _set_dotted(tree, key.strip(), yaml.safe_load(raw) if raw else "")
+    return tree
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def format_validation_error(err: ValidationError, origin: str) -> str:
+    """One line per problem: ``origin: dotted.path: message (got value)``."""
+    lines = []
+    for item in err.errors():
+        path = ".".join(str(p) for p in item["loc"]) or "<root>"
+        got = item.get("input")
+        hint = "remove it or fix its spelling" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{origin}: {path}: {hint} (got {got!r})")
+    return "\n".join(lines)
+
+
+def build_config(tree: dict[str, Any], origin: str = "<config>") -> RunConfig:
+    """Validate a nested dict into a RunConfig.
+
+    Raises:
+        ConfigError: listing every invalid field by dotted path.
+    """
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, origin)) from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Load a YAML run config (or the embedded defaults when ``path`` is None) plus overrides.
+
+    Raises:
+        ConfigError: missing/unparsable file or any invalid field.
+    """
+    tree: dict[str, Any] = {}
+    origin = "<defaults>"
+    if path is not None:
+        path = Path(path)
+        origin = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found; see configs/ for examples")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping of sections")
+        tree = loaded
+    if overrides:
+        tree = _merge(tree, parse_overrides(overrides))
+        origin += " + overrides"
+    return build_config(tree, origin)

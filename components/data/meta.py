@@ -1,0 +1,34 @@
+"""Metadata stored beside each canonical dataset (data/<name>.meta.json)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TIMESTAMP = "timestamp"
+"""Name of the timestamp column in every canonical Parquet file."""
+
+
+class DatasetMeta(BaseModel):
+    """What is known about one canonical dataset; feeds the domain primitive."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = 1
+    name: str
+    source: str = Field(description="The source URI or packaged name it was ingested from.")
+    description: str = ""
+    units: dict[str, str] = Field(default_factory=dict)
+    channels: list[str] = Field(description="All value columns, in file order.")
+    targets: list[str]
+    covariates: list[str] = Field(default_factory=list)
+    freq: str = Field(description="Pandas frequency alias of the regular sampling grid.")
+    rows: int
+    start: str
+    end: str
+    inferred: dict[str, str] = Field(
+        default_factory=dict, description="Settings inferred rather than declared, and why."
+    )
+    filled: dict[str, int] = Field(
+        default_factory=dict, description="Per channel, how many missing values the policy filled."
+    )
+    content_sha256: str = Field("", description="sha256 of the canonical Parquet bytes.")

@@ -1,0 +1,67 @@
+"""Small references that stages pass to each other.
+
+Stages exchange URIs, hashes and small pydantic models — never tensors or
+DataFrames — so that Prefect can cache on them, Ray workers on other machines
+can read the data themselves, and each stage can be rerun alone.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Ref(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DatasetRef(Ref):
+    """A versioned dataset: the canonical Parquet file and the DVC version of data/."""
+
+    name: str
+    path: str = Field(description="Canonical Parquet file (absolute path or URI).")
+    meta_path: str = Field(description="JSON metadata beside the Parquet file.")
+    md5: str = Field(description="md5 of data/ as recorded in data.dvc: the data version.")
+    remote: str = Field(description="DVC remote the version was pushed to.")
+    rows: int
+    channels: list[str]
+    timestamp_col: str
+    freq: str
+
+
+class ProfileRef(Ref):
+    """Where the primitive profile of a dataset version was written."""
+
+    profile_path: str
+    report_path: str
+    plot_paths: list[str] = Field(default_factory=list)
+    dominant_period: int | None = None
+    recommended_paradigm: str | None = None
+
+
+class TrainResult(Ref):
+    """Outcome of one Ray Train run."""
+
+    run_name: str
+    checkpoint_uri: str = Field(description="Directory with the exported model (safetensors).")
+    curves: dict[str, list[float]] = Field(default_factory=dict)
+    train_seconds: float = 0.0
+
+
+class EvalReport(Ref):
+    """Metrics of the trained model and its baselines on the same test windows."""
+
+    report_path: str
+    test_windows: int
+    metrics: dict[str, dict[str, float]] = Field(description="model name -> metric -> value")
+    candidate: str
+
+
+class PublishedVersion(Ref):
+    """A registry version: ``name:version``."""
+
+    name: str
+    version: int
+    uri: str
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
