@@ -1,0 +1,226 @@
+"""What a registry version is: its manifest, model-card facts, references and alias records."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.registry.errors import RefError
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+"""Model names: the same rule as ``RegistryConfig.model_name`` (safe as an S3 key and a dir)."""
+
+ALIAS_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
+"""Alias names start with a letter so that ``name@3`` can never be mistaken for a version."""
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> str:
+    """Current UTC time as ISO 8601 with seconds (what manifests and histories record)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class FileEntry(BaseModel):
+    """One file of a version: its content hash (the blob key) and size in bytes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class ModelCardInfo(BaseModel):
+    """Facts for the Hugging Face–style model card (README.md front matter) of a version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_model: str | None = Field(None, description="Backbone reference, e.g. a hub id.")
+    library_name: str = Field("tsalign", description="Library that loads the model.")
+    pipeline_tag: str = "time-series-forecasting"
+    license: str | None = None
+    datasets: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    summary: str = Field("", description="Free text shown under the title.")
+    intended_use: str = ""
+    limitations: str = ""
+
+
+class VersionManifest(BaseModel):
+    """The immutable record that makes a version visible (``versions/<N>/manifest.json``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    name: str
+    version: int = Field(ge=1)
+    publish_id: str = Field(description="Unique id of the publish call that claimed the version.")
+    created_at: str
+    created_by: str
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    files: dict[str, FileEntry] = Field(description="relative path -> sha256 and size")
+    config: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    lineage: dict[str, Any] = Field(default_factory=dict)
+    card: ModelCardInfo = Field(default_factory=ModelCardInfo)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+class AliasMove(BaseModel):
+    """One entry of an alias's history."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int
+    previous: int | None
+    at: str
+    by: str
+    reason: str = ""
+
+
+class AliasRecord(BaseModel):
+    """``aliases/<alias>.json``: where the alias points now and every move so far (oldest first)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    alias: str
+    version: int
+    history: list[AliasMove] = Field(default_factory=list)
+
+
+class ModelInfo(BaseModel):
+    """``model.json``: mutable model-level description and tags."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    updated_at: str = ""
+
+
+def check_name(name: str) -> str:
+    """Validate a model name.
+
+    Raises:
+        RefError: the name is not lower-case letters, digits, ``_`` and ``-``.
+    """
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise RefError(
+            f"model name {name!r} is invalid: use lower-case letters, digits, '_' and '-', "
+            "starting with a letter or digit (e.g. tsalign-forecaster)"
+        )
+    return name
+
+
+def check_alias(alias: str) -> str:
+    """Validate an alias name.
+
+    Raises:
+        RefError: the alias does not start with a letter or has other characters.
+    """
+    if not isinstance(alias, str) or not ALIAS_RE.match(alias):
+        raise RefError(
+            f"alias {alias!r} is invalid: use lower-case letters, digits, '_' and '-', "
+            "starting with a letter (e.g. champion, staging)"
+        )
+    return alias
+
+
+def parse_ref(ref: str) -> tuple[str, int | str | None]:
+    """Split ``name``, ``name:VERSION``, ``name:latest`` or ``name@ALIAS``.
+
+    Returns:
+        ``(name, selector)`` where selector is an int version, an alias string, or ``None``
+        for the latest version.
+
+    Raises:
+        RefError: anything else, with the accepted forms in the message.
+    """
+    forms = "use NAME, NAME:VERSION (e.g. my-model:3), NAME:latest or NAME@ALIAS (e.g. my-model@champion)"
+    text = (ref or "").strip()
+    if "@" in text and ":" in text:
+        raise RefError(f"reference {ref!r} has both ':' and '@'; {forms}")
+    if "@" in text:
+        name, _, alias = text.partition("@")
+        return check_name(name), check_alias(alias)
+    if ":" in text:
+        name, _, version = text.partition(":")
+        check_name(name)
+        if version == "latest":
+            return name, None
+        if not version.isdigit() or int(version) < 1:
+            raise RefError(
+                f"reference {ref!r}: version {version!r} is not a positive integer; {forms}"
+            )
+        return name, int(version)
+    if not text:
+        raise RefError(f"empty model reference; {forms}")
+    try:
+        return check_name(text), None
+    except RefError:
+        raise RefError(f"reference {ref!r} is invalid; {forms}") from None
+
+
+# --- keeping secrets out of manifests and cards -------------------------------------------
+
+_SECRET_KEY = re.compile(
+    r"(secret|password|passwd|token|credential|api[_-]?key|access[_-]?key|session[_-]?key|"
+    r"private[_-]?key|authorization)",
+    re.IGNORECASE,
+)
+# user:password@ (passwords such as AWS secrets may contain "/"), or a bare token@.
+_URL_WITH_USERINFO = re.compile(
+    r"\b([a-z][a-z0-9+.\-]*://)([^\s@/:]+:[^\s@]*|[^\s@/:]+)@", re.IGNORECASE
+)
+# AWS access key ids have a fixed shape; catch them even under an innocent-looking key.
+_AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
+REDACTED = "***"
+
+
+def _redact_str(text: str) -> str:
+    text = _URL_WITH_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    return _AWS_KEY_ID.sub(REDACTED, text)
+
+
+def redact(value: Any) -> Any:
+    """Copy of ``value`` with secrets replaced by ``***``.
+
+    Applied to config, metrics and lineage before they are written to a manifest or a card:
+    mapping keys that look like secrets (``aws_secret_access_key``, ``token``...) lose their
+    values, URLs lose their ``user:password@`` part and AWS key ids are masked.
+    """
+    if isinstance(value, dict):
+        return {
+            k: (
+                REDACTED
+                if isinstance(k, str) and _SECRET_KEY.search(k) and v is not None
+                else redact(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _redact_str(value)
+    return value
+
+
+def strip_url_credentials(url: str) -> str:
+    """``https://user:pw@host/x`` -> ``https://host/x`` (for endpoint URLs shown to users)."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url

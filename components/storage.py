@@ -1,0 +1,168 @@
+"""Storage URIs shared by data, checkpoints and the registry.
+
+Three spellings are accepted everywhere a location is configured:
+
+- a local path: ``registry``, ``/srv/models``, ``~/runs`` (relative to the working directory);
+- ``file:///srv/models`` (an absolute local path);
+- ``s3://bucket/prefix`` (any S3 endpoint; the endpoint URL is configured separately because
+  it is not part of an S3 URI).
+
+This module only parses and joins; it never touches the network, so it is cheap to call while
+validating configs. :func:`s3_client` builds a boto3 client whose credentials come only from the
+standard AWS chain (environment, shared config/credentials files, instance roles) so that no
+secret ever needs to appear in a config, a manifest or a log line.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+__all__ = [
+    "StorageURI",
+    "StorageURIError",
+    "is_s3_uri",
+    "join_uri",
+    "local_path",
+    "parse_uri",
+    "s3_client",
+]
+
+
+class StorageURIError(ValueError):
+    """A location that is neither a local path, ``file://`` nor ``s3://bucket/prefix``."""
+
+
+@dataclass(frozen=True)
+class StorageURI:
+    """A parsed location.
+
+    Attributes:
+        scheme: ``"file"`` for local paths (with or without ``file://``) or ``"s3"``.
+        bucket: S3 bucket name; ``None`` for local paths.
+        path: for ``file``: the local path as given (not resolved); for ``s3``: the key prefix
+            without leading or trailing slashes (``""`` for the bucket root).
+    """
+
+    scheme: Literal["file", "s3"]
+    bucket: str | None
+    path: str
+
+    def __str__(self) -> str:
+        if self.scheme == "s3":
+            return f"s3://{self.bucket}/{self.path}" if self.path else f"s3://{self.bucket}"
+        return self.path
+
+
+def parse_uri(uri: str | Path) -> StorageURI:
+    """Parse a local path, ``file://`` URI or ``s3://bucket/prefix``.
+
+    Args:
+        uri: the location as written in a config or on the command line.
+
+    Returns:
+        The parsed :class:`StorageURI`.
+
+    Raises:
+        StorageURIError: an empty string, an unsupported scheme (``http://``, ``gs://``...),
+            an ``s3://`` URI without a bucket, or a ``file://`` URI with a host.
+    """
+    if isinstance(uri, Path):
+        return StorageURI("file", None, str(uri))
+    text = str(uri).strip()
+    if not text:
+        raise StorageURIError(
+            "empty storage location: give a local directory or s3://bucket/prefix"
+        )
+    if "://" not in text:
+        return StorageURI("file", None, text)
+    parsed = urlparse(text)
+    scheme = parsed.scheme.lower()
+    if scheme == "s3":
+        if not parsed.netloc:
+            raise StorageURIError(f"{text!r}: an S3 URI needs a bucket, e.g. s3://my-bucket/prefix")
+        # posixpath.normpath would turn "" into "."; strip slashes instead so that
+        # "s3://b/", "s3://b" and "s3://b//" all mean the bucket root.
+        prefix = "/".join(part for part in parsed.path.split("/") if part)
+        return StorageURI("s3", parsed.netloc, prefix)
+    if scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise StorageURIError(
+                f"{text!r}: file:// URIs must be absolute local paths (file:///dir), not a host"
+            )
+        return StorageURI("file", None, parsed.path or "/")
+    raise StorageURIError(
+        f"{text!r}: unsupported scheme {scheme!r}; use a local path, file:///abs/path "
+        "or s3://bucket/prefix"
+    )
+
+
+def is_s3_uri(uri: str | Path) -> bool:
+    """True when ``uri`` is an ``s3://`` location (no validation beyond the scheme)."""
+    return str(uri).strip().lower().startswith("s3://")
+
+
+def join_uri(base: str | Path, *parts: str) -> str:
+    """Join relative parts onto a location, keeping its spelling (local path or ``s3://``).
+
+    Args:
+        base: a location accepted by :func:`parse_uri`.
+        *parts: relative POSIX-style parts; empty parts are skipped.
+
+    Returns:
+        The joined location as a string (``s3://bucket/a/b`` or a local path).
+
+    Raises:
+        StorageURIError: ``base`` is invalid, or a part is absolute or climbs out with ``..``
+            (which would silently escape the configured prefix).
+    """
+    parsed = parse_uri(base)
+    clean: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        if part.startswith("/") or ".." in part.replace("\\", "/").split("/"):
+            raise StorageURIError(f"{part!r}: must be a relative path inside {base!s}")
+        clean.append(part.strip("/"))
+    if parsed.scheme == "s3":
+        key = posixpath.join(parsed.path, *clean) if clean else parsed.path
+        return str(StorageURI("s3", parsed.bucket, key.strip("/")))
+    return str(Path(parsed.path, *clean)) if clean else parsed.path
+
+
+def local_path(uri: str | Path) -> Path:
+    """The local filesystem path of a local or ``file://`` location (``~`` expanded).
+
+    Raises:
+        StorageURIError: ``uri`` is an ``s3://`` location.
+    """
+    parsed = parse_uri(uri)
+    if parsed.scheme != "file":
+        raise StorageURIError(f"{uri!s} is not a local location; download it first")
+    return Path(parsed.path).expanduser()
+
+
+def s3_client(endpoint_url: str | None = None, **config: Any) -> Any:
+    """A boto3 S3 client with credentials from the standard AWS chain.
+
+    Args:
+        endpoint_url: S3-compatible endpoint (MinIO, a moto server); ``None`` for AWS.
+        **config: extra ``botocore.config.Config`` options (e.g. ``retries``).
+
+    Returns:
+        A ``botocore`` S3 client. Credentials are resolved lazily by botocore, so a missing
+        credential surfaces as ``botocore.exceptions.NoCredentialsError`` on the first call.
+    """
+    import boto3  # imported here so that parsing URIs never pays boto3's import time
+    from botocore.config import Config
+
+    options: dict[str, Any] = {"retries": {"max_attempts": 5, "mode": "standard"}}
+    options.update(config)
+    # path-style addressing works on every S3-compatible server (MinIO and moto need it for
+    # buckets that are not DNS names on 127.0.0.1); AWS accepts it too.
+    if endpoint_url:
+        options.setdefault("s3", {"addressing_style": "path"})
+    return boto3.client("s3", endpoint_url=endpoint_url, config=Config(**options))
