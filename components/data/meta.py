@@ -32,3 +32,7 @@ class DatasetMeta(BaseModel):
         default_factory=dict, description="Per channel, how many missing values the policy filled."
     )
     content_sha256: str = Field("", description="sha256 of the canonical Parquet bytes.")
+    timezone: str = Field(
+        "", description="'UTC' when the source carried offsets (stored as naive UTC), else ''."
+    )
+    source_sha256: str = Field("", description="sha256 of the source file as read.")

@@ -1,0 +1,652 @@
+"""Parse a resolved source into the canonical table and validate it.
+
+The canonical table is what every later stage reads: a ``timestamp`` column
+(``timestamp[ns]``, naive; UTC when the source carried offsets) on a regular grid,
+strictly increasing, followed by float64 channels (a bool flag becomes 0/1). Every
+check happens here, in memory, before anything is written, and every failure is a
+:class:`DataError` naming the file, the column/row and the fix.
+
+Large files stay in Arrow/NumPy (no pandas round trip): a 10-million-row CSV is
+parsed by pyarrow's multi-threaded reader and each channel is converted and
+checked one at a time, dropping its Arrow column afterwards so peak memory stays
+near one copy of the data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from components.config import DataConfig
+from components.data.errors import DataError
+from components.data.meta import TIMESTAMP
+from components.data.sources import ResolvedSource
+
+_TS_NAMES = ("timestamp", "datetime", "date_time", "time", "date", "ds", "period", "time_idx")
+_ID_NAMES = ("unique_id", "series_id", "item_id", "id", "series", "channel", "variable", "key")
+_VALUE_NAMES = ("value", "y", "target", "val", "observation")
+_OFFSET_RE = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$", re.IGNORECASE)
+
+
+@dataclass
+class Canonical:
+    """The validated dataset, ready to write."""
+
+    table: pa.Table  # [timestamp, *channels]
+    channels: list[str]
+    targets: list[str]
+    covariates: list[str]
+    freq: str
+    inferred: dict[str, str] = field(default_factory=dict)
+    filled: dict[str, int] = field(default_factory=dict)
+    timezone: str = ""
+
+
+def _where(src: ResolvedSource, column: str | None = None) -> str:
+    text = src.label
+    if src.label != str(src.path) and src.fmt:
+        text = f"{src.label} ({src.path.name})" if src.path.name not in src.label else src.label
+    return f"{text}, column {column!r}" if column else text
+
+
+def _row_text(src: ResolvedSource, i: int) -> str:
+    # Data rows are 0-based; CSV files have a header line, so row i is on line i + 2.
+    if src.fmt == "csv":
+        return f"row {i} (line {i + 2} of the file)"
+    return f"row {i}"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
+    """Read the whole file into an Arrow table with inferred column types.
+
+    Raises:
+        DataError: empty file, unparsable CSV/Parquet, header without rows,
+            a single column (usually a wrong delimiter), duplicate column names.
+    """
+    where = _where(src)
+    if src.path.stat().st_size == 0:
+        raise DataError(
+            where, "the file is empty", "supply a file with a header line and data rows"
+        )
+    try:
+        if src.fmt == "csv":
+            table = pacsv.read_csv(
+                src.path,
+                parse_options=pacsv.ParseOptions(delimiter=cfg.delimiter),
+                convert_options=pacsv.ConvertOptions(
+                    strings_can_be_null=True,
+                    null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL"],
+                ),
+            )
+        else:
+            table = pq.read_table(src.path)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as err:
+        msg = str(err).strip().splitlines()[0]
+        fix = (
+            f"check data.delimiter ({cfg.delimiter!r}) and that every line has the same number of fields"
+            if src.fmt == "csv"
+            else "re-export the file as Parquet (pandas.DataFrame.to_parquet) or use a CSV"
+        )
+        raise DataError(where, f"cannot parse the {src.fmt.upper()} file: {msg}", fix) from None
+    names = table.column_names
+    if src.fmt == "csv" and len(names) == 1:
+        for delim, text in ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','")):
+            if delim != cfg.delimiter and delim in names[0]:
+                raise DataError(
+                    where,
+                    f"only one column found ({names[0][:60]!r}); the header looks {text}-delimited",
+                    f"set data.delimiter: {text}",
+                )
+    if len(names) < 2:
+        raise DataError(
+            where,
+            f"only {len(names)} column(s) found ({names})",
+            "supply a timestamp column and at least one value column",
+        )
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DataError(where, f"duplicate column names {dupes}", "give every column a unique name")
+    if table.num_rows == 0:
+        raise DataError(
+            where,
+            "the file has a header but no data rows",
+            "supply at least seq_len + horizon rows of data",
+        )
+    return table
+
+
+# --------------------------------------------------------------------------- timestamps
+
+
+def _is_temporal(t: pa.DataType) -> bool:
+    return pa.types.is_timestamp(t) or pa.types.is_date(t)
+
+
+def _pick_timestamp(
+    table: pa.Table, cfg: DataConfig, src: ResolvedSource, inferred: dict[str, str]
+) -> str:
+    names = table.column_names
+    if cfg.timestamp_col is not None:
+        if cfg.timestamp_col not in names:
+            raise DataError(
+                _where(src, cfg.timestamp_col),
+                f"timestamp column not found; columns are {names}",
+                "set data.timestamp_col to one of these (or remove it to infer)",
+            )
+        return cfg.timestamp_col
+    temporal = [n for n in names if pa.types.is_timestamp(table.schema.field(n).type)]
+    temporal += [n for n in names if pa.types.is_date(table.schema.field(n).type)]
+    if temporal:
+        inferred["timestamp_col"] = f"{temporal[0]} (first column with a timestamp/date type)"
+        return temporal[0]
+    by_name = [n for key in _TS_NAMES for n in names if n.strip().lower() == key]
+    if by_name:
+        inferred["timestamp_col"] = f"{by_name[0]} (column name)"
+        return by_name[0]
+    raise DataError(
+        _where(src),
+        f"no timestamp column found among {names}",
+        "set data.timestamp_col to the column holding the time stamps (ISO 8601 text)",
+    )
+
+
+def _timestamps_ns(
+    col: pa.ChunkedArray, name: str, src: ResolvedSource, inferred: dict[str, str]
+) -> tuple[np.ndarray, str]:
+    """Timestamps as int64 ns since the epoch (naive; UTC if the source had offsets)."""
+    typ = col.type
+    tz = ""
+    if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
+        if col.null_count:
+            first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise DataError(
+                _where(src, name),
+                f"empty timestamp at {_row_text(src, first)}",
+                "fill in or remove that row",
+            )
+        if pa.types.is_timestamp(typ) and typ.tz is not None:
+            tz = "UTC"
+            inferred["timezone"] = f"stored as naive UTC (source time zone {typ.tz})"
+        ts = col.cast(pa.timestamp("ns"))  # tz-aware values are UTC underneath
+        return ts.to_numpy().astype("datetime64[ns]").view(np.int64), tz
+    # Text timestamps pyarrow could not type: mixed offsets, odd formats.
+    text = pd.Series(col.to_numpy(zero_copy_only=False), dtype=object)
+    nulls = text.isna().to_numpy()
+    if nulls.any():
+        first = int(np.flatnonzero(nulls)[0])
+        raise DataError(
+            _where(src, name),
+            f"empty timestamp at {_row_text(src, first)}",
+            "fill in or remove that row",
+        )
+    text = text.astype(str).str.strip()
+    aware = text.str.contains(_OFFSET_RE).to_numpy()
+    if aware.any() and not aware.all():
+        first = int(np.flatnonzero(aware != aware[0])[0])
+        kind = "with a UTC offset" if aware[first] else "without a UTC offset"
+        raise DataError(
+            _where(src, name),
+            f"mixed time zones: {_row_text(src, first)} ({text.iloc[first]!r}) is {kind} unlike row 0 ({text.iloc[0]!r})",
+            "write every timestamp with an offset (e.g. 2020-01-01T00:00:00Z) or none of them",
+        )
+    try:
+        parsed = pd.to_datetime(text, format="ISO8601", utc=bool(aware.all()))
+    except (ValueError, TypeError, OverflowError):
+        parsed = None
+    if parsed is None:
+        coerced = pd.to_datetime(text, errors="coerce", format="mixed", utc=bool(aware.all()))
+        bad = np.flatnonzero(coerced.isna().to_numpy())
+        first = int(bad[0]) if len(bad) else 0
+        raise DataError(
+            _where(src, name),
+            f"cannot parse timestamp {text.iloc[first]!r} at {_row_text(src, first)}",
+            "write timestamps as ISO 8601 (2020-01-31 13:30:00) or set data.timestamp_col to the right column",
+        )
+    if aware.all():
+        tz = "UTC"
+        inferred["timezone"] = "converted to UTC from the offsets in the text timestamps"
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.to_numpy(dtype="datetime64[ns]").view(np.int64), tz
+
+
+# --------------------------------------------------------------------------- channels
+
+
+def _channel_values(col: pa.ChunkedArray, name: str, src: ResolvedSource) -> np.ndarray:
+    """A channel as a float64 array (NaN where missing); bool -> 0/1."""
+    typ = col.type
+    if pa.types.is_boolean(typ):
+        return (
+            pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        )
+    if (
+        pa.types.is_integer(typ)
+        or pa.types.is_floating(typ)
+        or pa.types.is_decimal(typ)
+        or pa.types.is_null(typ)
+    ):
+        return (
+            pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        )
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        text = pd.Series(col.to_numpy(zero_copy_only=False), dtype=object)
+        lowered = text.str.strip().str.lower()
+        if lowered.dropna().isin(["true", "false"]).all() and lowered.notna().any():
+            return lowered.map({"true": 1.0, "false": 0.0}).to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+        values = pd.to_numeric(text, errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() & text.notna().to_numpy())
+        if len(bad):
+            i = int(bad[0])
+            raise DataError(
+                _where(src, name),
+                f"non-numeric value {text.iloc[i]!r} at {_row_text(src, i)} ({len(bad)} such cells)",
+                "fix or blank those cells (blanks follow data.missing), or leave the column out via data.targets/data.covariates",
+            )
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    raise DataError(
+        _where(src, name),
+        f"column type {typ} cannot be a channel",
+        "leave the column out by listing the channels in data.targets/data.covariates",
+    )
+
+
+def _select_channels(
+    table: pa.Table,
+    ts_col: str,
+    cfg: DataConfig,
+    src: ResolvedSource,
+    inferred: dict[str, str],
+    default_targets: list[str] | None,
+    default_covs: list[str],
+) -> tuple[list[str], list[str]]:
+    names = [n for n in table.column_names if n != ts_col]
+    declared = cfg.targets is not None or bool(cfg.covariates)
+    for group, field_name in (
+        (cfg.targets or [], "data.targets"),
+        (cfg.covariates, "data.covariates"),
+    ):
+        for col in group:
+            if col not in names:
+                raise DataError(
+                    _where(src, col),
+                    f"{field_name} names a column that is not in the file; columns are {names}",
+                    f"fix the spelling in {field_name} or add the column to the file",
+                )
+    if declared:
+        targets = (
+            list(cfg.targets)
+            if cfg.targets is not None
+            else [
+                n
+                for n in names
+                if n not in cfg.covariates and not _is_temporal(table.schema.field(n).type)
+            ]
+        )
+        covs = list(cfg.covariates)
+    elif default_targets is not None:
+        targets, covs = list(default_targets), list(default_covs)
+        inferred["targets"] = f"{targets} with covariates {covs} (packaged dataset defaults)"
+    else:
+        targets = [n for n in names if not _is_temporal(table.schema.field(n).type)]
+        covs = []
+        inferred["targets"] = "all value columns (data.targets not set)"
+    overlap = sorted(set(targets) & set(covs))
+    if overlap:
+        raise DataError(
+            _where(src, overlap[0]),
+            "a column is both a target and a covariate",
+            "list it in only one of data.targets / data.covariates",
+        )
+    if not targets:
+        raise DataError(
+            _where(src),
+            f"no target channel among {names}",
+            "set data.targets to the column(s) to forecast",
+        )
+    keep = set(targets) | set(covs)
+    ignored = [n for n in names if n not in keep]
+    if ignored:
+        inferred["ignored_columns"] = ", ".join(ignored) + " (not a target or covariate)"
+    if TIMESTAMP in keep:
+        raise DataError(
+            _where(src, TIMESTAMP),
+            f"a channel may not be called {TIMESTAMP!r}",
+            "rename the column",
+        )
+    return targets, covs
+
+
+def _pivot_long(
+    table: pa.Table, ts_col: str, cfg: DataConfig, src: ResolvedSource, inferred: dict[str, str]
+) -> pa.Table:
+    names = [n for n in table.column_names if n != ts_col]
+    id_col, value_col = cfg.id_col, cfg.value_col
+    for col, field_name in ((id_col, "data.id_col"), (value_col, "data.value_col")):
+        if col is not None and col not in names:
+            raise DataError(
+                _where(src, col),
+                f"{field_name} is not a column; columns are {names}",
+                f"fix {field_name}",
+            )
+    if id_col is None:
+        cands = [n for key in _ID_NAMES for n in names if n.lower() == key and n != value_col]
+        cands = cands or [
+            n for n in names if pa.types.is_string(table.schema.field(n).type) and n != value_col
+        ]
+        if not cands:
+            raise DataError(
+                _where(src), "long layout but no series-id column found", "set data.id_col"
+            )
+        id_col = cands[0]
+        inferred["id_col"] = id_col
+    if value_col is None:
+        cands = [n for key in _VALUE_NAMES for n in names if n.lower() == key and n != id_col]
+        cands = cands or [n for n in names if n != id_col]
+        if len(cands) != 1 and not any(n.lower() in _VALUE_NAMES for n in names):
+            raise DataError(
+                _where(src),
+                f"long layout but the value column is ambiguous among {cands}",
+                "set data.value_col",
+            )
+        value_col = cands[0]
+        inferred["value_col"] = value_col
+    frame = table.select([ts_col, id_col, value_col]).to_pandas()
+    if frame[id_col].isna().any():
+        i = int(np.flatnonzero(frame[id_col].isna().to_numpy())[0])
+        raise DataError(
+            _where(src, id_col),
+            f"empty series id at {_row_text(src, i)}",
+            "fill in or remove that row",
+        )
+    frame[id_col] = frame[id_col].astype(str)
+    dup = frame.duplicated([ts_col, id_col]).to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise DataError(
+            _where(src, ts_col),
+            f"duplicated (series, timestamp) at {_row_text(src, i)}: {frame[id_col].iloc[i]!r} at {frame[ts_col].iloc[i]}",
+            "keep one value per series and timestamp (aggregate or drop duplicates)",
+        )
+    order = list(dict.fromkeys(frame[id_col]))  # channels in order of first appearance
+    wide = frame.pivot(index=ts_col, columns=id_col, values=value_col)[order]
+    wide.columns = [str(c) for c in wide.columns]
+    wide = wide.reset_index()
+    inferred["layout_pivot"] = (
+        f"long -> wide: {len(order)} series from {id_col!r}, values from {value_col!r}"
+    )
+    return pa.Table.from_pandas(wide, preserve_index=False)
+
+
+def _looks_long(table: pa.Table, ts_col: str) -> bool:
+    rest = [table.schema.field(n) for n in table.column_names if n != ts_col]
+    if len(rest) != 2:
+        return False
+    kinds = sorted(
+        "text"
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        else "num"
+        if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+        else "other"
+        for f in rest
+    )
+    if kinds != ["num", "text"]:
+        return False
+    text_col = next(
+        f.name for f in rest if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    )
+    # A text column that is mostly numbers is a broken channel, not a series id.
+    sample = pd.Series(table.column(text_col).slice(0, 1000).to_numpy(zero_copy_only=False))
+    return bool(pd.to_numeric(sample, errors="coerce").isna().mean() > 0.5)
+
+
+# --------------------------------------------------------------------------- grid and missing values
+
+
+def _freq_alias(step_ns: int) -> str:
+    return pd.tseries.frequencies.to_offset(pd.Timedelta(int(step_ns), unit="ns")).freqstr
+
+
+def _fill(values: np.ndarray, policy: str) -> int:
+    """Fill NaNs in place; returns how many were filled. values: [T] float64."""
+    missing = np.isnan(values)
+    count = int(missing.sum())
+    if count == 0:
+        return 0
+    idx = np.arange(len(values))
+    valid = ~missing
+    if policy == "interpolate":
+        # Linear in time on the regular grid; edges take the nearest observed value.
+        values[missing] = np.interp(idx[missing], idx[valid], values[valid])
+    else:  # ffill; leading gaps take the first observed value (nothing to carry forward)
+        last = np.where(valid, idx, -1)
+        np.maximum.accumulate(last, out=last)
+        first_valid = int(np.argmax(valid))
+        last[last < 0] = first_valid
+        values[:] = values[last]
+    return count
+
+
+def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
+    """Read, validate and regularise a resolved source.
+
+    Args:
+        src: the local file to read (see :func:`components.data.sources.resolve_source`).
+        cfg: the data config (timestamp/targets/covariates/freq/missing/resample/max_rows,
+            window sizes for the minimum length).
+
+    Returns:
+        The canonical table with channels, targets, frequency and what was inferred/filled.
+
+    Raises:
+        DataError: any validation failure, naming file, column/row and fix.
+    """
+    inferred: dict[str, str] = {}
+    table = read_raw(src, cfg)
+    ts_col = _pick_timestamp(table, cfg, src, inferred)
+    pkg = src.packaged
+
+    layout = cfg.layout
+    if layout == "auto":
+        layout = "long" if (cfg.id_col or cfg.value_col or _looks_long(table, ts_col)) else "wide"
+        inferred["layout"] = f"{layout} (column types)"
+    if layout == "long":
+        table = _pivot_long(table, ts_col, cfg, src, inferred)
+
+    ts, tz = _timestamps_ns(table.column(ts_col), ts_col, src, inferred)
+    n = len(ts)
+    if n >= 2:
+        diffs = np.diff(ts)
+        back = np.flatnonzero(diffs < 0)
+        if len(back):
+            i = int(back[0]) + 1
+            raise DataError(
+                _where(src, ts_col),
+                f"timestamps are not sorted: {_row_text(src, i)} ({pd.Timestamp(ts[i])}) comes before the previous row ({pd.Timestamp(ts[i - 1])})",
+                "sort the file by timestamp",
+            )
+        same = np.flatnonzero(diffs == 0)
+        if len(same):
+            i = int(same[0]) + 1
+            raise DataError(
+                _where(src, ts_col),
+                f"duplicated timestamp {pd.Timestamp(ts[i])} at {_row_text(src, i - 1)} and {_row_text(src, i)} ({len(same)} duplicates)",
+                "keep one row per timestamp (aggregate or drop the duplicates)",
+            )
+
+    targets, covs = _select_channels(
+        table,
+        ts_col,
+        cfg,
+        src,
+        inferred,
+        pkg.targets if pkg else None,
+        pkg.covariates if pkg else [],
+    )
+    channels = [n for n in table.column_names if n in set(targets) | set(covs)]  # file order
+    table = table.select([*channels])  # drop timestamp + ignored columns early (memory)
+    values: dict[str, np.ndarray] = {}
+    for name in channels:
+        arr = _channel_values(table.column(name), name, src)
+        table = table.drop_columns([name])  # free the Arrow buffers of this column now
+        bad = np.flatnonzero(np.isinf(arr))
+        if len(bad):
+            i = int(bad[0])
+            raise DataError(
+                _where(src, name),
+                f"infinite value {arr[i]} at {_row_text(src, i)} ({len(bad)} such cells)",
+                "replace ±inf by a finite value or blank it (blanks follow data.missing)",
+            )
+        if n and np.isnan(arr).all():
+            raise DataError(
+                _where(src, name),
+                "every value is missing (all-NaN channel)",
+                "drop the column or list only the usable channels in data.targets/data.covariates",
+            )
+        values[name] = arr
+
+    # ---- frequency and the regular grid
+    if cfg.resample is not None:
+        frame = pd.DataFrame(values, index=pd.DatetimeIndex(ts.view("datetime64[ns]")))
+        try:
+            frame = frame.resample(cfg.resample).agg(cfg.resample_agg)
+        except (ValueError, TypeError) as err:
+            raise DataError(
+                "data.resample",
+                f"{cfg.resample!r} is not a pandas frequency ({err})",
+                "use an alias such as 30min, h, D",
+            ) from None
+        ts = frame.index.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        values = {c: frame[c].to_numpy(dtype=np.float64) for c in channels}
+        inferred["resampled"] = f"onto {cfg.resample} by {cfg.resample_agg} ({n} -> {len(ts)} rows)"
+        n = len(ts)
+    declared = cfg.resample or cfg.freq
+    if declared is not None:
+        try:
+            offset = pd.tseries.frequencies.to_offset(declared)
+        except ValueError:
+            raise DataError(
+                "data.freq",
+                f"{declared!r} is not a pandas frequency alias",
+                "use an alias such as 30min, h, D, MS",
+            ) from None
+    elif n >= 2:
+        head = ts[: min(n, 10_001)]
+        steps, counts = np.unique(np.diff(head), return_counts=True)
+        offset = None
+        if len(steps) > 1:
+            guess = (
+                pd.infer_freq(pd.DatetimeIndex(head.view("datetime64[ns]")))
+                if len(head) >= 3
+                else None
+            )
+            if guess is not None:
+                offset = pd.tseries.frequencies.to_offset(guess)
+        if offset is None:
+            offset = pd.tseries.frequencies.to_offset(
+                pd.Timedelta(int(steps[np.argmax(counts)]), unit="ns")
+            )
+        inferred["freq"] = f"{offset.freqstr} (most common step between timestamps)"
+    else:
+        offset = pd.tseries.frequencies.to_offset(pkg.freq if pkg else "D")
+    freq = offset.freqstr
+
+    if n >= 2:
+        if isinstance(offset, pd.offsets.Tick):
+            step = int(pd.Timedelta(offset).value)
+            rel = ts - ts[0]
+            off = np.flatnonzero(rel % step)
+            grid_pos = rel // step
+            n_grid = int(grid_pos[-1]) + 1
+        else:
+            grid = (
+                pd.date_range(pd.Timestamp(ts[0]), pd.Timestamp(ts[-1]), freq=offset)
+                .to_numpy(dtype="datetime64[ns]")
+                .view(np.int64)
+            )
+            grid_pos = np.searchsorted(grid, ts)
+            inside = grid_pos < len(grid)
+            off = np.flatnonzero(~inside | (grid[np.minimum(grid_pos, len(grid) - 1)] != ts))
+            n_grid = len(grid)
+        if len(off):
+            i = int(off[0])
+            raise DataError(
+                _where(src, ts_col),
+                f"irregular sampling: {_row_text(src, i)} ({pd.Timestamp(ts[i])}) is not on the {freq} grid starting at {pd.Timestamp(ts[0])} ({len(off)} such rows)",
+                f"set data.resample: {freq} to aggregate onto the grid, set data.freq to the true sampling interval, or fix the timestamps",
+            )
+        gaps = n_grid - n
+        if gaps:
+            jump = np.flatnonzero(np.diff(grid_pos) > 1)
+            i = int(jump[0])
+            if cfg.missing == "refuse":
+                raise DataError(
+                    _where(src, ts_col),
+                    f"{gaps} timestamps missing from the {freq} grid; the first gap follows {_row_text(src, i)} ({pd.Timestamp(ts[i])} -> {pd.Timestamp(ts[i + 1])})",
+                    "set data.missing: interpolate or ffill to fill the gaps, or supply the missing rows",
+                )
+            # Scatter the observed rows onto the full grid; gaps become NaN for the policy below.
+            full_ts = np.empty(n_grid, dtype=np.int64)
+            if isinstance(offset, pd.offsets.Tick):
+                full_ts[:] = ts[0] + np.arange(n_grid, dtype=np.int64) * step
+            else:
+                full_ts[:] = grid
+            for c in channels:
+                full = np.full(n_grid, np.nan)
+                full[grid_pos] = values[c]
+                values[c] = full
+            ts, n = full_ts, n_grid
+            inferred["gaps"] = f"{gaps} missing timestamps inserted on the {freq} grid"
+
+    # ---- keep the LAST max_rows rows (most recent history)
+    if cfg.max_rows is not None and n > cfg.max_rows:
+        ts = ts[-cfg.max_rows :]
+        values = {c: v[-cfg.max_rows :] for c, v in values.items()}
+        inferred["max_rows"] = f"kept the last {cfg.max_rows} of {n} rows"
+        n = cfg.max_rows
+
+    # ---- missing values
+    filled: dict[str, int] = {}
+    for c in channels:
+        nan = np.isnan(values[c])
+        if not nan.any():
+            continue
+        if nan.all():
+            raise DataError(
+                _where(src, c),
+                "every value is missing in the kept rows",
+                "drop the column or raise data.max_rows",
+            )
+        if cfg.missing == "refuse":
+            i = int(np.flatnonzero(nan)[0])
+            raise DataError(
+                _where(src, c),
+                f"{int(nan.sum())} missing values, the first at {_row_text(src, i)}",
+                "set data.missing: interpolate or ffill, or fill the cells",
+            )
+        values[c] = np.array(values[c], dtype=np.float64)  # own the buffer before filling in place
+        filled[c] = _fill(values[c], cfg.missing)
+
+    need = cfg.window.seq_len + cfg.window.horizon
+    if n < need:
+        raise DataError(
+            _where(src),
+            f"series too short: {n} rows but seq_len + horizon = {cfg.window.seq_len} + {cfg.window.horizon} = {need}",
+            "supply a longer series or lower data.window.seq_len / data.window.horizon",
+        )
+
+    columns = [pa.array(ts.view("datetime64[ns]"), type=pa.timestamp("ns"))]
+    columns += [pa.array(values[c], type=pa.float64()) for c in channels]
+    out = pa.Table.from_arrays(columns, names=[TIMESTAMP, *channels])
+    return Canonical(out, channels, targets, covs, freq, inferred, filled, tz)

@@ -1,0 +1,337 @@
+"""Ingest: source -> validated canonical Parquet + metadata under data/ -> DVC add + push.
+
+Nothing is written until the data has passed every check; the Parquet and JSON
+files are written to temporary names and moved into place with ``os.replace``;
+if DVC then fails, the previous files and ``data.dvc`` are restored, so a failed
+ingest leaves ``data/``, ``data.dvc`` and the remote as they were.
+
+The Parquet bytes are deterministic (no write time in the metadata, fixed
+compression and row-group size), so re-ingesting identical content gives the
+identical DVC md5 and no new DVC object.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from components.config import DataConfig
+from components.data.canonical import Canonical, build_canonical
+from components.data.errors import DataError
+from components.data.meta import TIMESTAMP, DatasetMeta
+from components.data.sources import resolve_source, sha256_file
+from components.data.splits import split_borders, window_count
+from components.data.versioning import (
+    add_and_push,
+    dvc_file,
+    ensure_dvc_project,
+    read_file_at_rev,
+    recorded_md5,
+    remote_url,
+)
+from components.refs import DatasetRef
+
+PARQUET_ROW_GROUP = 1 << 20  # rows per row group: large sequential reads, bounded write memory
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _write_atomic_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; data files are shared
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> str:
+    """Write ``table`` deterministically to ``path`` via a temp file; returns its sha256."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        # No pandas metadata and a fixed writer setup: identical content -> identical bytes.
+        pq.write_table(
+            table.replace_schema_metadata(None),
+            tmp,
+            compression="zstd",
+            row_group_size=PARQUET_ROW_GROUP,
+            write_statistics=True,
+            store_schema=False,
+        )
+        digest = sha256_file(Path(tmp))
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+        return digest
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _check_windows(canon: Canonical, cfg: DataConfig, where: str) -> None:
+    """Every split must yield at least one window, else training/evaluation cannot run."""
+    n = canon.table.num_rows
+    borders = split_borders(n, cfg)
+    w = cfg.window
+    for split, (start, end) in borders.as_dict().items():
+        if window_count(end - start, w.seq_len, w.horizon, 1) < 1:
+            raise DataError(
+                where,
+                f"series too short for the {cfg.split} split: the {split} split spans rows {start}..{end - 1} "
+                f"({end - start} rows) but one window needs seq_len + horizon = {w.seq_len + w.horizon}",
+                "supply a longer series or lower data.window.seq_len / data.window.horizon",
+            )
+
+
+def build_meta(
+    canon: Canonical,
+    cfg: DataConfig,
+    source: str,
+    content_sha256: str,
+    source_sha256: str = "",
+    packaged_desc: str = "",
+    packaged_units: dict[str, str] | None = None,
+) -> DatasetMeta:
+    """The metadata JSON for a canonical table (config description/units win over packaged ones)."""
+    ts = canon.table.column(TIMESTAMP)
+    units = {c: u for c, u in (packaged_units or {}).items() if c in canon.channels}
+    units.update(cfg.units)
+    return DatasetMeta(
+        name=cfg.name,
+        source=source,
+        description=cfg.description or packaged_desc,
+        units=units,
+        channels=canon.channels,
+        targets=canon.targets,
+        covariates=canon.covariates,
+        freq=canon.freq,
+        rows=canon.table.num_rows,
+        start=pd.Timestamp(ts[0].value).isoformat(),
+        end=pd.Timestamp(ts[-1].value).isoformat(),
+        inferred=canon.inferred,
+        filled=canon.filled,
+        content_sha256=content_sha256,
+        timezone=canon.timezone,
+        source_sha256=source_sha256,
+    )
+
+
+def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> DatasetRef:
+    """Validate ``cfg.source`` and version it as ``data/<name>.parquet`` (+ ``.meta.json``).
+
+    Args:
+        cfg: the data section of the run config.
+        project_root: the DVC project (see :func:`ensure_dvc_project`); ``data/``,
+            ``data.dvc`` and the default remote live there.
+        remote: DVC remote name to push to; the project's default when None.
+
+    Returns:
+        A DatasetRef whose ``md5`` is the data version recorded in ``data.dvc``.
+
+    Raises:
+        DataError: the source cannot be read or fails validation (nothing is
+            written), or DVC add/push failed (previous files restored).
+    """
+    root = Path(project_root).resolve()
+    if not (root / ".dvc").is_dir():
+        raise DataError(
+            str(root),
+            "not a DVC project",
+            "run `git init && dvc init` there (or use ensure_dvc_project)",
+        )
+    with resolve_source(cfg, root) as src:
+        canon = build_canonical(src, cfg)
+        _check_windows(canon, cfg, src.label)
+        source_sha = src.sha256 or sha256_file(src.path)
+        pkg = src.packaged
+
+    data_dir = root / cfg.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    parquet = data_dir / f"{cfg.name}.parquet"
+    meta_path = data_dir / f"{cfg.name}.meta.json"
+    tracker = dvc_file(root, cfg.data_dir)
+
+    # Back up what a failed DVC step must restore (validation already passed).
+    backup = Path(
+        tempfile.mkdtemp(
+            prefix=".ingest-backup-",
+            dir=root / ".dvc" / "tmp" if (root / ".dvc" / "tmp").is_dir() else None,
+        )
+    )
+    saved = {}
+    for path in (parquet, meta_path, tracker):
+        if path.exists():
+            shutil.copy2(path, backup / path.name)
+        saved[path] = path.exists()
+    try:
+        digest = write_parquet_atomic(canon.table, parquet)
+        meta = build_meta(
+            canon,
+            cfg,
+            cfg.source,
+            digest,
+            source_sha,
+            pkg.description if pkg else "",
+            pkg.units if pkg else None,
+        )
+        _write_atomic_bytes(
+            meta_path,
+            (
+                json.dumps(meta.model_dump(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            ).encode(),
+        )
+        md5 = add_and_push(root, cfg.data_dir, remote)
+    except BaseException:
+        for path, existed in saved.items():
+            if existed:
+                shutil.copy2(backup / path.name, path)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+    return DatasetRef(
+        name=cfg.name,
+        path=str(parquet),
+        meta_path=str(meta_path),
+        md5=md5,
+        remote=remote_url(root, remote),
+        rows=meta.rows,
+        channels=meta.channels,
+        timestamp_col=TIMESTAMP,
+        freq=meta.freq,
+    )
+
+
+def _paths(ref_or_path: DatasetRef | str | Path) -> tuple[Path, Path]:
+    if isinstance(ref_or_path, DatasetRef):
+        return Path(ref_or_path.path), Path(ref_or_path.meta_path)
+    path = Path(ref_or_path)
+    if path.suffix == ".json":
+        return path.with_name(path.name.removesuffix(".meta.json") + ".parquet"), path
+    return path, path.with_name(path.name.removesuffix(".parquet") + ".meta.json")
+
+
+def load_frame(ref_or_path: DatasetRef | str | Path) -> pd.DataFrame:
+    """The canonical frame: ``timestamp`` (datetime64[ns]) then float64 channels.
+
+    Raises:
+        DataError: the file is missing (re-run ingest or ``dvc pull``).
+    """
+    path, _ = _paths(ref_or_path)
+    if not path.is_file():
+        raise DataError(
+            str(path),
+            "canonical dataset file not found",
+            "run `tsalign ingest` or `dvc pull` in the project",
+        )
+    return pq.read_table(path).to_pandas()
+
+
+def load_meta(ref_or_path: DatasetRef | str | Path) -> DatasetMeta:
+    """The metadata written beside the canonical Parquet file.
+
+    Raises:
+        DataError: the file is missing (re-run ingest or ``dvc pull``).
+    """
+    _, path = _paths(ref_or_path)
+    if not path.is_file():
+        raise DataError(
+            str(path),
+            "dataset metadata not found",
+            "run `tsalign ingest` or `dvc pull` in the project",
+        )
+    return DatasetMeta.model_validate_json(path.read_text())
+
+
+def checkout_version(name: str, rev: str, project_root: Path, data_dir: str = "data") -> DatasetRef:
+    """Materialise dataset ``name`` at data version ``rev`` and return a ref to it.
+
+    The files are read through DVC (git rev via ``dvc.api``, bare md5 via the
+    cache/remote) into ``.dvc/tmp/tsalign-revs/<md5>/`` — never into ``data/``,
+    so the workspace version is untouched.
+
+    Args:
+        name: dataset name (``data/<name>.parquet``).
+        rev: git revision or DVC md5 (see ``tsalign data versions``).
+        project_root: the DVC project.
+        data_dir: the tracked directory.
+
+    Raises:
+        DataError: unknown version, or the dataset is not part of it.
+    """
+    root = Path(project_root).resolve()
+    parquet_bytes = read_file_at_rev(root, f"{name}.parquet", rev, data_dir)
+    meta_bytes = read_file_at_rev(root, f"{name}.meta.json", rev, data_dir)
+    meta = DatasetMeta.model_validate_json(meta_bytes)
+    key = meta.content_sha256[:16] or rev.replace("/", "_")
+    out_dir = root / ".dvc" / "tmp" / "tsalign-revs" / key
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parquet, meta_path = out_dir / f"{name}.parquet", out_dir / f"{name}.meta.json"
+    _write_atomic_bytes(parquet, parquet_bytes)
+    _write_atomic_bytes(meta_path, meta_bytes)
+    md5 = rev if rev.endswith(".dir") and len(rev) == 36 else _md5_for(root, rev, data_dir)
+    return DatasetRef(
+        name=name,
+        path=str(parquet),
+        meta_path=str(meta_path),
+        md5=md5,
+        remote=remote_url(root),
+        rows=meta.rows,
+        channels=meta.channels,
+        timestamp_col=TIMESTAMP,
+        freq=meta.freq,
+    )
+
+
+def _md5_for(root: Path, rev: str, data_dir: str) -> str:
+    import subprocess
+
+    if len(rev) == 32 and all(c in "0123456789abcdef" for c in rev):
+        return rev + ".dir"
+    shown = subprocess.run(
+        ["git", "show", f"{rev}:{dvc_file(root, data_dir).name}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    from components.data.versioning import _md5_from_dvc_text
+
+    return (_md5_from_dvc_text(shown.stdout) if shown.returncode == 0 else None) or (
+        recorded_md5(root, data_dir) or ""
+    )
+
+
+def load_frame_at_rev(
+    name: str, rev: str, project_root: Path, data_dir: str = "data"
+) -> pd.DataFrame:
+    """The canonical frame of ``name`` at data version ``rev`` (git rev or DVC md5).
+
+    Raises:
+        DataError: unknown version, or the dataset is not part of it.
+    """
+    data = read_file_at_rev(Path(project_root).resolve(), f"{name}.parquet", rev, data_dir)
+    return pq.read_table(io.BytesIO(data)).to_pandas()
+
+
+__all__ = [
+    "checkout_version",
+    "ensure_dvc_project",
+    "ingest",
+    "load_frame",
+    "load_frame_at_rev",
+    "load_meta",
+]

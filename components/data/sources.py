@@ -1,0 +1,260 @@
+"""Resolve a ``DataConfig.source`` URI to a local file that can be parsed.
+
+Source kinds (the scheme decides):
+
+- a packaged name (``vic_elec``, ``etth1``; see :mod:`components.data.packaged`);
+- a local path or ``file://`` URI to a ``.csv``/``.parquet`` file (relative paths
+  are relative to the project root);
+- ``s3://bucket/key``, read with boto3; region and credentials come from the
+  standard AWS environment/profile, the endpoint from ``DataConfig.endpoint_url``
+  (or ``AWS_ENDPOINT_URL``) for MinIO-like stores;
+- ``https://...`` (or ``http://``) with a required ``DataConfig.sha256`` pin: downloaded
+  once into ``DataConfig.cache_dir/<sha256>``, verified, refused on mismatch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from components.config import DataConfig
+from components.data.errors import DataError
+from components.data.packaged import PACKAGED, PackagedDataset
+
+_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass
+class ResolvedSource:
+    """A source made local: the file to parse and how to describe it in messages."""
+
+    path: Path
+    label: str  # what the user wrote (URI or name); used in every error message
+    fmt: str  # "csv" or "parquet"
+    packaged: PackagedDataset | None = None
+    sha256: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _format_of(path_text: str, label: str) -> str:
+    suffix = Path(urlparse(path_text).path if "://" in path_text else path_text).suffix.lower()
+    if suffix not in _FORMATS:
+        raise DataError(
+            label,
+            f"unknown file type {suffix or '(no extension)'!r}",
+            "use a .csv or .parquet file (rename it if the content is CSV or Parquet)",
+        )
+    return _FORMATS[suffix]
+
+
+def _local(path: Path, label: str) -> Path:
+    if not path.exists():
+        raise DataError(
+            label,
+            f"file not found ({path})",
+            "check data.source (relative paths are resolved from the project root)",
+        )
+    if not path.is_file():
+        raise DataError(
+            label, f"{path} is not a file", "point data.source at a .csv or .parquet file"
+        )
+    if not os.access(path, os.R_OK):
+        raise DataError(label, f"{path} is not readable", "fix the file permissions")
+    return path
+
+
+def _fetch_pinned(url: str, sha256: str, cache_dir: Path, label: str) -> Path:
+    """Download ``url`` once into ``cache_dir/<sha256>``; verify before it is used or kept."""
+    cached = cache_dir / sha256
+    if cached.is_file():
+        if sha256_file(cached) == sha256:
+            return cached
+        cached.unlink()  # a corrupted cache entry is re-downloaded, never trusted
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=cache_dir, prefix=".part-")
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
+                while block := resp.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+        except (urllib.error.URLError, OSError) as err:
+            raise DataError(
+                label,
+                f"download failed: {err}",
+                "check the URL and network access, or copy the file locally and use its path as data.source",
+            ) from None
+        got = digest.hexdigest()
+        if got != sha256:
+            raise DataError(
+                label,
+                f"sha256 mismatch: downloaded content has {got}, data.sha256 pins {sha256}",
+                "the file changed upstream or the pin is wrong; verify the file and update data.sha256",
+            )
+        os.replace(tmp, cached)
+        return cached
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fetch_s3(uri: str, endpoint_url: str | None, dest: Path, label: str) -> None:
+    import boto3
+    import botocore.exceptions as bex
+
+    parsed = urlparse(uri)
+    bucket, key = parsed.netloc, parsed.path.lstrip("/")
+    if not bucket or not key:
+        raise DataError(
+            label,
+            "an S3 source needs a bucket and a key",
+            "write it as s3://bucket/path/to/file.csv",
+        )
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    try:
+        client = boto3.client("s3", endpoint_url=endpoint)
+        client.download_file(bucket, key, str(dest))
+    except bex.NoCredentialsError:
+        raise DataError(
+            label,
+            "no AWS credentials found",
+            "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE",
+        ) from None
+    except bex.ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "?")
+        hint = {
+            "404": "check the bucket and key (aws s3 ls s3://bucket/prefix)",
+            "NoSuchKey": "check the key (aws s3 ls s3://bucket/prefix)",
+            "NoSuchBucket": "check the bucket name",
+            "403": "grant s3:GetObject on the object to these credentials",
+            "AccessDenied": "grant s3:GetObject on the object to these credentials",
+        }.get(code, "check the object exists and the credentials may read it")
+        raise DataError(
+            label, f"cannot read S3 object s3://{bucket}/{key} ({code})", hint
+        ) from None
+    except (bex.EndpointConnectionError, bex.ConnectTimeoutError) as err:
+        raise DataError(
+            label,
+            f"cannot reach the S3 endpoint: {err}",
+            "check data.endpoint_url / AWS_ENDPOINT_URL and the network",
+        ) from None
+    except bex.BotoCoreError as err:
+        raise DataError(
+            label, f"S3 read failed: {err}", "check the endpoint, region and credentials"
+        ) from None
+
+
+@contextlib.contextmanager
+def resolve_source(cfg: DataConfig, project_root: Path) -> Iterator[ResolvedSource]:
+    """Make ``cfg.source`` a local file for the duration of the ``with`` block.
+
+    Args:
+        cfg: the data config; uses ``source``, ``sha256``, ``endpoint_url``,
+            ``cache_dir`` and ``local_copy``.
+        project_root: relative local paths are resolved against it.
+
+    Yields:
+        The resolved source; temporary downloads (S3) are removed afterwards.
+
+    Raises:
+        DataError: unknown scheme or packaged name, missing file, failed or
+            mismatching download, unreadable S3 object.
+    """
+    source = cfg.source.strip()
+    label = source
+    parsed = urlparse(source)
+    scheme = parsed.scheme.lower() if "://" in source else ""
+    cache_dir = Path(os.path.expanduser(cfg.cache_dir))
+    if not cache_dir.is_absolute():
+        cache_dir = project_root / cache_dir
+
+    if scheme == "" and source.lower() in PACKAGED:
+        pkg = PACKAGED[source.lower()]
+        shipped = pkg.local_file()
+        if shipped is not None:
+            yield ResolvedSource(_local(shipped, label), label, "csv", packaged=pkg)
+            return
+        assert pkg.url and pkg.sha256
+        if cfg.local_copy:
+            copy = Path(os.path.expanduser(cfg.local_copy))
+            copy = copy if copy.is_absolute() else project_root / copy
+            _local(copy, f"{label} (data.local_copy={cfg.local_copy})")
+            got = sha256_file(copy)
+            if got != pkg.sha256:
+                raise DataError(
+                    f"{label} (data.local_copy={cfg.local_copy})",
+                    f"sha256 mismatch: the file has {got}, {pkg.name} is pinned to {pkg.sha256}",
+                    f"use an unmodified copy of {pkg.url}",
+                )
+            yield ResolvedSource(copy, label, "csv", packaged=pkg, sha256=got)
+            return
+        path = _fetch_pinned(pkg.url, pkg.sha256, cache_dir, label)
+        yield ResolvedSource(path, label, "csv", packaged=pkg, sha256=pkg.sha256)
+        return
+
+    if scheme in ("", "file"):
+        if (
+            scheme == ""
+            and "." not in Path(source).name
+            and not Path(source).exists()
+            and "/" not in source
+        ):
+            raise DataError(
+                label,
+                "not a file and not a packaged dataset",
+                f"use a path to a .csv/.parquet file, a URI (s3://, https://) or one of: {', '.join(sorted(PACKAGED))}",
+            )
+        raw = parsed.path if scheme == "file" else source
+        path = Path(os.path.expanduser(raw))
+        path = path if path.is_absolute() else project_root / path
+        fmt = _format_of(str(path), label)
+        yield ResolvedSource(_local(path, label), label, fmt)
+        return
+
+    if scheme in ("https", "http"):
+        fmt = _format_of(source, label)
+        if not cfg.sha256:
+            raise DataError(
+                label,
+                "a web source needs a sha256 pin",
+                "set data.sha256 to the file's sha256 (sha256sum FILE) so a changed download is refused",
+            )
+        path = _fetch_pinned(source, cfg.sha256, cache_dir, label)
+        yield ResolvedSource(path, label, fmt, sha256=cfg.sha256)
+        return
+
+    if scheme == "s3":
+        fmt = _format_of(source, label)
+        tmp_dir = Path(tempfile.mkdtemp(prefix="tsalign-s3-"))
+        try:
+            dest = tmp_dir / Path(parsed.path).name
+            _fetch_s3(source, cfg.endpoint_url, dest, label)
+            yield ResolvedSource(dest, label, fmt)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        return
+
+    raise DataError(
+        label,
+        f"unknown source scheme {scheme + '://'!r}",
+        f"use a local path, file://, s3://, https:// (with data.sha256) or a packaged name ({', '.join(sorted(PACKAGED))})",
+    )

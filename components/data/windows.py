@@ -1,0 +1,85 @@
+"""Lazy sliding windows over a [T, C] array (in memory or memory-mapped).
+
+A window is two views into the array — no copy per window — so a
+10-million-point series costs its own memory once, whatever the window count.
+Every window is produced: ``len`` is the exact count, nothing is dropped (the
+``drop_last=True`` test loaders of some reference code skipped up to batch-1
+windows; evaluation here must use ``drop_last=False``, which is the default of
+``torch.utils.data.DataLoader``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from components.data.splits import window_count
+
+__all__ = ["WindowDataset", "window_count"]
+
+
+class WindowDataset(Dataset):
+    """Sliding (x, y) windows over ``array`` [T, C].
+
+    Multivariate mode yields ``x`` [seq_len, C] and ``y`` [horizon, C]; channel-
+    independent mode treats each channel as its own sample (``len`` = windows x C,
+    channel-major like the reference code) and yields [seq_len, 1] / [horizon, 1].
+
+    Args:
+        array: float32 array [T, C] (np.ndarray or np.memmap); other dtypes are
+            converted once up front.
+        seq_len: input length L.
+        horizon: target length H (the H steps right after the input).
+        stride: step between window starts.
+        channel_independent: one sample per (channel, window).
+    """
+
+    def __init__(
+        self,
+        array: np.ndarray,
+        seq_len: int,
+        horizon: int,
+        stride: int = 1,
+        channel_independent: bool = False,
+    ) -> None:
+        if array.ndim != 2:
+            raise ValueError(f"array must be [time, channels], got shape {array.shape}")
+        if array.dtype != np.float32:
+            array = np.ascontiguousarray(array, dtype=np.float32)
+        self.array = array
+        self.seq_len, self.horizon, self.stride = seq_len, horizon, stride
+        self.channel_independent = channel_independent
+        self.n_windows = window_count(len(array), seq_len, horizon, stride)
+        self.n_channels = array.shape[1]
+
+    def __len__(self) -> int:
+        return self.n_windows * (self.n_channels if self.channel_independent else 1)
+
+    def _tensor(self, view: np.ndarray) -> torch.Tensor:
+        if view.flags.writeable:
+            return torch.from_numpy(view)
+        # Read-only memmap: torch shares the memory but warns it could be written;
+        # windows are never written to, so the warning is noise here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.from_numpy(view)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        size = len(self)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError(f"window {index} out of range for {size} windows")
+        if self.channel_independent:
+            channel, w = divmod(index, self.n_windows)
+            cols = slice(channel, channel + 1)
+        else:
+            w, cols = index, slice(None)
+        start = w * self.stride
+        mid = start + self.seq_len
+        x = self.array[start:mid, cols]  # [seq_len, C or 1] view
+        y = self.array[mid : mid + self.horizon, cols]  # [horizon, C or 1] view
+        return self._tensor(x), self._tensor(y)
