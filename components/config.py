@@ -98,6 +98,38 @@ class ProfileConfig(Section):
     plots: bool = True
 
 
+class InjectiveConfig(Section):
+    """LLMTime-style prompting of a frozen causal LM (catalogue entry ``llmtime``)."""
+
+    backend: Literal["hf", "openai"] = Field(
+        "hf", description="hf: local causal LM from model.backbone; openai: completions endpoint."
+    )
+    endpoint_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."
+    )
+    endpoint_model: str | None = Field(None, description="Model name the endpoint serves.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Env var holding the endpoint key.")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
+    n_samples: int = Field(10, ge=1, description="Continuations drawn; the median is the forecast.")
+    precision: int = Field(3, ge=0, le=8, description="Digits kept after the decimal point.")
+    alpha: float = Field(0.95, gt=0.0, le=1.0, description="Scaling quantile of the history.")
+    beta: float = Field(0.3, ge=0.0, description="Offset below the minimum, in ranges.")
+    temperature: float = Field(0.7, gt=0.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    max_history: int | None = Field(
+        None, ge=1, description="Serialize only the last k steps (prompt length cap)."
+    )
+
+    @model_validator(mode="after")
+    def _endpoint_complete(self) -> InjectiveConfig:
+        if self.backend == "openai" and not (self.endpoint_url and self.endpoint_model):
+            raise ValueError(
+                "backend 'openai' needs endpoint_url and endpoint_model "
+                "(e.g. model.injective.endpoint_url=http://127.0.0.1:8000/v1)"
+            )
+        return self
+
+
 class ModelConfig(Section):
     """Which catalogue entry to build and its hyper-parameters."""
 
@@ -110,6 +142,25 @@ class ModelConfig(Section):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     lora_r: int = Field(8, ge=1)
     lora_alpha: int = Field(16, ge=1)
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    lora_targets: list[str] | None = Field(
+        None, description="Module names LoRA wraps; per backbone family when None."
+    )
+    revin_affine: bool = Field(False, description="Learn a per-channel scale/shift in RevIN.")
+    d_model: int = Field(64, ge=1, description="Width of the LLM-free models (PatchTST) "
+                         "and of Time-LLM's patch embedding.")
+    n_heads: int = Field(4, ge=1, description="Attention heads of PatchTST / reprogramming.")
+    e_layers: int = Field(2, ge=1, description="Encoder layers of PatchTST.")
+    d_ff: int = Field(128, ge=1, description="Feed-forward width (PatchTST); hidden features "
+                      "Time-LLM keeps before its head.")
+    moving_avg: int = Field(25, ge=1, description="DLinear trend kernel, in time steps (odd).")
+    n_prototypes: int = Field(100, ge=1, description="Time-LLM text prototypes.")
+    prompt_tokens: int = Field(64, ge=8, description="Cap on Time-LLM prompt-as-prefix tokens.")
+    top_lags: int = Field(5, ge=1, description="Autocorrelation lags quoted in the prompt.")
+    anomaly_quantile: float = Field(
+        0.99, gt=0.0, lt=1.0, description="Validation-score quantile used as anomaly threshold."
+    )
+    injective: InjectiveConfig = Field(default_factory=InjectiveConfig)
 
 
 class TrainConfig(Section):

@@ -1,0 +1,219 @@
+"""Shared time-series layers: RevIN, patching, heads and the LLM-replacement mixers.
+
+Every paradigm composes these; none re-implements them. Shapes use
+B = batch, L = seq_len, C = channels, N = patches, P = patch_len, D = width,
+H = horizon.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from components.models.spec import ModelBuildError
+
+
+class RevIN(nn.Module):
+    """Reversible instance normalisation (Kim et al., ICLR 2022).
+
+    Each window is normalised by its own per-channel mean and std over time, so a
+    model sees level- and scale-free inputs; the statistics are put back on the
+    output. Stateless between calls: the statistics travel with the call, so one
+    module can serve concurrent forwards.
+
+    Args:
+        n_channels: C, needed only for the affine parameters.
+        affine: Learn a per-channel scale and shift applied after normalising.
+        eps: Added to the variance, guards constant windows.
+    """
+
+    def __init__(self, n_channels: int, affine: bool = False, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = nn.Parameter(torch.ones(n_channels))
+            self.bias = nn.Parameter(torch.zeros(n_channels))
+
+    def normalize(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x [B, L, C] -> (normalised [B, L, C], (mean [B, 1, C], std [B, 1, C]))."""
+        mean = x.mean(dim=1, keepdim=True).detach()
+        std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps).detach()
+        out = (x - mean) / std
+        if self.affine:
+            out = out * self.weight + self.bias
+        return out, (mean, std)
+
+    def denormalize(
+        self, y: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]
+    ) -> torch.Tensor:
+        """y [B, T, C] on the normalised scale -> original scale using ``stats``."""
+        mean, std = stats
+        if self.affine:
+            # Guard against a learned weight collapsing to 0 (division blow-up).
+            y = (y - self.bias) / (self.weight + self.eps * self.eps)
+        return y * std + mean
+
+
+class Patcher(nn.Module):
+    """Cut series into overlapping patches, PatchTST/GPT4TS style.
+
+    The series is padded at the end by repeating its last value ``stride`` times
+    (``padding_patch='end'`` in both reference codes), so
+    ``n_patches = (seq_len - patch_len) // stride + 2``.
+
+    Args:
+        seq_len: L of the input.
+        patch_len: P, time steps per patch.
+        stride: Step between patch starts.
+
+    Raises:
+        ModelBuildError: patch_len longer than the padded series.
+    """
+
+    def __init__(self, seq_len: int, patch_len: int, stride: int) -> None:
+        super().__init__()
+        if patch_len > seq_len + stride:
+            raise ModelBuildError(
+                f"model.patch_len={patch_len} is longer than seq_len={seq_len} + stride={stride}; "
+                "lower model.patch_len or raise data.window.seq_len"
+            )
+        self.seq_len = seq_len
+        self.patch_len = patch_len
+        self.stride = stride
+        self.n_patches = (seq_len + stride - patch_len) // stride + 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [..., L] -> patches [..., N, P]."""
+        pad = x[..., -1:].expand(*x.shape[:-1], self.stride)
+        x = torch.cat([x, pad], dim=-1)  # [..., L + stride]
+        return x.unfold(-1, self.patch_len, self.stride)
+
+
+class FlattenHead(nn.Module):
+    """Flatten the patch tokens of each channel and map them linearly to ``out_len`` steps.
+
+    z [B, C, N, D] -> [B, out_len, C]. Shared across channels (channel independence).
+    """
+
+    #: Output is on the RevIN-normalised scale and must be denormalised by the model.
+    denormalize = True
+
+    def __init__(self, n_patches: int, d: int, out_len: int, dropout: float) -> None:
+        super().__init__()
+        self.flatten = nn.Flatten(start_dim=-2)
+        self.linear = nn.Linear(n_patches * d, out_len)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        y = self.dropout(self.linear(self.flatten(z)))  # [B, C, out_len]
+        return y.transpose(1, 2)
+
+
+class PooledClassificationHead(nn.Module):
+    """Mean-pool patch tokens per channel, concatenate channels, linear to class logits.
+
+    z [B, C, N, D] -> logits [B, n_classes].
+    """
+
+    denormalize = False
+
+    def __init__(self, n_channels: int, d: int, n_classes: int, dropout: float) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(n_channels * d, n_classes)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        pooled = self.norm(z.mean(dim=2))  # [B, C, D]
+        return self.linear(self.dropout(pooled.flatten(1)))
+
+
+def make_head(
+    task: str,
+    *,
+    n_patches: int,
+    d: int,
+    spec_seq_len: int,
+    horizon: int,
+    n_channels: int,
+    n_classes: int | None,
+    dropout: float,
+) -> nn.Module:
+    """The task head over patch tokens [B, C, N, D].
+
+    forecast -> [B, horizon, C]; anomaly (reconstruction) -> [B, seq_len, C];
+    classify -> [B, n_classes].
+    """
+    if task == "classify":
+        assert n_classes is not None  # ModelSpec validates this
+        return PooledClassificationHead(n_channels, d, n_classes, dropout)
+    out_len = horizon if task == "forecast" else spec_seq_len
+    return FlattenHead(n_patches, d, out_len, dropout)
+
+
+class IdentityMixer(nn.Module):
+    """Tan et al. 'w/o LLM': the language model removed, tokens pass straight to the head."""
+
+    def forward(self, h: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        return h
+
+
+class AttentionMixer(nn.Module):
+    """Tan et al. 'LLM2Attn': one randomly initialised multi-head self-attention layer."""
+
+    def __init__(self, d: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d, n_heads, dropout=dropout, batch_first=True)
+
+    def forward(self, h: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        # attention_mask [B, T] is 1 for real tokens (HF convention); MHA wants True = ignore.
+        pad = None if attention_mask is None else attention_mask == 0
+        out, _ = self.attn(h, h, h, key_padding_mask=pad, need_weights=False)
+        return out
+
+
+class TransformerMixer(nn.Module):
+    """Tan et al. 'LLM2Trans': one randomly initialised transformer encoder block."""
+
+    def __init__(self, d: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.block = nn.TransformerEncoderLayer(
+            d, n_heads, dim_feedforward=4 * d, dropout=dropout, batch_first=True
+        )
+
+    def forward(self, h: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        pad = None if attention_mask is None else attention_mask == 0
+        return self.block(h, src_key_padding_mask=pad)
+
+
+ABLATIONS = {"wo_llm": "w/o LLM", "llm2attn": "LLM2Attn", "llm2trans": "LLM2Trans"}
+
+
+def make_ablation_mixer(kind: str, d: int, n_heads: int, dropout: float) -> nn.Module:
+    """The module replacing the LM in a Tan et al. ablation (``kind`` in :data:`ABLATIONS`)."""
+    if kind == "wo_llm":
+        return IdentityMixer()
+    if kind == "llm2attn":
+        return AttentionMixer(d, n_heads, dropout)
+    if kind == "llm2trans":
+        return TransformerMixer(d, n_heads, dropout)
+    raise ModelBuildError(f"unknown ablation {kind!r}; valid: {list(ABLATIONS)}")
+
+
+class MovingAverage(nn.Module):
+    """Trend by a centred moving average with edge replication (DLinear/Autoformer).
+
+    x [B, L, C] -> trend [B, L, C].
+    """
+
+    def __init__(self, kernel: int) -> None:
+        super().__init__()
+        self.kernel = kernel
+        self.pool = nn.AvgPool1d(kernel_size=kernel, stride=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        front = x[:, :1, :].expand(-1, (self.kernel - 1) // 2, -1)
+        back = x[:, -1:, :].expand(-1, self.kernel // 2, -1)
+        padded = torch.cat([front, x, back], dim=1)  # [B, L + kernel - 1, C]
+        return self.pool(padded.transpose(1, 2)).transpose(1, 2)

@@ -1,0 +1,82 @@
+"""What the data says about a model's inputs and outputs.
+
+A model never sees the whole run config: it is built from its own
+``ModelConfig`` section plus this small frozen dataclass, which the training and
+evaluation stages fill from the dataset metadata and the primitive profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+TASKS = ("forecast", "classify", "anomaly")
+
+
+class ModelBuildError(ValueError):
+    """A model that cannot be built from this config/spec; the message names the field and fix."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Shapes and context of the data a model is built for.
+
+    Attributes:
+        seq_len: Input (look-back) length in time steps.
+        horizon: Forecast length in time steps (forecast task).
+        n_channels: Channels C of the input ``[B, seq_len, C]``.
+        task: ``forecast`` -> ``[B, horizon, C]``; ``classify`` -> logits ``[B, n_classes]``;
+            ``anomaly`` -> reconstruction ``[B, seq_len, C]``.
+        n_classes: Number of classes (classify task only).
+        season: Dominant period in time steps from the profile (seasonal naive, prompts).
+        domain_context: Paragraph describing the data (Time-LLM prompt-as-prefix, LLMTime).
+    """
+
+    seq_len: int
+    horizon: int
+    n_channels: int
+    task: Literal["forecast", "classify", "anomaly"] = "forecast"
+    n_classes: int | None = None
+    season: int | None = None
+    domain_context: str = ""
+
+    def __post_init__(self) -> None:
+        if self.seq_len < 2:
+            raise ModelBuildError(f"ModelSpec.seq_len must be >= 2, got {self.seq_len}")
+        if self.horizon < 1:
+            raise ModelBuildError(f"ModelSpec.horizon must be >= 1, got {self.horizon}")
+        if self.n_channels < 1:
+            raise ModelBuildError(f"ModelSpec.n_channels must be >= 1, got {self.n_channels}")
+        if self.task not in TASKS:
+            raise ModelBuildError(f"ModelSpec.task {self.task!r} is not one of {list(TASKS)}")
+        if self.task == "classify" and (self.n_classes is None or self.n_classes < 2):
+            raise ModelBuildError(
+                f"ModelSpec.n_classes must be >= 2 for task 'classify', got {self.n_classes}"
+            )
+        if self.season is not None and self.season < 1:
+            raise ModelBuildError(
+                f"ModelSpec.season must be >= 1 or None, got {self.season}; "
+                "pass None when the profile found no period"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (persisted in tsalign_model.json)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ModelBuildError: unknown or missing keys.
+        """
+        known = set(cls.__dataclass_fields__)
+        extra = set(data) - known
+        if extra:
+            raise ModelBuildError(
+                f"ModelSpec: unknown keys {sorted(extra)}; valid: {sorted(known)}"
+            )
+        try:
+            return cls(**data)
+        except TypeError as err:
+            raise ModelBuildError(f"ModelSpec: {err}") from None

@@ -1,0 +1,44 @@
+import pytest
+import torch
+
+from components.config import ModelConfig
+from components.models import ModelBuildError, ModelSpec, build_model, list_models
+from components.models.catalogue import register
+
+
+def test_unknown_name_lists_valid_names(spec):
+    with pytest.raises(ModelBuildError, match="valid names") as err:
+        build_model(ModelConfig(name="gpt5ts"), spec)
+    assert "gpt4ts" in str(err.value)
+
+
+def test_duplicate_registration_is_refused():
+    with pytest.raises(ValueError, match="already registered"):
+        register("naive", paradigm="baseline", summary="dup")(lambda cfg, spec: torch.nn.Identity())
+
+
+def test_unsupported_task_names_the_models_that_support_it():
+    spec = ModelSpec(seq_len=32, horizon=1, n_channels=2, task="classify", n_classes=3)
+    with pytest.raises(ModelBuildError, match="models for 'classify'") as err:
+        build_model(ModelConfig(name="naive"), spec)
+    assert "gpt4ts" in str(err.value)
+
+
+def test_catalogue_holds_the_core_entries():
+    names = set(list_models())
+    assert {
+        "gpt4ts",
+        "gpt4ts_lora",
+        "naive",
+        "seasonal_naive",
+        "gpt4ts_wo_llm",
+        "gpt4ts_llm2attn",
+        "gpt4ts_llm2trans",
+    } <= names
+
+
+def test_spec_validation_names_the_field():
+    with pytest.raises(ModelBuildError, match="n_classes"):
+        ModelSpec(seq_len=32, horizon=1, n_channels=1, task="classify")
+    with pytest.raises(ModelBuildError, match="season"):
+        ModelSpec(seq_len=32, horizon=1, n_channels=1, season=0)
