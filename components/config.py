@@ -198,11 +198,24 @@ class EvalConfig(Section):
 
 
 class RegistryConfig(Section):
-    """Where published versions go."""
+    """Where published versions go and when a new version takes the promotion alias.
+
+    S3 credentials come only from the standard AWS chain (environment, profile, instance
+    role); there is deliberately no field for them, so they never land in a config or manifest.
+    """
 
     uri: str = Field("registry", description="Local directory or s3://bucket/prefix.")
     model_name: str = Field("tsalign-forecaster", pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, moto) when not AWS.")
+    promote_alias: str = Field(
+        "champion", pattern=r"^[a-z][a-z0-9_\-]*$",
+        description="Alias moved when a version passes the promotion gates.",
+    )
+    val_metric: str = Field("val_mse", description="Gate vs the champion (lower is better).")
+    test_metric: str = Field("mse", description="Gate vs seasonal-naive on test (lower is better).")
+    gc_min_age_s: float = Field(
+        3600.0, ge=0, description="gc keeps orphans younger than this (a publish may be running)."
+    )
 
 
 class RunConfig(Section):

@@ -165,4 +165,7 @@ def s3_client(endpoint_url: str | None = None, **config: Any) -> Any:
     # buckets that are not DNS names on 127.0.0.1); AWS accepts it too.
     if endpoint_url:
         options.setdefault("s3", {"addressing_style": "path"})
-    return boto3.client("s3", endpoint_url=endpoint_url, config=Config(**options))
+    # A fresh session per client: boto3's module-level default session caches the credentials
+    # it found first, which would ignore a later change of AWS_PROFILE or rotated keys.
+    session = boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url, config=Config(**options))

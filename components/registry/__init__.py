@@ -17,6 +17,7 @@ from components.registry.errors import (
     RefError,
     RegistryError,
 )
+from components.registry.gates import should_promote
 from components.registry.manifest import (
     AliasMove,
     AliasRecord,
@@ -45,4 +46,5 @@ __all__ = [
     "open_registry",
     "parse_ref",
     "redact",
+    "should_promote",
 ]

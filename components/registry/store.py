@@ -284,6 +284,11 @@ class S3Store(ObjectStore):
         _check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
+    def _full_prefix(self, prefix: str) -> str:
+        # Listing prefixes may end with "/"; the store prefix always gets its own "/" so that
+        # "team/reg" never matches keys of a sibling "team/reg2".
+        return f"{self.prefix}/{prefix}" if self.prefix else prefix
+
     def _rel(self, full: str) -> str:
         return full[len(self.prefix) + 1 :] if self.prefix else full
 
@@ -382,7 +387,7 @@ class S3Store(ObjectStore):
         out: list[ObjectInfo] = []
         with self._errors(prefix):
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self._key(prefix) if prefix else self.prefix
+                Bucket=self.bucket, Prefix=self._full_prefix(prefix)
             )
             for page in pages:
                 for obj in page.get("Contents", []):
@@ -394,11 +399,7 @@ class S3Store(ObjectStore):
         return sorted(out, key=lambda info: info.key)
 
     def children(self, prefix: str) -> list[str]:
-        full = (
-            self._key(prefix.rstrip("/")) + "/"
-            if prefix.strip("/")
-            else (f"{self.prefix}/" if self.prefix else "")
-        )
+        full = self._full_prefix(prefix.strip("/") + "/" if prefix.strip("/") else "")
         names: list[str] = []
         with self._errors(prefix):
             pages = self.client.get_paginator("list_objects_v2").paginate(

@@ -1,0 +1,125 @@
+"""Publish the outcome of a pipeline run as a registry version, with its lineage.
+
+Assembles what a version holds — exported weights, the data scaler, the
+resolved run config, metrics with the baselines beside them, the primitive
+profile and its report — and the lineage that makes it reproducible: dataset
+and DVC md5, DVC remote, git commit, orchestration ids, Ray run name, base model.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from components.config import RunConfig
+from components.refs import DatasetRef, EvalReport, ProfileRef, PublishedVersion, TrainResult
+from components.registry.manifest import ModelCardInfo
+from components.registry.registry import open_registry
+from components.storage import local_path
+
+SCALER_FILE = "scaler.json"
+
+
+def git_commit(root: Path) -> str:
+    """``<sha>`` of HEAD (``+dirty`` when the tree has changes), or ``unknown`` outside git."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}+dirty" if dirty else sha
+
+
+def build_lineage(
+    dataset: DatasetRef,
+    train: TrainResult,
+    config: RunConfig,
+    project_root: Path,
+    orchestration: dict[str, Any],
+) -> dict[str, Any]:
+    """Everything needed to trace a version back to its data, code and runs."""
+    return {
+        "dataset": dataset.name,
+        "data_md5": dataset.md5,
+        "dvc_remote": dataset.remote,
+        "data_path": dataset.path,
+        "git_commit": git_commit(project_root),
+        "ray_run": train.run_name,
+        "checkpoint": train.checkpoint_uri,
+        "base_model": config.model.backbone,
+        "model": config.model.name,
+        **orchestration,
+    }
+
+
+def publish_run(
+    config: RunConfig,
+    dataset: DatasetRef,
+    profile: ProfileRef | None,
+    train: TrainResult,
+    report: EvalReport,
+    project_root: Path,
+    orchestration: dict[str, Any],
+) -> PublishedVersion:
+    """Write a new immutable version of ``config.registry.model_name``.
+
+    Args:
+        config: the resolved run config (stored with the version).
+        dataset, profile, train, report: the references the earlier stages returned.
+        project_root: where git is asked for the commit.
+        orchestration: ids of the orchestrating run (flow-run id, deployment...).
+
+    Raises:
+        RegistryError: the registry cannot be written (path, bucket, credentials).
+    """
+    model_dir = local_path(train.checkpoint_uri)
+    files: dict[str, Path] = {
+        "model": model_dir,
+        SCALER_FILE: model_dir.parent / SCALER_FILE,
+        "metrics.json": Path(report.report_path),
+    }
+    if profile is not None:
+        files["profile"] = Path(profile.profile_path).parent
+    lineage = build_lineage(dataset, train, config, project_root, orchestration)
+    candidate = report.metrics[report.candidate]
+    metrics = {
+        "test": report.metrics,
+        "validation": {"val_loss": min(train.curves.get("val_loss", [float("nan")]))},
+        "test_windows": report.test_windows,
+    }
+    card = ModelCardInfo(
+        base_model=config.model.backbone,
+        datasets=[dataset.name],
+        tags=[
+            config.model.name,
+            f"paradigm:{profile.recommended_paradigm}"
+            if profile and profile.recommended_paradigm
+            else "paradigm:unprofiled",
+        ],
+        summary=(
+            f"{config.model.name} forecaster for {dataset.name}: horizon "
+            f"{config.data.window.horizon} from {config.data.window.seq_len} steps; "
+            f"test MSE {candidate['mse']:.4f} (standardised)."
+        ),
+    )
+    registry = open_registry(config.registry)
+    return registry.publish(
+        config.registry.model_name,
+        files,
+        config=json.loads(config.model_dump_json()),
+        metrics=metrics,
+        lineage=lineage,
+        description=f"Trained in Ray run {train.run_name} on data version {dataset.md5}.",
+        tags={"dataset": dataset.name, "model": config.model.name, "data_md5": dataset.md5},
+        card=card,
+    )
