@@ -32,7 +32,7 @@ from components.data.sources import ResolvedSource
 _TS_NAMES = ("timestamp", "datetime", "date_time", "time", "date", "ds", "period", "time_idx")
 _ID_NAMES = ("unique_id", "series_id", "item_id", "id", "series", "channel", "variable", "key")
 _VALUE_NAMES = ("value", "y", "target", "val", "observation")
-_OFFSET_RE = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$", re.IGNORECASE)
+_OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
 
 
 @dataclass
@@ -78,11 +78,22 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
         raise DataError(
             where, "the file is empty", "supply a file with a header line and data rows"
         )
+    bad_rows: list[tuple[int | None, int, int, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        # Record the first ragged line (number is 1-based, None when not known) and go on,
+        # so the error can name the line instead of Arrow's bare "Expected N columns".
+        if not bad_rows:
+            bad_rows.append((row.number, row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
     try:
         if src.fmt == "csv":
             table = pacsv.read_csv(
                 src.path,
-                parse_options=pacsv.ParseOptions(delimiter=cfg.delimiter),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=cfg.delimiter, invalid_row_handler=on_invalid
+                ),
                 convert_options=pacsv.ConvertOptions(
                     strings_can_be_null=True,
                     null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL"],
@@ -98,6 +109,16 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
             else "re-export the file as Parquet (pandas.DataFrame.to_parquet) or use a CSV"
         )
         raise DataError(where, f"cannot parse the {src.fmt.upper()} file: {msg}", fix) from None
+    if bad_rows:
+        number, expected, actual, text = bad_rows[0]
+        if number is None:
+            number = _line_of(src, text)
+        line = f"line {number}" if number else "a line"
+        raise DataError(
+            where,
+            f"{line} has {actual} fields, the header has {expected} ({text[:80]!r})",
+            f"check data.delimiter ({cfg.delimiter!r}) and that every line has the same number of fields",
+        )
     names = table.column_names
     if src.fmt == "csv" and len(names) == 1:
         for delim, text in ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'"), (",", "','")):
@@ -123,6 +144,15 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
             "supply at least seq_len + horizon rows of data",
         )
     return table
+
+
+def _line_of(src: ResolvedSource, text: str) -> int | None:
+    """1-based line number of the first line equal to ``text`` (for ragged-row errors)."""
+    with open(src.path, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.rstrip("\r\n") == text:
+                return number
+    return None
 
 
 # --------------------------------------------------------------------------- timestamps

@@ -141,11 +141,18 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
     Returns:
         A DatasetRef whose ``md5`` is the data version recorded in ``data.dvc``.
 
+    When ``cfg.rev`` is set (``--data-rev``), nothing is ingested: the dataset at
+    that data version is materialised through DVC (:func:`checkout_version`).
+
     Raises:
         DataError: the source cannot be read or fails validation (nothing is
-            written), or DVC add/push failed (previous files restored).
+            written), DVC add/push failed (previous files restored), or
+            ``cfg.rev`` names an unknown version.
     """
     root = Path(project_root).resolve()
+    if cfg.rev is not None:
+        # A pinned older version: read it through DVC instead of ingesting anew.
+        return checkout_version(cfg.name, cfg.rev, root, cfg.data_dir)
     if not (root / ".dvc").is_dir():
         raise DataError(
             str(root),
