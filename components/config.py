@@ -40,11 +40,16 @@ class WindowConfig(Section):
 class DataConfig(Section):
     """Where the series comes from, how it is validated and how it is split."""
 
-    name: str = Field("vic_elec", pattern=r"^[a-z0-9][a-z0-9_\-]*$",
-                      description="Dataset name; the canonical file is data/<name>.parquet.")
+    name: str = Field(
+        "vic_elec",
+        pattern=r"^[a-z0-9][a-z0-9_\-]*$",
+        description="Dataset name; the canonical file is data/<name>.parquet.",
+    )
     source: str = Field("vic_elec", description="URI or packaged dataset name (vic_elec, etth1).")
     timestamp_col: str | None = Field(None, description="Timestamp column; inferred when None.")
-    targets: list[str] | None = Field(None, description="Channels to forecast; all numeric when None.")
+    targets: list[str] | None = Field(
+        None, description="Channels to forecast; all numeric when None."
+    )
     covariates: list[str] = Field(default_factory=list, description="Known covariate channels.")
     freq: str | None = Field(None, description="Pandas frequency alias; inferred when None.")
     description: str = Field("", description="What is measured, where; feeds the domain profile.")
@@ -60,13 +65,19 @@ class DataConfig(Section):
     layout: Literal["auto", "wide", "long"] = Field(
         "auto", description="wide: timestamp + one column per channel; long: id, timestamp, value."
     )
-    id_col: str | None = Field(None, description="Long layout: series-id column; inferred when None.")
-    value_col: str | None = Field(None, description="Long layout: value column; inferred when None.")
+    id_col: str | None = Field(
+        None, description="Long layout: series-id column; inferred when None."
+    )
+    value_col: str | None = Field(
+        None, description="Long layout: value column; inferred when None."
+    )
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field delimiter.")
     sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$", description="Required pin for http(s):// sources."
     )
-    endpoint_url: str | None = Field(None, description="S3 endpoint for s3:// sources (MinIO, moto).")
+    endpoint_url: str | None = Field(
+        None, description="S3 endpoint for s3:// sources (MinIO, moto)."
+    )
     cache_dir: str = Field(
         "~/.cache/tsalign/downloads", description="Where pinned downloads are kept (by sha256)."
     )
@@ -91,11 +102,42 @@ class DataConfig(Section):
 
 
 class ProfileConfig(Section):
-    """Primitive analysis settings."""
+    """Primitive analysis settings (components/profiling)."""
 
-    max_points: int = Field(200_000, ge=100, description="Cap on points per channel analysed.")
-    tokenizer: str = Field("minilm", description="Backbone reference whose tokenizer prices prompts.")
+    max_points: int = Field(
+        200_000, ge=100, description="Cap on points per channel analysed: the LAST max_points rows."
+    )
+    tokenizer: str | None = Field(
+        "minilm", description="Backbone reference whose tokenizer prices prompts; None skips it."
+    )
     plots: bool = True
+    input_len: int = Field(
+        96,
+        ge=1,
+        description="Input window priced as an injective prompt (match data.window.seq_len).",
+    )
+    max_period: int = Field(2000, ge=2, description="Longest seasonal period searched, in steps.")
+    top_periods: int = Field(5, ge=1, le=20, description="Period candidates kept per channel.")
+    stl_max_points: int = Field(
+        5000, ge=50, description="STL runs on the last stl_max_points (block-averaged) points."
+    )
+    stl_max_period: int = Field(
+        96,
+        ge=2,
+        description="Longer periods are block-averaged to at most this many steps for STL.",
+    )
+    test_max_points: int = Field(
+        2000, ge=50, description="ADF/KPSS/ARCH/change points run on block means of this length."
+    )
+    outlier_z: float = Field(
+        3.5, gt=0, description="Robust z-score above which a point is an outlier."
+    )
+    alpha: float = Field(
+        0.05, gt=0, lt=0.5, description="Significance level of the statistical tests."
+    )
+    compute: Literal["minimal", "cpu", "gpu"] = Field(
+        "cpu", description="Compute available for training; weighs the paradigm recommendation."
+    )
 
 
 class InjectiveConfig(Section):
@@ -147,12 +189,19 @@ class ModelConfig(Section):
         None, description="Module names LoRA wraps; per backbone family when None."
     )
     revin_affine: bool = Field(False, description="Learn a per-channel scale/shift in RevIN.")
-    d_model: int = Field(64, ge=1, description="Width of the LLM-free models (PatchTST) "
-                         "and of Time-LLM's patch embedding.")
+    d_model: int = Field(
+        64,
+        ge=1,
+        description="Width of the LLM-free models (PatchTST) and of Time-LLM's patch embedding.",
+    )
     n_heads: int = Field(4, ge=1, description="Attention heads of PatchTST / reprogramming.")
     e_layers: int = Field(2, ge=1, description="Encoder layers of PatchTST.")
-    d_ff: int = Field(128, ge=1, description="Feed-forward width (PatchTST); hidden features "
-                      "Time-LLM keeps before its head.")
+    d_ff: int = Field(
+        128,
+        ge=1,
+        description="Feed-forward width (PatchTST); hidden features "
+        "Time-LLM keeps before its head.",
+    )
     moving_avg: int = Field(25, ge=1, description="DLinear trend kernel, in time steps (odd).")
     n_prototypes: int = Field(100, ge=1, description="Time-LLM text prototypes.")
     prompt_tokens: int = Field(64, ge=8, description="Cap on Time-LLM prompt-as-prefix tokens.")
@@ -178,8 +227,12 @@ class TrainConfig(Section):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of steps in linear warm-up.")
-    patience: int = Field(3, ge=1, description="Epochs without validation improvement before stopping.")
-    max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint.")
+    patience: int = Field(
+        3, ge=1, description="Epochs without validation improvement before stopping."
+    )
+    max_failures: int = Field(
+        2, ge=0, description="Worker-group restarts from the last checkpoint."
+    )
     keep_checkpoints: int = Field(2, ge=1, description="Best-k checkpoints kept, by val_loss.")
     max_train_windows: int | None = Field(2048, ge=1, description="Cap on training windows.")
     max_val_windows: int | None = Field(512, ge=1, description="Cap on validation windows.")
@@ -191,8 +244,10 @@ class TrainConfig(Section):
 class EvalConfig(Section):
     """Evaluation on the test split."""
 
-    baselines: list[str] = Field(default_factory=lambda: ["seasonal_naive"])
-    season: int | None = Field(None, ge=1, description="Seasonal period; from the profile when None.")
+    baselines: list[str] = Field(default_factory=lambda: ["seasonal_naive", "naive"])
+    season: int | None = Field(
+        None, ge=1, description="Seasonal period; from the profile when None."
+    )
     batch_size: int = Field(256, ge=1)
     max_test_windows: int | None = Field(None, ge=1, description="Cap on test windows; None = all.")
 
@@ -208,10 +263,11 @@ class RegistryConfig(Section):
     model_name: str = Field("tsalign-forecaster", pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, moto) when not AWS.")
     promote_alias: str = Field(
-        "champion", pattern=r"^[a-z][a-z0-9_\-]*$",
+        "champion",
+        pattern=r"^[a-z][a-z0-9_\-]*$",
         description="Alias moved when a version passes the promotion gates.",
     )
-    val_metric: str = Field("val_mse", description="Gate vs the champion (lower is better).")
+    val_metric: str = Field("val_loss", description="Gate vs the champion (lower is better).")
     test_metric: str = Field("mse", description="Gate vs seasonal-naive on test (lower is better).")
     gc_min_age_s: float = Field(
         3600.0, ge=0, description="gc keeps orphans younger than this (a publish may be running)."

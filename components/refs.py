@@ -36,6 +36,9 @@ class ProfileRef(Ref):
     plot_paths: list[str] = Field(default_factory=list)
     dominant_period: int | None = None
     recommended_paradigm: str | None = None
+    domain_context: str = Field(
+        "", description="Paragraph for prompt-as-prefix and injective prompts."
+    )
 
 
 class TrainResult(Ref):

@@ -1,0 +1,50 @@
+"""Forecast error metrics.
+
+All functions take arrays shaped [windows, horizon, channels] (or anything that
+broadcasts the same way) and reduce over every axis unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def mse(pred: np.ndarray, true: np.ndarray) -> float:
+    """Mean squared error."""
+    return float(np.mean((pred - true) ** 2))
+
+
+def mae(pred: np.ndarray, true: np.ndarray) -> float:
+    """Mean absolute error."""
+    return float(np.mean(np.abs(pred - true)))
+
+
+def smape(pred: np.ndarray, true: np.ndarray) -> float:
+    """Symmetric MAPE in percent (0..200); points where both are 0 count as 0 error."""
+    denom = np.abs(pred) + np.abs(true)
+    ratio = np.divide(
+        2.0 * np.abs(pred - true), denom, out=np.zeros_like(denom, dtype=float), where=denom > 0
+    )
+    return float(100.0 * np.mean(ratio))
+
+
+def mase_scale(train: np.ndarray, season: int) -> np.ndarray:
+    """Per-channel in-sample MAE of the seasonal-naive forecast on the training series.
+
+    Args:
+        train: [T, C] training split in original units.
+        season: seasonal lag m (1 gives the non-seasonal naive scale).
+
+    Raises:
+        ValueError: a training split not longer than the season.
+    """
+    if train.shape[0] <= season:
+        raise ValueError(f"MASE needs more than {season} training points, got {train.shape[0]}")
+    return np.mean(np.abs(train[season:] - train[:-season]), axis=0)
+
+
+def mase(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> float:
+    """Mean absolute scaled error: MAE per channel divided by ``scale`` [C], averaged."""
+    per_channel = np.mean(np.abs(pred - true), axis=tuple(range(pred.ndim - 1)))
+    safe = np.where(scale > 0, scale, np.nan)
+    return float(np.nanmean(per_channel / safe))

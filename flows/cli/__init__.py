@@ -1,0 +1,143 @@
+"""The ``tsalign`` command line.
+
+``tsalign run`` runs the whole pipeline on the embedded defaults; each stage
+also runs alone (``tsalign ingest``, ``profile``, ``train``, ``evaluate``,
+``publish``) against a YAML config plus ``key=value`` overrides.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Quiet, offline defaults before Ray, transformers or Prefect are imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault(
+    "RAY_AUTH_MODE", "disabled"
+)  # local instance on loopback; see README for clusters
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli import data as data_cli
+from flows.cli import registry as registry_cli
+from flows.cli.common import ConfigOpt, Overrides, load, user_errors
+from flows.console import console
+
+app = typer.Typer(
+    name="tsalign",
+    help="Align pretrained language models with time series: ingest, profile, train, "
+    "evaluate and publish, orchestrated by Prefect.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_cli.app, name="data")
+app.add_typer(registry_cli.app, name="registry")
+
+ProjectOpt = Annotated[
+    Path, typer.Option("--project", help="Project root holding data/, data.dvc and .dvc/.")
+]
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None, overrides: Overrides = None, project: ProjectOpt = Path(".")
+) -> None:
+    """Run the whole pipeline: ingest -> profile -> train -> evaluate -> publish.
+
+    Example: tsalign run --config configs/default.yaml train.epochs=2
+    """
+    from flows.pipeline import pipeline
+    from flows.summary import print_summary
+
+    cfg = load(config, overrides)
+    with user_errors():
+        version = pipeline(config=cfg, project_root=str(project))
+    print_summary(cfg)
+    typer.echo(str(version))
+
+
+@app.command()
+def ingest(
+    config: ConfigOpt = None, overrides: Overrides = None, project: ProjectOpt = Path(".")
+) -> None:
+    """Validate the configured source, write canonical Parquet under data/ and `dvc add` + push it."""
+    from flows.ingest import ingest_flow
+
+    cfg = load(config, overrides)
+    with user_errors():
+        dataset = ingest_flow(cfg, str(project))
+    console.print(
+        f"[green]ingested[/] {dataset.name}: {dataset.rows} rows, "
+        f"channels {dataset.channels}, data version (md5) {dataset.md5}"
+    )
+
+
+@app.command()
+def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
+    """Profile the latest ingested version: domain, characteristic and representation primitives."""
+    from components.profiling import load_profile, print_profile
+    from flows.profile import profile_flow
+
+    cfg = load(config, overrides)
+    with user_errors():
+        ref = profile_flow(cfg)
+    print_profile(load_profile(Path(ref.profile_path)), console)
+    console.print(f"report: {ref.report_path}")
+
+
+@app.command()
+def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
+    """Fine-tune the configured model on Ray Train + DeepSpeed (after ingest and profile)."""
+    from flows.train import train_flow
+
+    cfg = load(config, overrides)
+    with user_errors():
+        result = train_flow(cfg)
+    console.print(
+        f"[green]trained[/] run {result.run_name} in {result.train_seconds:.0f}s; "
+        f"best checkpoint {result.checkpoint_uri}"
+    )
+
+
+@app.command()
+def evaluate(config: ConfigOpt = None, overrides: Overrides = None) -> None:
+    """Score the latest trained model beside the baselines on the test split."""
+    from flows.evaluate import evaluate_flow
+    from flows.summary import metrics_table
+
+    cfg = load(config, overrides)
+    with user_errors():
+        report = evaluate_flow(cfg)
+    console.print(metrics_table(report))
+
+
+@app.command()
+def publish(
+    config: ConfigOpt = None, overrides: Overrides = None, project: ProjectOpt = Path(".")
+) -> None:
+    """Publish the latest evaluated model as a new immutable registry version."""
+    from flows.publish import publish_flow
+
+    cfg = load(config, overrides)
+    with user_errors():
+        version = publish_flow(cfg, project_root=str(project))
+    typer.echo(str(version))
+
+
+@app.command()
+def models() -> None:
+    """List the model catalogue: names a config's model.name may use."""
+    from rich.table import Table
+
+    from components.models.catalogue import get_entry, list_models
+
+    table = Table("name", "paradigm", "tasks", "summary", title="model catalogue")
+    for name in list_models():
+        entry = get_entry(name)
+        table.add_row(name, entry.paradigm, ", ".join(entry.tasks), entry.summary)
+    console.print(table)

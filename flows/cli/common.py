@@ -1,0 +1,74 @@
+"""Pieces every CLI command shares: config options and user-error handling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from components.config import ConfigError, RunConfig, load_config
+from flows.console import console
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="YAML run config (see configs/); embedded defaults when omitted."
+    ),
+]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Overrides as dotted key=value, e.g. train.epochs=2 data.window.horizon=48."
+    ),
+]
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Errors a user causes and can fix; everything else is a bug and keeps its traceback."""
+    from components.data.errors import DataError
+    from components.evaluation.runner import EvaluationError
+    from components.models.spec import ModelBuildError
+    from components.registry.errors import RegistryError
+    from components.state import MissingStageOutput
+    from components.training.deepspeed_config import PresetError
+    from components.training.launcher import TrainingFailed
+    from components.training.worker import TrainingDiverged
+
+    return (
+        ConfigError,
+        DataError,
+        EvaluationError,
+        ModelBuildError,
+        RegistryError,
+        MissingStageOutput,
+        PresetError,
+        TrainingFailed,
+        TrainingDiverged,
+    )
+
+
+def fail(message: str) -> None:
+    """Print ``message`` as an error and exit 1."""
+    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code=1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn user errors into a readable message and exit code 1."""
+    try:
+        yield
+    except user_error_types() as err:
+        fail(str(err))
+
+
+def load(config: Path | None, overrides: list[str] | None) -> RunConfig:
+    """Load and validate the run config, exiting 1 with the field path on a bad value."""
+    try:
+        return load_config(config, overrides or [])
+    except ConfigError as err:
+        fail(str(err))
+        raise  # unreachable: fail() exits

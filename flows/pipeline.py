@@ -1,0 +1,35 @@
+"""The pipeline: ingest -> profile -> train -> evaluate -> publish.
+
+Run: ``tsalign run`` (embedded defaults) or ``python -m flows.pipeline``; with a
+config: ``tsalign run --config configs/default.yaml train.epochs=2``.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from components.config import RunConfig
+from components.refs import PublishedVersion
+from flows.evaluate import evaluate_flow
+from flows.ingest import ingest_flow
+from flows.profile import profile_flow
+from flows.publish import publish_flow
+from flows.train import train_flow
+
+
+@flow(name="pipeline", log_prints=True)
+def pipeline(config: RunConfig = RunConfig(), project_root: str = ".") -> PublishedVersion:  # noqa: B008
+    """Version the data, profile it, train, evaluate against baselines, publish."""
+    dataset = ingest_flow(config, project_root)
+    profile = profile_flow(config, dataset)
+    trained = train_flow(config, dataset, profile)
+    report = evaluate_flow(config, dataset, profile, trained)
+    return publish_flow(config, dataset, profile, trained, report, project_root)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from flows.cli import app
+
+    app(["run", *sys.argv[1:]])

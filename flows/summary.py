@@ -1,0 +1,64 @@
+"""The end-of-run summary the CLI prints."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from components.config import RunConfig
+from components.refs import DatasetRef, EvalReport, ProfileRef, PublishedVersion, TrainResult
+from components.state import latest
+from flows.console import console
+
+
+def metrics_table(report: EvalReport) -> Table:
+    """Candidate and baselines side by side on the same test windows."""
+    table = Table(
+        "model",
+        "MSE",
+        "MAE",
+        "MAE (orig)",
+        "sMAPE %",
+        "MASE",
+        title=f"test split, {report.test_windows} windows (MSE/MAE standardised)",
+    )
+    for name, m in report.metrics.items():
+        table.add_row(
+            name,
+            f"{m['mse']:.4f}",
+            f"{m['mae']:.4f}",
+            f"{m['mae_orig']:.3f}",
+            f"{m['smape']:.2f}",
+            f"{m['mase']:.3f}",
+        )
+    return table
+
+
+def print_summary(cfg: RunConfig) -> None:
+    """What each stage of the last run produced."""
+    name = cfg.data.name
+    dataset = latest(cfg.workdir, name, DatasetRef)
+    profile = latest(cfg.workdir, name, ProfileRef)
+    trained = latest(cfg.workdir, name, TrainResult)
+    report = latest(cfg.workdir, name, EvalReport)
+    version = latest(cfg.workdir, name, PublishedVersion)
+    stages = Table("stage", "result", title="tsalign run")
+    stages.add_row(
+        "ingest",
+        f"{dataset.name}: {dataset.rows} rows x {len(dataset.channels)} channels, md5 {dataset.md5}",
+    )
+    stages.add_row(
+        "profile",
+        f"dominant period {profile.dominant_period}, "
+        f"recommended paradigm {profile.recommended_paradigm}",
+    )
+    val = trained.curves.get("val_loss", [])
+    stages.add_row(
+        "train",
+        f"{cfg.model.name} run {trained.run_name}, {trained.train_seconds:.0f}s, "
+        f"best val loss {min(val):.4f}"
+        if val
+        else trained.run_name,
+    )
+    stages.add_row("publish", f"{version} at {version.uri}")
+    console.print(stages)
+    console.print(metrics_table(report))
