@@ -15,19 +15,25 @@ from components.registry.manifest import ModelCardInfo, redact
 
 
 def _metric_rows(metrics: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[str, Any]]]]:
-    """Split metrics into (metric names, rows). Nested ``{model: {metric: v}}`` gives one row per
-    model (the candidate and its baselines side by side); a flat ``{metric: v}`` gives one row."""
-    nested = {k: v for k, v in metrics.items() if isinstance(v, dict)}
-    flat = {
-        k: v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)
-    }
+    """Turn metrics into (metric names, rows) for the card's table.
+
+    Every dict holding numbers becomes one row labelled by its path, so a flat
+    ``{metric: v}``, ``{model: {metric: v}}`` (candidate and baselines side by side) and
+    ``{"test": {model: {...}}, "validation": {...}}`` all render.
+    """
     rows: list[tuple[str, dict[str, Any]]] = []
-    if flat:
-        rows.append(("this model", flat))
-    rows.extend(
-        (model, {k: v for k, v in vals.items() if isinstance(v, int | float)})
-        for model, vals in nested.items()
-    )
+
+    def walk(label: str, node: dict[str, Any]) -> None:
+        numbers = {
+            k: v for k, v in node.items() if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        if numbers:
+            rows.append((label or "this model", numbers))
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(f"{label} / {key}" if label else key, value)
+
+    walk("", metrics)
     names = sorted({m for _, vals in rows for m in vals})
     return names, rows
 

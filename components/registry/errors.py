@@ -23,6 +23,10 @@ class ConflictError(RegistryError):
     """A compare-and-swap that kept losing to concurrent writers."""
 
 
+class AliasMoved(ConflictError):
+    """``set_alias(expected=...)`` found the alias pointing at another version."""
+
+
 class PreconditionFailed(Exception):
     """Internal: a conditional write lost (the key exists, or its ETag changed).
 

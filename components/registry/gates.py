@@ -24,7 +24,7 @@ def should_promote(
     champion_metrics: Mapping[str, float] | None,
     baseline_metrics: Mapping[str, float],
     *,
-    val_metric: str = "val_mse",
+    val_metric: str = "val_loss",
     test_metric: str = "mse",
 ) -> tuple[bool, str]:
     """Decide whether a candidate replaces the champion. Lower metric values are better.

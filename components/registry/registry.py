@@ -24,7 +24,7 @@ import random
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -33,12 +33,14 @@ from components.config import RegistryConfig
 from components.refs import PublishedVersion
 from components.registry.card import render_card
 from components.registry.errors import (
+    AliasMoved,
     ConflictError,
     IntegrityError,
     NotFoundError,
     PreconditionFailed,
     RegistryError,
 )
+from components.registry.gates import should_promote
 from components.registry.manifest import (
     AliasMove,
     AliasRecord,
@@ -60,6 +62,8 @@ CARD_FILE = "README.md"
 
 MAX_CLAIM_ATTEMPTS = 200  # each attempt moves to a higher number, so this bounds only pathology
 MAX_CAS_ATTEMPTS = 50
+ANY = object()
+"""``set_alias(expected=ANY)``: move the alias whatever it points at."""
 
 
 def _who() -> str:
@@ -479,15 +483,31 @@ class Registry:
         record, _ = self._read_alias(check_name(name), check_alias(alias))
         return [] if record is None else list(record.history)
 
-    def set_alias(self, name: str, alias: str, version: int, *, reason: str = "") -> AliasRecord:
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        reason: str = "",
+        expected: int | object | None = ANY,
+    ) -> AliasRecord:
         """Point ``name@alias`` at ``version`` by compare-and-swap, appending to its history.
 
         Concurrent movers never lose each other's history entries: each write is conditional on
         the ETag read (``If-Match``) or on absence (``If-None-Match``), and a loser re-reads and
         retries with jittered backoff.
 
+        Args:
+            name, alias, version: what to point where.
+            reason: recorded in the history (e.g. the promotion gate's verdict).
+            expected: move only if the alias currently points at this version (``None``: only if
+                it is unset). A decision taken against the old champion is then never applied
+                on top of a newer one. Default: move whatever it points at.
+
         Raises:
             NotFoundError: the version does not exist.
+            AliasMoved: ``expected`` was given and the alias points elsewhere.
             ConflictError: still losing after many retries.
         """
         check_name(name)
@@ -500,6 +520,12 @@ class Registry:
         key = self._alias_key(name, alias)
         for attempt in range(MAX_CAS_ATTEMPTS):
             record, etag = self._read_alias(name, alias)
+            current = None if record is None else record.version
+            if expected is not ANY and current != expected:
+                raise AliasMoved(
+                    f"{name}@{alias} points at {current}, not {expected}, any more; "
+                    "re-evaluate against the new target"
+                )
             move = AliasMove(
                 version=version,
                 previous=None if record is None else record.version,
@@ -525,6 +551,56 @@ class Registry:
         raise ConflictError(
             f"{name}@{alias}: still conflicting after {MAX_CAS_ATTEMPTS} attempts; retry later"
         )
+
+    def promote_if_better(
+        self,
+        name: str,
+        version: int,
+        alias: str,
+        *,
+        candidate_metrics: Mapping[str, float],
+        baseline_metrics: Mapping[str, float],
+        champion_metrics: Callable[[VersionManifest], Mapping[str, float]],
+        val_metric: str = "val_loss",
+        test_metric: str = "mse",
+    ) -> tuple[bool, str]:
+        """Move ``alias`` to ``version`` only if it passes :func:`~components.registry.gates.should_promote`.
+
+        The decision is taken against the version the alias points at when read, and applied
+        with ``expected=`` that version; if another run moved the alias meanwhile, the decision
+        is taken again against the new champion.
+
+        Args:
+            name, version: the freshly published version.
+            alias: usually ``champion``.
+            candidate_metrics: flat validation + test metrics of the candidate.
+            baseline_metrics: flat seasonal-naive test metrics.
+            champion_metrics: extracts the same flat metrics from the champion's manifest.
+            val_metric, test_metric: metric keys for the gates.
+
+        Returns:
+            ``(moved, reason)``.
+        """
+        for _ in range(MAX_CAS_ATTEMPTS):
+            current = self.get_alias(name, alias)
+            if current == version:
+                return False, f"{name}@{alias} already points at {version}"
+            champion = None if current is None else champion_metrics(self._manifest(name, current))
+            ok, reason = should_promote(
+                candidate_metrics,
+                champion,
+                baseline_metrics,
+                val_metric=val_metric,
+                test_metric=test_metric,
+            )
+            if not ok:
+                return False, reason
+            try:
+                self.set_alias(name, alias, version, reason=reason, expected=current)
+            except AliasMoved:
+                continue
+            return True, reason
+        raise ConflictError(f"{name}@{alias}: kept moving during promotion; retry later")
 
     # ---- model info, tags, search ---------------------------------------------------------
 

@@ -12,13 +12,13 @@ BASE = {"mse": 1.0}
 
 
 def test_promotes_when_beating_champion_and_baseline() -> None:
-    ok, why = should_promote({"val_mse": 0.4, "mse": 0.8}, {"val_mse": 0.5, "mse": 0.7}, BASE)
+    ok, why = should_promote({"val_loss": 0.4, "mse": 0.8}, {"val_loss": 0.5, "mse": 0.7}, BASE)
     assert ok
     assert "0.4 < 0.5" in why and "0.8 < 1" in why
 
 
 def test_first_version_needs_only_the_baseline() -> None:
-    assert should_promote({"val_mse": 9.0, "mse": 0.9}, None, BASE) == (
+    assert should_promote({"val_loss": 9.0, "mse": 0.9}, None, BASE) == (
         True,
         "no current champion; beats seasonal-naive on test mse (0.9 < 1)",
     )
@@ -26,33 +26,33 @@ def test_first_version_needs_only_the_baseline() -> None:
 
 @pytest.mark.parametrize("test_mse", [1.0, 1.5])
 def test_refuses_when_not_beating_seasonal_naive(test_mse: float) -> None:
-    ok, why = should_promote({"val_mse": 0.1, "mse": test_mse}, None, BASE)
+    ok, why = should_promote({"val_loss": 0.1, "mse": test_mse}, None, BASE)
     assert not ok
     assert "does not beat seasonal-naive" in why
 
 
 def test_refuses_when_not_beating_champion_on_validation() -> None:
     # Better on test than the champion is not enough: test data never picks between candidates.
-    ok, why = should_promote({"val_mse": 0.5, "mse": 0.1}, {"val_mse": 0.5, "mse": 0.9}, BASE)
+    ok, why = should_promote({"val_loss": 0.5, "mse": 0.1}, {"val_loss": 0.5, "mse": 0.9}, BASE)
     assert not ok
-    assert why == "does not beat the champion on val_mse: 0.5 >= 0.5"
+    assert why == "does not beat the champion on val_loss: 0.5 >= 0.5"
 
 
 def test_non_finite_candidate_is_refused() -> None:
-    ok, why = should_promote({"val_mse": math.nan, "mse": 0.5}, None, BASE)
+    ok, why = should_promote({"val_loss": math.nan, "mse": 0.5}, None, BASE)
     assert not ok and "not finite" in why
 
 
 def test_champion_without_metric_is_refused_with_advice() -> None:
-    ok, why = should_promote({"val_mse": 0.1, "mse": 0.5}, {"mae": 1.0}, BASE)
+    ok, why = should_promote({"val_loss": 0.1, "mse": 0.5}, {"mae": 1.0}, BASE)
     assert not ok and "promote by hand" in why
 
 
 def test_missing_candidate_metric_is_a_config_error() -> None:
-    with pytest.raises(ValueError, match=r"candidate metrics have no 'val_mse' \(have: mse\)"):
+    with pytest.raises(ValueError, match=r"candidate metrics have no 'val_loss' \(have: mse\)"):
         should_promote({"mse": 0.5}, None, BASE)
     with pytest.raises(ValueError, match="baseline metrics have no 'mae'"):
-        should_promote({"val_mse": 0.1, "mae": 0.5}, None, BASE, test_metric="mae")
+        should_promote({"val_loss": 0.1, "mae": 0.5}, None, BASE, test_metric="mae")
 
 
 def test_custom_metric_names() -> None:

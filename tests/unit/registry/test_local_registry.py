@@ -212,3 +212,40 @@ def test_same_content_is_stored_once(reg: Registry, tmp_path: Path) -> None:
     blobs = list((tmp_path / "registry" / "models" / "demo" / "blobs").rglob("*"))
     # 3 artifact blobs shared + one card per version (cards differ by version number)
     assert len([b for b in blobs if b.is_file()]) == 5
+
+
+def test_set_alias_expected_guards_against_stale_decisions(reg: Registry, tmp_path: Path) -> None:
+    from components.registry.errors import AliasMoved
+
+    for seed in "abc":
+        publish(reg, tmp_path, seed)
+    reg.set_alias("demo", "champion", 1, expected=None)
+    with pytest.raises(AliasMoved, match="points at 1, not 2"):
+        reg.set_alias("demo", "champion", 3, expected=2)
+    assert reg.get_alias("demo", "champion") == 1
+    reg.set_alias("demo", "champion", 2, expected=1)
+    assert [(m.previous, m.version) for m in reg.alias_history("demo", "champion")] == [
+        (None, 1),
+        (1, 2),
+    ]
+
+
+def test_promote_if_better_applies_the_gates(reg: Registry, tmp_path: Path) -> None:
+    for seed in "abc":
+        publish(reg, tmp_path, seed)
+
+    kw = {"champion_metrics": lambda m: {"val_loss": 0.5}, "baseline_metrics": {"mse": 1.0}}
+    ok, why = reg.promote_if_better(
+        "demo", 1, "champion", candidate_metrics={"val_loss": 0.5, "mse": 0.9}, **kw
+    )
+    assert ok and "no current champion" in why
+    ok, why = reg.promote_if_better(
+        "demo", 2, "champion", candidate_metrics={"val_loss": 0.6, "mse": 0.1}, **kw
+    )
+    assert not ok and "does not beat the champion" in why
+    ok, why = reg.promote_if_better(
+        "demo", 3, "champion", candidate_metrics={"val_loss": 0.4, "mse": 0.8}, **kw
+    )
+    assert ok
+    assert reg.get_alias("demo", "champion") == 3
+    assert reg.alias_history("demo", "champion")[-1].reason == why
