@@ -166,6 +166,7 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
         pkg = src.packaged
 
     data_dir = root / cfg.data_dir
+    created_dir = not data_dir.exists()
     data_dir.mkdir(parents=True, exist_ok=True)
     parquet = data_dir / f"{cfg.name}.parquet"
     meta_path = data_dir / f"{cfg.name}.meta.json"
@@ -207,6 +208,8 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
                 shutil.copy2(backup / path.name, path)
             else:
                 path.unlink(missing_ok=True)
+        if created_dir and not any(data_dir.iterdir()):
+            data_dir.rmdir()
         raise
     finally:
         shutil.rmtree(backup, ignore_errors=True)

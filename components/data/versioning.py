@@ -188,17 +188,16 @@ def add_and_push(root: Path, data_dir: str = "data", remote: str | None = None) 
     Raises:
         DataError: DVC failed (e.g. the remote is unreachable or misconfigured).
     """
-    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     try:
         with _quiet(), Repo(str(root)) as repo:
             repo.add(str(Path(root) / data_dir))
             repo.push(targets=[str(dvc_file(root, data_dir))], remote=remote)
-    except DvcException as err:
+    except Exception as err:  # DvcException, and S3/filesystem errors that DVC lets through
         raise DataError(
             str(dvc_file(root, data_dir)),
-            f"DVC add/push failed: {err}",
+            f"DVC add/push failed ({type(err).__name__}: {err})",
             "check the DVC remote (`dvc remote list`, credentials, endpointurl) and run `dvc push` by hand to see the details",
         ) from None
     md5 = recorded_md5(root, data_dir)
