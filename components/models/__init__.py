@@ -8,7 +8,7 @@ scale (the LLM models apply RevIN inside).
 from __future__ import annotations
 
 # Importing the paradigm modules registers their catalogue entries.
-from components.models import baselines, internal  # noqa: F401
+from components.models import baselines, bridging, injective, internal  # noqa: F401
 from components.models.catalogue import build_model, count_parameters, get_entry, list_models
 from components.models.persistence import PersistenceError, load_pretrained, save_pretrained
 from components.models.spec import ModelBuildError, ModelSpec

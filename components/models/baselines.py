@@ -12,7 +12,8 @@ from torch import nn
 
 from components.config import ModelConfig
 from components.models.catalogue import register
-from components.models.spec import ModelSpec
+from components.models.layers import MovingAverage, Patcher, PatchMixerModel
+from components.models.spec import ModelBuildError, ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +76,113 @@ def build_seasonal_naive(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     if period == 1:
         log.warning("seasonal_naive: %s", reason)
     return SeasonalNaive(spec.seq_len, spec.horizon, period, reason)
+
+
+class DLinear(nn.Module):
+    """DLinear (Zeng et al., AAAI 2023): moving-average decomposition, one linear map each.
+
+    trend = MovingAverage(x); seasonal = x - trend; y = W_s seasonal + W_t trend, the two
+    L -> H maps shared across channels (the paper's default ``individual=False``).
+    x [B, L, C] -> [B, H, C].
+    """
+
+    def __init__(self, seq_len: int, horizon: int, kernel: int) -> None:
+        super().__init__()
+        self.decompose = MovingAverage(kernel)
+        self.seasonal = nn.Linear(seq_len, horizon)
+        self.trend = nn.Linear(seq_len, horizon)
+        # The paper initialises both maps to the mean (1/L): a well-posed start that forecasts
+        # the window average.
+        for layer in (self.seasonal, self.trend):
+            nn.init.constant_(layer.weight, 1.0 / seq_len)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        trend = self.decompose(x)
+        seasonal = x - trend
+        y = self.seasonal(seasonal.transpose(1, 2)) + self.trend(trend.transpose(1, 2))
+        return y.transpose(1, 2)  # [B, H, C]
+
+
+@register(
+    "dlinear",
+    paradigm="baseline",
+    summary="DLinear: trend/seasonal decomposition + two linear maps (Zeng et al. 2023)",
+)
+def build_dlinear(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
+    """DLinear with ``cfg.moving_avg`` as the trend kernel."""
+    if cfg.moving_avg > spec.seq_len:
+        raise ModelBuildError(
+            f"model.moving_avg={cfg.moving_avg} exceeds seq_len={spec.seq_len}; "
+            "use a kernel shorter than the window (25 is the paper's default)"
+        )
+    return DLinear(spec.seq_len, spec.horizon, cfg.moving_avg)
+
+
+class _BatchNormTokens(nn.Module):
+    """BatchNorm1d over the feature axis of tokens [B, N, D] (PatchTST's default norm)."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(d)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.norm(h.transpose(1, 2)).transpose(1, 2)
+
+
+class TSTEncoderLayer(nn.Module):
+    """PatchTST encoder layer: post-norm residual attention + GELU FFN with BatchNorm."""
+
+    def __init__(self, d: int, n_heads: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d, n_heads, dropout=dropout, batch_first=True)
+        self.norm1 = _BatchNormTokens(d)
+        self.ff = nn.Sequential(
+            nn.Linear(d, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d)
+        )
+        self.norm2 = _BatchNormTokens(d)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        attn, _ = self.attn(h, h, h, need_weights=False)
+        h = self.norm1(h + self.dropout(attn))
+        return self.norm2(h + self.dropout(self.ff(h)))
+
+
+class TSTEncoder(nn.Module):
+    """Learned positional encoding + ``e_layers`` PatchTST layers; a mixer [B*C, N, D]."""
+
+    def __init__(
+        self, n_patches: int, d: int, n_heads: int, d_ff: int, e_layers: int, dropout: float
+    ) -> None:
+        super().__init__()
+        # PatchTST initialises its learned positions uniformly in [-0.02, 0.02].
+        self.position = nn.Parameter(torch.empty(n_patches, d).uniform_(-0.02, 0.02))
+        self.dropout = nn.Dropout(dropout)
+        self.layers = nn.ModuleList(
+            TSTEncoderLayer(d, n_heads, d_ff, dropout) for _ in range(e_layers)
+        )
+
+    def forward(self, h: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.dropout(h + self.position)
+        for layer in self.layers:
+            h = layer(h)
+        return h
+
+
+@register(
+    "patchtst",
+    tasks=("forecast", "classify", "anomaly"),
+    paradigm="baseline",
+    summary="PatchTST/42-style supervised patch transformer (Nie et al. 2023)",
+)
+def build_patchtst(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
+    """PatchTST: RevIN (affine, as in the paper), patching, TST encoder, flatten head."""
+    if cfg.d_model % cfg.n_heads:
+        raise ModelBuildError(
+            f"model.d_model={cfg.d_model} must be divisible by model.n_heads={cfg.n_heads}"
+        )
+    n_patches = Patcher(spec.seq_len, cfg.patch_len, cfg.stride).n_patches
+    encoder = TSTEncoder(n_patches, cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.e_layers, cfg.dropout)
+    return PatchMixerModel(
+        spec, cfg.model_copy(update={"revin_affine": True}), encoder, cfg.d_model
+    )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from components.models.spec import ModelBuildError
+from components.config import ModelConfig
+from components.models.spec import ModelBuildError, ModelSpec
 
 
 class RevIN(nn.Module):
@@ -201,6 +202,43 @@ def make_ablation_mixer(kind: str, d: int, n_heads: int, dropout: float) -> nn.M
     raise ModelBuildError(f"unknown ablation {kind!r}; valid: {list(ABLATIONS)}")
 
 
+class ReprogrammingLayer(nn.Module):
+    """Time-LLM reprogramming: cross-attention from patch embeddings to text prototypes.
+
+    Queries come from the patch embeddings [B, N, d_model], keys and values from the
+    prototypes [S, d_llm]; the result is projected into the LM width [B, N, d_llm], so each
+    patch is expressed as a mixture of word-like vectors the frozen LM can read.
+
+    Args:
+        d_model: Width of the patch embeddings.
+        n_heads: Attention heads.
+        d_keys: Per-head key width.
+        d_llm: LM hidden size.
+        dropout: On the attention weights.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, d_keys: int, d_llm: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads, self.d_keys = n_heads, d_keys
+        self.query = nn.Linear(d_model, n_heads * d_keys)
+        self.key = nn.Linear(d_llm, n_heads * d_keys)
+        self.value = nn.Linear(d_llm, n_heads * d_keys)
+        self.out = nn.Linear(n_heads * d_keys, d_llm)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, patches: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+        """patches [B, N, d_model], prototypes [S, d_llm] -> [B, N, d_llm]."""
+        b, n, _ = patches.shape
+        s = prototypes.shape[0]
+        q = self.query(patches).view(b, n, self.n_heads, self.d_keys)
+        k = self.key(prototypes).view(s, self.n_heads, self.d_keys)
+        v = self.value(prototypes).view(s, self.n_heads, self.d_keys)
+        scores = torch.einsum("bnhe,she->bhns", q, k) / self.d_keys**0.5
+        attn = self.dropout(torch.softmax(scores, dim=-1))  # [B, heads, N, S]
+        mixed = torch.einsum("bhns,she->bnhe", attn, v).reshape(b, n, -1)
+        return self.out(mixed)
+
+
 class MovingAverage(nn.Module):
     """Trend by a centred moving average with edge replication (DLinear/Autoformer).
 
@@ -217,3 +255,48 @@ class MovingAverage(nn.Module):
         back = x[:, -1:, :].expand(-1, self.kernel // 2, -1)
         padded = torch.cat([front, x, back], dim=1)  # [B, L + kernel - 1, C]
         return self.pool(padded.transpose(1, 2)).transpose(1, 2)
+
+
+class PatchMixerModel(nn.Module):
+    """Channel-independent patch model around a sequence mixer (an LM or its ablation).
+
+    forward: x [B, L, C] -> forecast [B, H, C] | logits [B, K] | reconstruction [B, L, C].
+
+    Args:
+        spec: Data shapes and task.
+        cfg: Model hyper-parameters (patch_len, stride, dropout, revin_affine).
+        mixer: ``mixer(h [B*C, N, D]) -> [B*C, N, D]``.
+        d: Width D of the mixer.
+    """
+
+    def __init__(self, spec: ModelSpec, cfg: ModelConfig, mixer: nn.Module, d: int) -> None:
+        super().__init__()
+        self.revin = RevIN(spec.n_channels, affine=cfg.revin_affine)
+        self.patcher = Patcher(spec.seq_len, cfg.patch_len, cfg.stride)
+        self.embed = nn.Linear(cfg.patch_len, d)
+        self.mixer = mixer
+        self.head = make_head(
+            spec.task,
+            n_patches=self.patcher.n_patches,
+            d=d,
+            spec_seq_len=spec.seq_len,
+            horizon=spec.horizon,
+            n_channels=spec.n_channels,
+            n_classes=spec.n_classes,
+            dropout=cfg.dropout,
+        )
+        if spec.task == "anomaly":
+            self.register_buffer("anomaly_threshold", torch.tensor(float("nan")))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x [B, L, C] -> patch tokens [B, C, N, D] and the RevIN statistics."""
+        b, _, c = x.shape
+        x, stats = self.revin.normalize(x)
+        patches = self.patcher(x.transpose(1, 2).reshape(b * c, -1))  # [B*C, N, P]
+        h = self.mixer(self.embed(patches))  # [B*C, N, D]
+        return h.reshape(b, c, *h.shape[1:]), stats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z, stats = self.encode(x)
+        y = self.head(z)
+        return self.revin.denormalize(y, stats) if self.head.denormalize else y

@@ -42,8 +42,13 @@ class PersistenceError(ModelBuildError):
     """A saved model directory that cannot be loaded; names the file and fix."""
 
 
-def _backbones(model: nn.Module) -> dict[str, Backbone]:
-    return {name: m for name, m in model.named_modules() if isinstance(m, Backbone)}
+def _backbones(model: nn.Module) -> dict[str, nn.Module]:
+    """Submodules holding pretrained LM weights (rebuilt from model.backbone on load)."""
+    return {
+        name: m
+        for name, m in model.named_modules()
+        if isinstance(m, Backbone) or getattr(m, "is_pretrained_backbone", False)
+    }
 
 
 def _split_state(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

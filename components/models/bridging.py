@@ -1,0 +1,204 @@
+"""Bridging paradigm: a learned adapter into a frozen LM (Time-LLM, Jin et al. ICLR 2024).
+
+Recipe: RevIN -> patching -> patch embedding (d_model) -> reprogramming: cross-attention
+from patches to S text prototypes, themselves learned linear combinations of the frozen
+word-embedding matrix -> prompt-as-prefix (domain context + task + per-window statistics,
+tokenised and embedded by the frozen LM) -> frozen LM over [prompt; patches] -> the patch
+positions' first d_ff features -> flatten-linear head. Only the patch embedding, prototype
+mapping, reprogramming layer and head train. Channel independent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from components.config import ModelConfig
+from components.models.backbone import load_backbone, load_tokenizer
+from components.models.catalogue import register
+from components.models.layers import (
+    ABLATIONS,
+    FlattenHead,
+    IdentityMixer,
+    Patcher,
+    ReprogrammingLayer,
+    RevIN,
+    make_ablation_mixer,
+)
+from components.models.spec import ModelBuildError, ModelSpec
+
+
+def window_statistics(x: torch.Tensor, top_lags: int) -> dict[str, torch.Tensor]:
+    """Per-series statistics quoted in the prompt.
+
+    Args:
+        x: Series [S, L] (S = batch x channels).
+        top_lags: How many autocorrelation lags to report.
+
+    Returns:
+        min, max, median [S]; trend [S] (+1 rising, -1 falling: sign of the summed first
+        differences, as in Time-LLM); lags [S, k] (1..L//2, strongest unbiased autocorrelation
+        first, computed with an FFT).
+    """
+    length = x.shape[-1]
+    centred = x - x.mean(dim=-1, keepdim=True)
+    spectrum = torch.fft.rfft(centred, n=2 * length, dim=-1)  # zero-padded: linear, not circular
+    max_lag = max(2, length // 2 + 1)
+    acf = torch.fft.irfft(spectrum * spectrum.conj(), dim=-1)[..., 1:max_lag]
+    # Divide by the number of overlapping pairs (L - k): unbiased, so long lags are not
+    # penalised just for having fewer terms.
+    acf = acf / torch.arange(length - 1, length - max_lag, -1, dtype=acf.dtype)
+    k = min(top_lags, acf.shape[-1])
+    lags = torch.topk(acf, k, dim=-1).indices + 1
+    trend = torch.sign(x.diff(dim=-1).sum(dim=-1))
+    return {
+        "min": x.min(-1).values,
+        "max": x.max(-1).values,
+        "median": x.median(-1).values,
+        "trend": trend,
+        "lags": lags,
+    }
+
+
+def build_prompts(
+    stats: dict[str, torch.Tensor], domain_context: str, seq_len: int, horizon: int
+) -> list[str]:
+    """One prompt per series. Statistics come before the domain text so that truncation to
+    ``prompt_tokens`` cuts the (long, constant) description, never the per-window numbers."""
+    rows = zip(
+        stats["min"].tolist(),
+        stats["max"].tolist(),
+        stats["median"].tolist(),
+        stats["trend"].tolist(),
+        stats["lags"].tolist(),
+        strict=True,
+    )
+    prompts = []
+    for lo, hi, med, trend, lags in rows:
+        direction = "upward" if trend > 0 else "downward" if trend < 0 else "flat"
+        prompts.append(
+            f"Task: forecast the next {horizon} steps given the previous {seq_len} steps. "
+            f"Input statistics: min {lo:.3f}, max {hi:.3f}, median {med:.3f}, "
+            f"the trend is {direction}, top lags are {', '.join(map(str, lags))}. "
+            f"Dataset: {domain_context}"
+        )
+    return prompts
+
+
+class TimeLLM(nn.Module):
+    """Time-LLM forecaster: x [B, L, C] -> [B, H, C].
+
+    Args:
+        spec: Data shapes and the domain context.
+        cfg: Hyper-parameters (d_model, n_heads, d_ff, n_prototypes, prompt_tokens, ...).
+        mixer: The frozen LM (a Backbone) or its Tan et al. replacement, width d_llm.
+        word_embeddings: Frozen vocabulary [V, d_llm] the prototypes and the prompt use.
+        tokenizer: The LM's tokenizer (None when the mixer ignores the prompt).
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        cfg: ModelConfig,
+        mixer: nn.Module,
+        word_embeddings: torch.Tensor,
+        tokenizer: Any | None,
+    ) -> None:
+        super().__init__()
+        vocab, d_llm = word_embeddings.shape
+        self.spec, self.top_lags, self.prompt_tokens = spec, cfg.top_lags, cfg.prompt_tokens
+        self.revin = RevIN(spec.n_channels, affine=cfg.revin_affine)
+        self.patcher = Patcher(spec.seq_len, cfg.patch_len, cfg.stride)
+        self.embed = nn.Sequential(nn.Linear(cfg.patch_len, cfg.d_model), nn.Dropout(cfg.dropout))
+        # Not a state_dict entry: it is the backbone's frozen matrix, rebuilt from model.backbone.
+        self.register_buffer("vocab", word_embeddings.detach(), persistent=False)
+        self.prototype_map = nn.Linear(vocab, cfg.n_prototypes)  # S prototypes from V words
+        self.reprogram = ReprogrammingLayer(
+            cfg.d_model, cfg.n_heads, cfg.d_ff // cfg.n_heads or 1, d_llm, cfg.dropout
+        )
+        self.mixer = mixer
+        self.tokenizer = tokenizer
+        self.use_prompt = tokenizer is not None and not isinstance(mixer, IdentityMixer)
+        self.keep = min(cfg.d_ff, d_llm)  # Time-LLM keeps the first d_ff features of the LM
+        self.head = FlattenHead(self.patcher.n_patches, self.keep, spec.horizon, cfg.dropout)
+
+    def prototypes(self) -> torch.Tensor:
+        """Text prototypes [S, d_llm]: learned mixtures of the frozen word embeddings."""
+        return self.prototype_map(self.vocab.T).T
+
+    def prompt_embeddings(self, series: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """series [S, L] -> (prompt embeddings [S, T, d_llm], attention mask [S, T])."""
+        stats = window_statistics(series.detach().float(), self.top_lags)
+        prompts = build_prompts(
+            stats, self.spec.domain_context, self.spec.seq_len, self.spec.horizon
+        )
+        # Left padding keeps every prompt adjacent to its patches.
+        self.tokenizer.padding_side = "left"
+        tokens = self.tokenizer(
+            prompts,
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=self.prompt_tokens,
+            add_special_tokens=True,
+        )
+        ids = tokens["input_ids"].to(self.vocab.device)
+        return self.vocab[ids].to(series.dtype), tokens["attention_mask"].to(series.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, c = x.shape
+        x, stats = self.revin.normalize(x)
+        series = x.transpose(1, 2).reshape(b * c, -1)  # [B*C, L]
+        patches = self.embed(self.patcher(series))  # [B*C, N, d_model]
+        h = self.reprogram(patches, self.prototypes())  # [B*C, N, d_llm]
+        n = h.shape[1]
+        mask = None
+        if self.use_prompt:
+            prompt, prompt_mask = self.prompt_embeddings(series)
+            h = torch.cat([prompt, h], dim=1)  # [B*C, T + N, d_llm]
+            mask = torch.cat([prompt_mask, prompt_mask.new_ones(b * c, n)], dim=1)
+        h = self.mixer(h, attention_mask=mask)[:, -n:, : self.keep]  # [B*C, N, d_ff]
+        y = self.head(h.reshape(b, c, n, self.keep))  # [B, H, C]
+        return self.revin.denormalize(y, stats)
+
+
+def _check(cfg: ModelConfig) -> None:
+    if cfg.d_ff < cfg.n_heads:
+        raise ModelBuildError(
+            f"model.d_ff={cfg.d_ff} must be >= model.n_heads={cfg.n_heads} "
+            "(reprogramming key width is d_ff // n_heads)"
+        )
+
+
+@register(
+    "timellm",
+    paradigm="bridging",
+    summary="Time-LLM: reprogramming to text prototypes + prompt-as-prefix, frozen LM",
+)
+def build_timellm(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
+    """Time-LLM over the frozen backbone (``cfg.freeze`` is ignored: the LM never trains)."""
+    _check(cfg)
+    backbone = load_backbone(cfg.backbone, cfg.n_layers, "frozen")
+    return TimeLLM(spec, cfg, backbone, backbone.word_embeddings(), load_tokenizer(cfg.backbone))
+
+
+def _register_ablation(kind: str) -> None:
+    @register(
+        f"timellm_{kind}",
+        paradigm="ablation",
+        summary=f"Time-LLM ablation {ABLATIONS[kind]} (Tan et al. 2024)",
+    )
+    def build(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
+        _check(cfg)
+        # The vocabulary still defines the prototypes and the prompt; only the LM goes.
+        lm = load_backbone(cfg.backbone, 1, "frozen")
+        vocab = lm.word_embeddings().detach().clone()
+        mixer = make_ablation_mixer(kind, lm.hidden_size, lm.n_heads, cfg.dropout)
+        tokenizer = None if kind == "wo_llm" else load_tokenizer(cfg.backbone)
+        return TimeLLM(spec, cfg, mixer, vocab, tokenizer)
+
+
+for _kind in ABLATIONS:
+    _register_ablation(_kind)
