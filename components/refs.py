@@ -65,6 +65,8 @@ class PublishedVersion(Ref):
     name: str
     version: int
     uri: str
+    promoted_to: str | None = Field(None, description="Alias moved to this version, if any.")
+    promotion_reason: str = Field("", description="Why the alias moved or stayed.")
 
     def __str__(self) -> str:
         return f"{self.name}:{self.version}"

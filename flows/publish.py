@@ -59,5 +59,5 @@ def publish_flow(
         config, dataset, profile, train, report, str(Path(project_root).resolve())
     )
     record(config.workdir, name, version)
-    print(f"published {version}")
+    print(f"published {version}; {version.promotion_reason}")
     return version

@@ -60,5 +60,6 @@ def print_summary(cfg: RunConfig) -> None:
         else trained.run_name,
     )
     stages.add_row("publish", f"{version} at {version.uri}")
+    stages.add_row("promote", version.promotion_reason)
     console.print(stages)
     console.print(metrics_table(report))

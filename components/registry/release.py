@@ -16,10 +16,11 @@ from typing import Any
 from components.config import RunConfig
 from components.refs import DatasetRef, EvalReport, ProfileRef, PublishedVersion, TrainResult
 from components.registry.manifest import ModelCardInfo
-from components.registry.registry import open_registry
+from components.registry.registry import Registry, open_registry
 from components.storage import local_path
 
 SCALER_FILE = "scaler.json"
+GATE_BASELINE = "seasonal_naive"
 
 
 def git_commit(root: Path) -> str:
@@ -94,18 +95,14 @@ def publish_run(
     candidate = report.metrics[report.candidate]
     metrics = {
         "test": report.metrics,
-        "validation": {"val_loss": min(train.curves.get("val_loss", [float("nan")]))},
+        "validation": {"val_loss": min(train.curves.get("val_loss", [float("inf")]))},
         "test_windows": report.test_windows,
     }
+    paradigm = profile.recommended_paradigm if profile else None
     card = ModelCardInfo(
         base_model=config.model.backbone,
         datasets=[dataset.name],
-        tags=[
-            config.model.name,
-            f"paradigm:{profile.recommended_paradigm}"
-            if profile and profile.recommended_paradigm
-            else "paradigm:unprofiled",
-        ],
+        tags=[config.model.name, f"recommended-paradigm:{paradigm or 'unprofiled'}"],
         summary=(
             f"{config.model.name} forecaster for {dataset.name}: horizon "
             f"{config.data.window.horizon} from {config.data.window.seq_len} steps; "
@@ -113,7 +110,7 @@ def publish_run(
         ),
     )
     registry = open_registry(config.registry)
-    return registry.publish(
+    version = registry.publish(
         config.registry.model_name,
         files,
         config=json.loads(config.model_dump_json()),
@@ -122,4 +119,39 @@ def publish_run(
         description=f"Trained in Ray run {train.run_name} on data version {dataset.md5}.",
         tags={"dataset": dataset.name, "model": config.model.name, "data_md5": dataset.md5},
         card=card,
+    )
+    return _promote(registry, config, version, metrics, report)
+
+
+def gate_metrics(metrics: dict[str, Any], candidate: str = "candidate") -> dict[str, float]:
+    """The flat metrics the promotion gates compare, from a version's metrics layout."""
+    return {"val_loss": metrics["validation"]["val_loss"], "mse": metrics["test"][candidate]["mse"]}
+
+
+def _promote(
+    registry: Registry,
+    config: RunConfig,
+    version: PublishedVersion,
+    metrics: dict[str, Any],
+    report: EvalReport,
+) -> PublishedVersion:
+    """Move the promotion alias only if the gates pass; say why either way."""
+    alias = config.registry.promote_alias
+    if GATE_BASELINE not in report.metrics:
+        reason = (
+            f"not promoted: eval.baselines lacks {GATE_BASELINE!r}, which the gate compares against"
+        )
+        return version.model_copy(update={"promotion_reason": reason})
+    moved, reason = registry.promote_if_better(
+        version.name,
+        version.version,
+        alias,
+        candidate_metrics=gate_metrics(metrics, report.candidate),
+        baseline_metrics=report.metrics[GATE_BASELINE],
+        champion_metrics=lambda manifest: gate_metrics(manifest.metrics),
+        val_metric=config.registry.val_metric,
+        test_metric=config.registry.test_metric,
+    )
+    return version.model_copy(
+        update={"promoted_to": alias if moved else None, "promotion_reason": reason}
     )

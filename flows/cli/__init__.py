@@ -26,6 +26,7 @@ import typer
 from flows.cli import data as data_cli
 from flows.cli import registry as registry_cli
 from flows.cli.common import ConfigOpt, Overrides, load, user_errors
+from flows.cli.predict import predict_cmd
 from flows.console import console
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(data_cli.app, name="data")
 app.add_typer(registry_cli.app, name="registry")
+app.command("predict")(predict_cmd)
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", help="Project root holding data/, data.dvc and .dvc/.")
