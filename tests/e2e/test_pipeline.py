@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from components.config import RegistryConfig
@@ -89,4 +90,5 @@ def test_versions_download_and_load_as_models(project: Path, two_runs, tmp_path:
     out = registry.download("tiny-forecaster:2", tmp_path / "v2")
     model, cfg, spec = load_pretrained(out / "model")
     assert (cfg.name, spec.seq_len, spec.horizon) == ("gpt4ts", 48, 12)
+    assert model(torch.zeros(2, 48, spec.n_channels)).shape == (2, 12, spec.n_channels)
     assert not any(p.suffix in {".pt", ".pkl", ".bin"} for p in out.rglob("*"))
