@@ -20,14 +20,20 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from components.config import DataConfig
-from components.data.canonical import Canonical, build_canonical
+from components.data.canonical import (
+    Canonical,
+    NeedsFullRead,
+    build_canonical,
+    can_stream,
+    stream_canonical,
+    write_table,
+)
 from components.data.errors import DataError
 from components.data.meta import TIMESTAMP, DatasetMeta
-from components.data.sources import resolve_source, sha256_file
+from components.data.sources import ResolvedSource, resolve_source, sha256_file
 from components.data.splits import split_borders, window_count
 from components.data.versioning import (
     add_and_push,
@@ -39,7 +45,8 @@ from components.data.versioning import (
 )
 from components.refs import DatasetRef
 
-PARQUET_ROW_GROUP = 1 << 20  # rows per row group: large sequential reads, bounded write memory
+STREAM_MIN_BYTES = 64 << 20
+"""Files at least this large are streamed (bounded memory); smaller ones are read whole."""
 
 
 def _umask_mode() -> int:
@@ -59,31 +66,40 @@ def _write_atomic_bytes(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> str:
-    """Write ``table`` deterministically to ``path`` via a temp file; returns its sha256."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def stage_canonical(src: ResolvedSource, cfg: DataConfig, tmp_dir: Path) -> tuple[Canonical, Path]:
+    """Validate ``src`` and write its canonical Parquet to a temp file in ``tmp_dir``.
+
+    Large clean files stream block by block (memory bounded by a row group);
+    anything else, and every file that needs a policy or fails a check, goes
+    through the in-memory path. Both write identical bytes.
+
+    Returns:
+        The canonical description and the staged Parquet path (caller moves or deletes it).
+
+    Raises:
+        DataError: validation failed (no staged file is left behind).
+    """
+    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix=f".{cfg.name}.", suffix=".parquet")
     os.close(fd)
+    staged = Path(name)
     try:
-        # No pandas metadata and a fixed writer setup: identical content -> identical bytes.
-        pq.write_table(
-            table.replace_schema_metadata(None),
-            tmp,
-            compression="zstd",
-            row_group_size=PARQUET_ROW_GROUP,
-            write_statistics=True,
-            store_schema=False,
-        )
-        digest = sha256_file(Path(tmp))
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-        return digest
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        if can_stream(src, cfg) and src.path.stat().st_size >= STREAM_MIN_BYTES:
+            try:
+                return stream_canonical(src, cfg, staged), staged
+            except NeedsFullRead:
+                pass  # the in-memory path reports the problem precisely or applies the policy
+        canon = build_canonical(src, cfg)
+        write_table(canon.table, staged)
+        canon.table = None  # written; let the memory go before DVC runs
+        return canon, staged
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
 
 
 def _check_windows(canon: Canonical, cfg: DataConfig, where: str) -> None:
     """Every split must yield at least one window, else training/evaluation cannot run."""
-    n = canon.table.num_rows
+    n = canon.rows
     borders = split_borders(n, cfg)
     w = cfg.window
     for split, (start, end) in borders.as_dict().items():
@@ -106,7 +122,6 @@ def build_meta(
     packaged_units: dict[str, str] | None = None,
 ) -> DatasetMeta:
     """The metadata JSON for a canonical table (config description/units win over packaged ones)."""
-    ts = canon.table.column(TIMESTAMP)
     units = {c: u for c, u in (packaged_units or {}).items() if c in canon.channels}
     units.update(cfg.units)
     return DatasetMeta(
@@ -118,9 +133,9 @@ def build_meta(
         targets=canon.targets,
         covariates=canon.covariates,
         freq=canon.freq,
-        rows=canon.table.num_rows,
-        start=pd.Timestamp(ts[0].value).isoformat(),
-        end=pd.Timestamp(ts[-1].value).isoformat(),
+        rows=canon.rows,
+        start=pd.Timestamp(canon.start_ns).isoformat(),
+        end=pd.Timestamp(canon.end_ns).isoformat(),
         inferred=canon.inferred,
         filled=canon.filled,
         content_sha256=content_sha256,
@@ -159,10 +174,16 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
             "not a DVC project",
             "run `git init && dvc init` there (or use ensure_dvc_project)",
         )
+    tmp_dir = root / ".dvc" / "tmp"
+    tmp_dir.mkdir(exist_ok=True)
     with resolve_source(cfg, root) as src:
-        canon = build_canonical(src, cfg)
-        _check_windows(canon, cfg, src.label)
-        source_sha = src.sha256 or sha256_file(src.path)
+        canon, staged = stage_canonical(src, cfg, tmp_dir)
+        try:
+            _check_windows(canon, cfg, src.label)
+            source_sha = src.sha256 or sha256_file(src.path)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
         pkg = src.packaged
 
     data_dir = root / cfg.data_dir
@@ -173,19 +194,16 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
     tracker = dvc_file(root, cfg.data_dir)
 
     # Back up what a failed DVC step must restore (validation already passed).
-    backup = Path(
-        tempfile.mkdtemp(
-            prefix=".ingest-backup-",
-            dir=root / ".dvc" / "tmp" if (root / ".dvc" / "tmp").is_dir() else None,
-        )
-    )
+    backup = Path(tempfile.mkdtemp(prefix=".ingest-backup-", dir=tmp_dir))
     saved = {}
     for path in (parquet, meta_path, tracker):
         if path.exists():
             shutil.copy2(path, backup / path.name)
         saved[path] = path.exists()
     try:
-        digest = write_parquet_atomic(canon.table, parquet)
+        digest = sha256_file(staged)
+        os.chmod(staged, _umask_mode())  # mkstemp creates 0600; data files are shared
+        os.replace(staged, parquet)
         meta = build_meta(
             canon,
             cfg,
@@ -212,6 +230,7 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
             data_dir.rmdir()
         raise
     finally:
+        staged.unlink(missing_ok=True)
         shutil.rmtree(backup, ignore_errors=True)
     return DatasetRef(
         name=cfg.name,
