@@ -44,10 +44,22 @@ class ProfileRef(Ref):
 class TrainResult(Ref):
     """Outcome of one Ray Train run."""
 
+    model: str = Field("", description="Catalogue name of the trained model.")
     run_name: str
     checkpoint_uri: str = Field(description="Directory with the exported model (safetensors).")
     curves: dict[str, list[float]] = Field(default_factory=dict)
     train_seconds: float = 0.0
+
+
+class TrainedCandidates(Ref):
+    """The train stage's output: one run per candidate, the configured model first."""
+
+    runs: list[TrainResult]
+
+    @property
+    def primary(self) -> TrainResult:
+        """The run of ``model.name``: the one that gets published."""
+        return self.runs[0]
 
 
 class EvalReport(Ref):
@@ -56,7 +68,13 @@ class EvalReport(Ref):
     report_path: str
     test_windows: int
     metrics: dict[str, dict[str, float]] = Field(description="model name -> metric -> value")
-    candidate: str
+    candidate: str = Field(description="The published candidate's name in ``metrics``.")
+    leaderboard_path: str = ""
+    plot_paths: list[str] = Field(default_factory=list)
+    recommended_won: bool | None = Field(
+        None,
+        description="Whether the profile's recommended paradigm scored best; None if not trained.",
+    )
 
 
 class PublishedVersion(Ref):

@@ -12,12 +12,19 @@ import os
 from pathlib import Path
 from typing import TypeVar
 
-from components.refs import DatasetRef, EvalReport, ProfileRef, PublishedVersion, Ref, TrainResult
+from components.refs import (
+    DatasetRef,
+    EvalReport,
+    ProfileRef,
+    PublishedVersion,
+    Ref,
+    TrainedCandidates,
+)
 
 STAGES: dict[str, type[Ref]] = {
     "ingest": DatasetRef,
     "profile": ProfileRef,
-    "train": TrainResult,
+    "train": TrainedCandidates,
     "evaluate": EvalReport,
     "publish": PublishedVersion,
 }

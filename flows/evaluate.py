@@ -1,6 +1,8 @@
-"""Stage 4: score the trained model beside the baselines on the test split.
+"""Stage 4: score the trained candidates beside the baselines on the test split.
 
 Run alone: ``tsalign evaluate [--config ...] [key=value ...]`` (after train).
+Cached on the dataset version, the data and eval sections and the trained models, so
+changing only ``eval`` re-evaluates without retraining.
 """
 
 from __future__ import annotations
@@ -8,26 +10,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from components.config import RunConfig
 from components.evaluation.runner import evaluate
-from components.refs import DatasetRef, EvalReport, ProfileRef, TrainResult
+from components.fingerprint import evaluate_key, outputs_exist
+from components.refs import DatasetRef, EvalReport, ProfileRef, TrainedCandidates
 from components.state import latest, record
+from flows import artifacts
+from flows.caching import CACHED, key_fn, run_cached
 
 
-@task(name="evaluate-model", cache_policy=NO_CACHE)
-def evaluate_model(
-    config: RunConfig, dataset: DatasetRef, profile: ProfileRef, train: TrainResult
+@task(name="evaluate-models", cache_key_fn=key_fn(evaluate_key), **CACHED)
+def evaluate_models(
+    config: RunConfig, dataset: DatasetRef, profile: ProfileRef, trained: TrainedCandidates
 ) -> EvalReport:
-    out_dir = Path(config.workdir) / dataset.name / "eval" / train.run_name
+    out_dir = Path(config.workdir) / dataset.name / "eval" / trained.primary.run_name
     return evaluate(
         dataset.path,
         config.data,
         config.eval,
-        train.checkpoint_uri,
+        {run.model: run.checkpoint_uri for run in trained.runs},
         profile.dominant_period,
         out_dir,
+        recommended_paradigm=profile.recommended_paradigm,
+        curves={run.model: run.curves for run in trained.runs},
+        context={
+            "data_md5": dataset.md5,
+            "config_sha256": config.fingerprint(),
+            "train_seed": config.train.seed,
+            "ray_runs": [run.run_name for run in trained.runs],
+        },
     )
 
 
@@ -36,13 +48,14 @@ def evaluate_flow(
     config: RunConfig,
     dataset: DatasetRef | None = None,
     profile: ProfileRef | None = None,
-    train: TrainResult | None = None,
+    trained: TrainedCandidates | None = None,
 ) -> EvalReport:
-    """Evaluate the latest (or given) training run."""
+    """Evaluate the latest (or given) trained candidates."""
     name = config.data.name
     dataset = dataset or latest(config.workdir, name, DatasetRef)
     profile = profile or latest(config.workdir, name, ProfileRef)
-    train = train or latest(config.workdir, name, TrainResult)
-    report = evaluate_model(config, dataset, profile, train)
+    trained = trained or latest(config.workdir, name, TrainedCandidates)
+    report = run_cached(evaluate_models, outputs_exist, config, dataset, profile, trained)
     record(config.workdir, name, report)
+    artifacts.publish_metrics(name, report)
     return report

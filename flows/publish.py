@@ -1,6 +1,8 @@
 """Stage 5: publish the evaluated model as a new immutable registry version.
 
 Run alone: ``tsalign publish [--config ...] [key=value ...]`` (after evaluate).
+Never cached (each publish is a new version); retried with backoff on network errors
+(an S3 registry), never on user errors (bad bucket, credentials, gates).
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
 
 from components.config import RunConfig
-from components.refs import DatasetRef, EvalReport, ProfileRef, PublishedVersion, TrainResult
+from components.refs import (
+    DatasetRef,
+    EvalReport,
+    ProfileRef,
+    PublishedVersion,
+    TrainedCandidates,
+)
 from components.registry.release import publish_run
 from components.state import latest, record
+from flows import artifacts
+from flows.caching import NETWORK_RETRIES, retry_transient
 
 
 def orchestration_ids() -> dict[str, str | None]:
@@ -26,17 +36,22 @@ def orchestration_ids() -> dict[str, str | None]:
     }
 
 
-@task(name="publish-version", cache_policy=NO_CACHE)
+@task(
+    name="publish-version",
+    cache_policy=NO_CACHE,
+    retry_condition_fn=retry_transient,
+    **NETWORK_RETRIES,
+)
 def publish_version(
     config: RunConfig,
     dataset: DatasetRef,
     profile: ProfileRef,
-    train: TrainResult,
+    trained: TrainedCandidates,
     report: EvalReport,
     project_root: str,
 ) -> PublishedVersion:
     return publish_run(
-        config, dataset, profile, train, report, Path(project_root), orchestration_ids()
+        config, dataset, profile, trained.primary, report, Path(project_root), orchestration_ids()
     )
 
 
@@ -45,7 +60,7 @@ def publish_flow(
     config: RunConfig,
     dataset: DatasetRef | None = None,
     profile: ProfileRef | None = None,
-    train: TrainResult | None = None,
+    trained: TrainedCandidates | None = None,
     report: EvalReport | None = None,
     project_root: str = ".",
 ) -> PublishedVersion:
@@ -53,11 +68,12 @@ def publish_flow(
     name = config.data.name
     dataset = dataset or latest(config.workdir, name, DatasetRef)
     profile = profile or latest(config.workdir, name, ProfileRef)
-    train = train or latest(config.workdir, name, TrainResult)
+    trained = trained or latest(config.workdir, name, TrainedCandidates)
     report = report or latest(config.workdir, name, EvalReport)
     version = publish_version(
-        config, dataset, profile, train, report, str(Path(project_root).resolve())
+        config, dataset, profile, trained, report, str(Path(project_root).resolve())
     )
     record(config.workdir, name, version)
+    artifacts.publish_version(name, version)
     print(f"published {version}; {version.promotion_reason}")
     return version

@@ -5,7 +5,14 @@ from __future__ import annotations
 from rich.table import Table
 
 from components.config import RunConfig
-from components.refs import DatasetRef, EvalReport, ProfileRef, PublishedVersion, TrainResult
+from components.refs import (
+    DatasetRef,
+    EvalReport,
+    ProfileRef,
+    PublishedVersion,
+    TrainedCandidates,
+    TrainResult,
+)
 from components.state import latest
 from flows.console import console
 
@@ -33,12 +40,19 @@ def metrics_table(report: EvalReport) -> Table:
     return table
 
 
+def run_line(run: TrainResult) -> str:
+    """One line per Ray Train run: model, run name, wall time, best validation loss."""
+    val = run.curves.get("val_loss", [])
+    best = f", best val loss {min(val):.4f}" if val else ""
+    return f"{run.model} run {run.run_name}, {run.train_seconds:.0f}s{best}"
+
+
 def print_summary(cfg: RunConfig) -> None:
     """What each stage of the last run produced."""
     name = cfg.data.name
     dataset = latest(cfg.workdir, name, DatasetRef)
     profile = latest(cfg.workdir, name, ProfileRef)
-    trained = latest(cfg.workdir, name, TrainResult)
+    trained = latest(cfg.workdir, name, TrainedCandidates)
     report = latest(cfg.workdir, name, EvalReport)
     version = latest(cfg.workdir, name, PublishedVersion)
     stages = Table("stage", "result", title="tsalign run")
@@ -51,13 +65,10 @@ def print_summary(cfg: RunConfig) -> None:
         f"dominant period {profile.dominant_period}, "
         f"recommended paradigm {profile.recommended_paradigm}",
     )
-    val = trained.curves.get("val_loss", [])
+    for run in trained.runs:
+        stages.add_row("train", run_line(run))
     stages.add_row(
-        "train",
-        f"{cfg.model.name} run {trained.run_name}, {trained.train_seconds:.0f}s, "
-        f"best val loss {min(val):.4f}"
-        if val
-        else trained.run_name,
+        "evaluate", f"{report.test_windows} test windows; leaderboard {report.leaderboard_path}"
     )
     stages.add_row("publish", f"{version} at {version.uri}")
     stages.add_row("promote", version.promotion_reason)

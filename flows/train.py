@@ -1,48 +1,67 @@
 """Stage 3: fine-tune the configured model on Ray Train with DeepSpeed.
 
 Run alone: ``tsalign train [--config ...] [key=value ...]`` (after ingest and profile).
+Each candidate's run is cached on the dataset content, the data/model/train sections,
+the profile facts it uses and the training code; connecting to a Ray cluster retries
+with backoff on network errors.
 """
 
 from __future__ import annotations
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+import os
 
-from components.config import RunConfig
-from components.refs import DatasetRef, ProfileRef, TrainResult
+from prefect import flow, task
+
+from components.config import ModelConfig, RunConfig
+from components.fingerprint import outputs_exist, train_key
+from components.models import get_entry
+from components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from components.state import MissingStageOutput, latest, record
-from components.training.launcher import launch_training, new_run_name
+from components.training.launcher import connect_ray, launch_training, new_run_name
 from components.training.spec import model_spec
+from flows.caching import CACHED, NETWORK_RETRIES, key_fn, retry_transient, run_cached
 from flows.console import training_progress
 
 
-@task(name="train-model", cache_policy=NO_CACHE)
-def train_model(config: RunConfig, dataset: DatasetRef, profile: ProfileRef | None) -> TrainResult:
-    run_name = new_run_name(config.model.name)
+@task(name="connect-ray-cluster", retry_condition_fn=retry_transient, **NETWORK_RETRIES)
+def connect_cluster(address: str) -> None:
+    connect_ray(address)
+
+
+@task(name="train-model", cache_key_fn=key_fn(train_key), **CACHED)
+def train_model(
+    config: RunConfig, model: ModelConfig, dataset: DatasetRef, profile: ProfileRef | None
+) -> TrainResult:
+    run_name = new_run_name(model.name)
     spec = model_spec(dataset, config.data, profile)
     with training_progress(run_name) as on_progress:
         return launch_training(
-            dataset,
-            config.data,
-            config.model,
-            config.train,
-            spec,
-            run_name,
-            on_progress=on_progress,
+            dataset, config.data, model, config.train, spec, run_name, on_progress=on_progress
         )
 
 
 @flow(name="train", log_prints=True)
 def train_flow(
     config: RunConfig, dataset: DatasetRef | None = None, profile: ProfileRef | None = None
-) -> TrainResult:
-    """Train on the dataset version; the profile (when present) gives period and context."""
+) -> TrainedCandidates:
+    """Train model.name and each compare entry; the profile (when present) gives period and context."""
     dataset = dataset or latest(config.workdir, config.data.name, DatasetRef)
     if profile is None:
         try:
             profile = latest(config.workdir, config.data.name, ProfileRef)
         except MissingStageOutput:
             profile = None  # training does not need a profile; it only enriches the spec
-    result = train_model(config, dataset, profile)
+    candidates = config.candidates()
+    for model in candidates:
+        get_entry(model.name)  # an unknown name fails here, before any training starts
+    address = config.train.ray_address or os.environ.get("RAY_ADDRESS")
+    if address:
+        connect_cluster(address)
+    result = TrainedCandidates(
+        runs=[
+            run_cached(train_model, outputs_exist, config, model, dataset, profile)
+            for model in candidates
+        ]
+    )
     record(config.workdir, dataset.name, result)
     return result

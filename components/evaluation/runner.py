@@ -1,33 +1,45 @@
-"""Run the trained candidate and the baselines on the same test windows.
+"""Run every trained candidate and every baseline on the same test windows.
 
 Every model sees exactly the same windows of the test split (all of them, no
-drop_last), inputs and targets on the standardised scale; metrics are
-reported on that scale (the papers' convention) and in original units.
+drop_last; the count is checked against the protocol), inputs and targets on
+the standardised scale. Metrics are reported on that scale (the papers'
+convention) and in original units (what operators read), overall, per
+horizon-step bucket and per channel.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from components.config import DataConfig, EvalConfig, ModelConfig
 from components.data import window_count
 from components.data.protocol import Protocol, load_protocol
 from components.data.windows import WindowDataset
 from components.evaluation import metrics as M
+from components.evaluation.leaderboard import paradigm_of, recommended_won, render_leaderboard
+from components.evaluation.plots import write_plots
+from components.evaluation.provenance import provenance
 from components.models import ModelSpec, build_model, load_pretrained
 from components.refs import EvalReport
+
+HORIZON_BUCKETS = 4
+"""Horizon steps are reported in this many equal buckets (e.g. 1-24, 25-48, ... for H=96)."""
 
 
 class EvaluationError(RuntimeError):
     """The evaluation cannot be run as configured; the message says what to change."""
 
 
-def predict_windows(model: torch.nn.Module, windows: WindowDataset, batch_size: int) -> np.ndarray:
+def predict_windows(model: torch.nn.Module, windows: Dataset, batch_size: int) -> np.ndarray:
     """Forecast every window; returns [windows, horizon, channels] on the standardised scale."""
     model.eval()
     outputs = []
@@ -37,17 +49,18 @@ def predict_windows(model: torch.nn.Module, windows: WindowDataset, batch_size: 
     return np.concatenate(outputs, axis=0)
 
 
-def targets_of(windows: WindowDataset, batch_size: int) -> np.ndarray:
+def targets_of(windows: Dataset, batch_size: int) -> np.ndarray:
     """The true futures of every window: [windows, horizon, channels]."""
     return np.concatenate(
         [y.numpy() for _, y in DataLoader(windows, batch_size=batch_size)], axis=0
     )
 
 
-def score(pred: np.ndarray, true: np.ndarray, proto: Protocol, season: int) -> dict[str, float]:
-    """Standardised MSE/MAE plus original-scale MAE, sMAPE and MASE."""
+def score(
+    pred: np.ndarray, true: np.ndarray, proto: Protocol, scale: np.ndarray
+) -> dict[str, float]:
+    """Standardised MSE/MAE plus original-scale MAE, sMAPE and MASE (``scale`` per channel)."""
     pred_orig, true_orig = proto.inverse(pred), proto.inverse(true)
-    scale = M.mase_scale(proto.inverse(proto.train), season)
     return {
         "mse": M.mse(pred, true),
         "mae": M.mae(pred, true),
@@ -57,82 +70,151 @@ def score(pred: np.ndarray, true: np.ndarray, proto: Protocol, season: int) -> d
     }
 
 
+def breakdown(pred: np.ndarray, true: np.ndarray, channels: list[str]) -> dict[str, Any]:
+    """Standardised MSE/MAE per horizon-step bucket and per channel."""
+    horizon = pred.shape[1]
+    edges = np.linspace(0, horizon, min(HORIZON_BUCKETS, horizon) + 1).round().astype(int)
+    buckets = {
+        f"{lo + 1}-{hi}": {
+            "mse": M.mse(pred[:, lo:hi], true[:, lo:hi]),
+            "mae": M.mae(pred[:, lo:hi], true[:, lo:hi]),
+        }
+        for lo, hi in pairwise(edges)
+    }
+    per_channel = {
+        name: {"mse": M.mse(pred[..., c], true[..., c]), "mae": M.mae(pred[..., c], true[..., c])}
+        for c, name in enumerate(channels)
+    }
+    return {"horizon": buckets, "channel": per_channel}
+
+
+def test_windows(proto: Protocol, cfg: DataConfig, cap: int | None) -> tuple[Dataset, int]:
+    """All test windows of the protocol (or ``cap`` evenly spaced ones) and the protocol count.
+
+    Raises:
+        EvaluationError: the test split holds no complete window.
+    """
+    win = cfg.window
+    expected = window_count(len(proto.test), win.seq_len, win.horizon, 1)
+    if expected <= 0:
+        raise EvaluationError(
+            f"test split has {len(proto.test)} rows, too few for seq_len {win.seq_len} + "
+            f"horizon {win.horizon}; lower data.window.seq_len or data.window.horizon"
+        )
+    windows: Dataset = WindowDataset(proto.test, win.seq_len, win.horizon, 1)
+    if len(windows) != expected:
+        raise EvaluationError(
+            f"window dataset holds {len(windows)} windows, protocol says {expected}"
+        )
+    if cap is not None and cap < expected:
+        keep = np.linspace(0, expected - 1, cap).round().astype(int)
+        windows = Subset(windows, keep.tolist())
+    return windows, expected
+
+
+def _load_candidate(name: str, directory: str, cfg: DataConfig, n_channels: int) -> torch.nn.Module:
+    model, _, spec = load_pretrained(Path(directory))
+    win = cfg.window
+    if (spec.seq_len, spec.horizon, spec.n_channels) != (win.seq_len, win.horizon, n_channels):
+        raise EvaluationError(
+            f"{name} ({directory}) was trained for seq_len={spec.seq_len}, horizon={spec.horizon}, "
+            f"{spec.n_channels} channels but data.window/targets give {win.seq_len}, {win.horizon}, "
+            f"{n_channels}; evaluate with the config it was trained with"
+        )
+    return model
+
+
 def evaluate(
     dataset_path: str,
     data_cfg: DataConfig,
     eval_cfg: EvalConfig,
-    candidate_dir: str,
+    candidates: Mapping[str, str],
     season: int | None,
     out_dir: Path,
+    *,
+    recommended_paradigm: str | None = None,
+    curves: Mapping[str, Mapping[str, list[float]]] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> EvalReport:
-    """Score the trained candidate and ``eval_cfg.baselines`` on the test split.
+    """Score trained candidates and ``eval_cfg.baselines`` on the same test windows.
 
     Args:
         dataset_path: canonical Parquet file of the dataset version.
         data_cfg: split and window settings (must match training).
-        eval_cfg: baselines, batch size, optional window cap.
-        candidate_dir: exported model directory (``load_pretrained`` format).
-        season: seasonal period for seasonal naive and MASE (profile's dominant period).
-        out_dir: where ``metrics.json`` is written.
+        eval_cfg: baselines, batch size, optional window cap, seed.
+        candidates: catalogue name -> exported model directory; the first is the
+            published candidate, the rest (ablations, trained baselines) sit beside it.
+        season: seasonal period for seasonal naive and MASE (the profile's dominant period).
+        out_dir: where metrics.json, leaderboard.md and plots/ are written.
+        recommended_paradigm: the profile's advice, audited against the results.
+        curves: per candidate, its training/validation loss curves (for the plots).
+        context: provenance to record (data md5, config hash, seeds...).
 
     Raises:
-        EvaluationError: the test split holds no complete window, or the model was
-            trained for another window/channel layout.
+        EvaluationError: no candidate, no complete test window, or a model trained for
+            another window/channel layout.
     """
+    if not candidates:
+        raise EvaluationError("no trained candidate to evaluate; run the train stage first")
+    torch.manual_seed(eval_cfg.seed)
     proto = load_protocol(dataset_path, data_cfg)
-    win = data_cfg.window
-    expected = window_count(len(proto.test), win.seq_len, win.horizon, 1)
-    if expected <= 0:
-        raise EvaluationError(
-            f"{dataset_path}: test split has {len(proto.test)} rows, too few for "
-            f"seq_len {win.seq_len} + horizon {win.horizon}; lower data.window.seq_len/horizon"
-        )
-    windows = WindowDataset(proto.test, win.seq_len, win.horizon, 1)
-    if eval_cfg.max_test_windows is not None and eval_cfg.max_test_windows < len(windows):
-        from torch.utils.data import Subset
-
-        keep = np.linspace(0, len(windows) - 1, eval_cfg.max_test_windows).round().astype(int)
-        windows = Subset(windows, keep.tolist())
-
-    model, _, spec = load_pretrained(Path(candidate_dir))
-    if (spec.seq_len, spec.horizon, spec.n_channels) != (
-        win.seq_len,
-        win.horizon,
-        len(proto.targets),
-    ):
-        raise EvaluationError(
-            f"{candidate_dir}: model was trained for seq_len={spec.seq_len}, horizon={spec.horizon}, "
-            f"{spec.n_channels} channels but data.window/targets give {win.seq_len}, {win.horizon}, "
-            f"{len(proto.targets)}; evaluate with the training config"
-        )
+    windows, expected = test_windows(proto, data_cfg, eval_cfg.max_test_windows)
     season = season or eval_cfg.season or 1
-    true = targets_of(windows, eval_cfg.batch_size)
-    models = {"candidate": model}
-    for name in eval_cfg.baselines:
-        baseline_spec = ModelSpec(
-            seq_len=win.seq_len, horizon=win.horizon, n_channels=len(proto.targets), season=season
-        )
-        models[name] = build_model(ModelConfig(name=name), baseline_spec)
-    results = {
-        name: score(predict_windows(m, windows, eval_cfg.batch_size), true, proto, season)
-        for name, m in models.items()
+    win = data_cfg.window
+    n_channels = len(proto.targets)
+
+    models = {
+        name: _load_candidate(name, d, data_cfg, n_channels) for name, d in candidates.items()
     }
+    baseline_spec = ModelSpec(
+        seq_len=win.seq_len, horizon=win.horizon, n_channels=n_channels, season=season
+    )
+    for name in eval_cfg.baselines:
+        models.setdefault(name, build_model(ModelConfig(name=name), baseline_spec))
+
+    true = targets_of(windows, eval_cfg.batch_size)
+    scale = M.mase_scale(proto.inverse(proto.train), season if len(proto.train) > season else 1)
+    preds = {name: predict_windows(m, windows, eval_cfg.batch_size) for name, m in models.items()}
+    results = {name: score(p, true, proto, scale) for name, p in preds.items()}
+    paradigms = {name: paradigm_of(name) for name in models}
+    won = recommended_won(results, paradigms, recommended_paradigm)
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    plots = write_plots(preds, true, proto.targets, curves or {}, out_dir / "plots")
+    leaderboard = out_dir / "leaderboard.md"
+    _atomic_write(
+        leaderboard,
+        render_leaderboard(
+            results, paradigms, next(iter(candidates)), recommended_paradigm, won, len(true)
+        ),
+    )
     report_path = out_dir / "metrics.json"
     payload = {
-        "test_windows": len(windows),
+        "test_windows": len(true),
         "protocol_windows": expected,
         "season": season,
         "targets": proto.targets,
+        "candidate": next(iter(candidates)),
+        "recommended_paradigm": recommended_paradigm,
+        "recommended_won": won,
         "metrics": results,
+        "paradigms": paradigms,
+        "breakdown": {name: breakdown(p, true, proto.targets) for name, p in preds.items()},
+        "provenance": provenance(eval_cfg.seed, context or {}),
     }
-    tmp = report_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(report_path)
+    _atomic_write(report_path, json.dumps(payload, indent=2))
     return EvalReport(
         report_path=str(report_path),
-        test_windows=len(windows),
+        test_windows=len(true),
         metrics=results,
-        candidate="candidate",
+        candidate=next(iter(candidates)),
+        leaderboard_path=str(leaderboard),
+        plot_paths=[str(p) for p in plots],
+        recommended_won=won,
     )
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

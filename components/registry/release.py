@@ -89,11 +89,17 @@ def publish_run(
         SCALER_FILE: model_dir.parent / SCALER_FILE,
         "metrics.json": Path(report.report_path),
     }
+    if report.leaderboard_path:
+        files["leaderboard.md"] = Path(report.leaderboard_path)
+    if report.plot_paths:
+        files["plots"] = Path(report.plot_paths[0]).parent
     if profile is not None:
         files["profile"] = Path(profile.profile_path).parent
     lineage = build_lineage(dataset, train, config, project_root, orchestration)
     candidate = report.metrics[report.candidate]
     metrics = {
+        "candidate": report.candidate,
+        "recommended_paradigm_won": report.recommended_won,
         "test": report.metrics,
         "validation": {"val_loss": min(train.curves.get("val_loss", [float("inf")]))},
         "test_windows": report.test_windows,
@@ -123,9 +129,12 @@ def publish_run(
     return _promote(registry, config, version, metrics, report)
 
 
-def gate_metrics(metrics: dict[str, Any], candidate: str = "candidate") -> dict[str, float]:
+def gate_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     """The flat metrics the promotion gates compare, from a version's metrics layout."""
-    return {"val_loss": metrics["validation"]["val_loss"], "mse": metrics["test"][candidate]["mse"]}
+    return {
+        "val_loss": metrics["validation"]["val_loss"],
+        "mse": metrics["test"][metrics["candidate"]]["mse"],
+    }
 
 
 def _promote(
@@ -146,7 +155,7 @@ def _promote(
         version.name,
         version.version,
         alias,
-        candidate_metrics=gate_metrics(metrics, report.candidate),
+        candidate_metrics=gate_metrics(metrics),
         baseline_metrics=report.metrics[GATE_BASELINE],
         champion_metrics=lambda manifest: gate_metrics(manifest.metrics),
         val_metric=config.registry.val_metric,

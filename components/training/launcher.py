@@ -21,7 +21,15 @@ from components.models import ModelSpec
 from components.refs import DatasetRef, TrainResult
 from components.storage import is_s3_uri
 from components.training.deepspeed_config import check_preset
-from components.training.worker import MODEL_DIR, WorkerConfig, train_loop_per_worker, worker_env
+from components.training.worker import (
+    DIVERGED_METRIC,
+    MODEL_DIR,
+    TrainingDiverged,
+    WorkerConfig,
+    divergence_message,
+    train_loop_per_worker,
+    worker_env,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,9 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
         return
     ray.init(
+        # "local", not None: None would join whatever cluster `ray start` last
+        # recorded in /tmp/ray on this machine (someone else's, possibly).
+        address="local",
         num_cpus=num_cpus,
         include_dashboard=True,  # Ray Train's state API needs it; bound to 127.0.0.1
         dashboard_host="127.0.0.1",
@@ -71,6 +82,70 @@ def new_run_name(prefix: str) -> str:
     return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
+def effective_run_name(train_cfg: TrainConfig, model_name: str, generated: str) -> str:
+    """The Ray Train run name: ``<train.run_name>-<model>`` when set, else ``generated``.
+
+    A fixed ``train.run_name`` makes a rerun of the same config land in the same
+    storage folder, where Ray Train finds the run's checkpoints and resumes from
+    the latest. The model name is appended because one pipeline trains several
+    candidates (model + compare) with the same train section.
+    """
+    if train_cfg.run_name is None:
+        return generated
+    return f"{train_cfg.run_name}-{model_name}"
+
+
+def explain_failure(err: BaseException, train_cfg: TrainConfig) -> str:
+    """One readable reason for a failed run; out-of-memory names train.batch_size.
+
+    Recognises torch's OutOfMemoryError (also when a worker re-raised it as a
+    MemoryError with the step) and Ray's OutOfMemoryError (the memory monitor
+    killed the worker), wherever they sit in the chain of causes or in a worker
+    group's per-rank failures.
+    """
+    causes = list(_causes(err))
+    for cause in causes:
+        name = type(cause).__name__
+        text = str(cause)
+        if "train.batch_size" in text:  # already explained by the worker
+            return _first_line(text, "train.batch_size")
+        if name == "OutOfMemoryError" or isinstance(cause, MemoryError):
+            return (
+                f"a training worker ran out of memory ({name}): lower train.batch_size "
+                f"(now {train_cfg.batch_size}) and raise train.grad_accum (now "
+                f"{train_cfg.grad_accum}) to keep the effective batch, or pick an offload "
+                "preset (train.deepspeed_preset=zero2_offload); checkpoints already written "
+                "are intact"
+            )
+    root = causes[-1]
+    return f"{type(root).__name__}: {root}"
+
+
+def _causes(err: BaseException):
+    """``err``, what caused it, and each rank's failure of a Ray Train worker group."""
+    seen: set[int] = set()
+    stack = [err]
+    while stack:
+        cur = stack.pop(0)
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield cur
+        stack.extend(getattr(cur, "worker_failures", {}).values())
+        for attr in ("cause", "__cause__", "controller_failure"):
+            nxt = getattr(cur, attr, None)
+            if isinstance(nxt, BaseException):
+                stack.append(nxt)
+
+
+def _first_line(text: str, needle: str) -> str:
+    """The line of ``text`` that holds ``needle``, without an exception-type prefix."""
+    for line in text.splitlines():
+        if needle in line:
+            return line.strip().removeprefix("MemoryError: ")
+    return text
+
+
 def launch_training(
     dataset: DatasetRef,
     data_cfg: DataConfig,
@@ -82,17 +157,37 @@ def launch_training(
 ) -> TrainResult:
     """Train ``model_cfg`` on ``dataset`` with Ray Train; return the best checkpoint.
 
-    A run with the same ``run_name`` and storage resumes from its latest
-    checkpoint instead of starting over (Ray Train restores the run state).
+    A run with the same name and storage resumes from its latest checkpoint
+    instead of starting over: Ray Train finds the run's checkpoint index in
+    ``<storage>/<name>/`` and hands the latest checkpoint to the workers, which
+    restore weights, optimizer state and counters. ``train.run_name``, when set,
+    fixes the name (see :func:`effective_run_name`), so rerunning the same
+    config after the driver died continues that run.
+
+    Args:
+        dataset: the versioned dataset; every worker reads its Parquet file.
+        data_cfg: the data section (splits and windows).
+        model_cfg: the model to build from the catalogue.
+        train_cfg: the training section (workers, preset, schedule, storage).
+        spec: shapes and context of the model (see ``spec.model_spec``).
+        run_name: the generated run name, used when ``train.run_name`` is None.
+        on_progress: called with (step, total_steps, last_loss) while training.
+
+    Returns:
+        The run name, the exported model dir of the best checkpoint by val_loss,
+        and the per-epoch curves.
 
     Raises:
         PresetError: unknown DeepSpeed preset or one that cannot run here.
-        TrainingFailed: the run failed after its allowed restarts.
+        TrainingDiverged: the loss became NaN/inf (names the step and the knobs).
+        TrainingFailed: the run failed after its allowed restarts (out of memory
+            names train.batch_size).
     """
     import ray
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
+    run_name = effective_run_name(train_cfg, model_cfg.name, run_name)
     preset = check_preset(train_cfg.deepspeed_preset, train_cfg.use_gpu)
     workers_cpus = train_cfg.num_workers * train_cfg.cpus_per_worker
     connect_ray(train_cfg.ray_address, num_cpus=max(os.cpu_count() or 1, workers_cpus))
@@ -131,12 +226,24 @@ def launch_training(
     try:
         result = trainer.fit()
     except ray.train.TrainingFailedError as err:
-        raise TrainingFailed(f"training run {run_name} failed: {_root_cause(err)}") from None
+        raise TrainingFailed(
+            f"training run {run_name} failed: {explain_failure(err, train_cfg)}"
+        ) from None
     finally:
         if tracker:
             tracker.stop()
     if result.error is not None:
-        raise TrainingFailed(f"training run {run_name} failed: {_root_cause(result.error)}")
+        raise TrainingFailed(
+            f"training run {run_name} failed: {explain_failure(result.error, train_cfg)}"
+        )
+    last = result.metrics or {}
+    if last.get(DIVERGED_METRIC) is not None:
+        raise TrainingDiverged(
+            f"training run {run_name}: "
+            + divergence_message(last.get("train_loss"), int(last[DIVERGED_METRIC]), train_cfg)
+        )
+    if not result.best_checkpoints:
+        raise TrainingFailed(f"training run {run_name} reported no checkpoint")
     best = min(result.best_checkpoints, key=lambda cm: cm[1]["val_loss"])[0]
     frame = result.metrics_dataframe
     curves = {
@@ -145,17 +252,12 @@ def launch_training(
         if frame is not None and col in frame
     }
     return TrainResult(
+        model=model_cfg.name,
         run_name=run_name,
         checkpoint_uri=f"{best.path.rstrip('/')}/{MODEL_DIR}",
         curves=curves,
         train_seconds=time.perf_counter() - started,
     )
-
-
-def _root_cause(err: BaseException) -> str:
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return f"{type(err).__name__}: {err}"
 
 
 class _ProgressPoller:

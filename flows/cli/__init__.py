@@ -27,6 +27,7 @@ from flows.cli import data as data_cli
 from flows.cli import registry as registry_cli
 from flows.cli.common import ConfigOpt, Overrides, load, user_errors
 from flows.cli.predict import predict_cmd
+from flows.cli.serve import serve_cmd
 from flows.console import console
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app = typer.Typer(
 app.add_typer(data_cli.app, name="data")
 app.add_typer(registry_cli.app, name="registry")
 app.command("predict")(predict_cmd)
+app.command("serve")(serve_cmd)
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", help="Project root holding data/, data.dvc and .dvc/.")
@@ -95,15 +97,14 @@ def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
 @app.command()
 def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Fine-tune the configured model on Ray Train + DeepSpeed (after ingest and profile)."""
+    from flows.summary import run_line
     from flows.train import train_flow
 
     cfg = load(config, overrides)
     with user_errors():
         result = train_flow(cfg)
-    console.print(
-        f"[green]trained[/] run {result.run_name} in {result.train_seconds:.0f}s; "
-        f"best checkpoint {result.checkpoint_uri}"
-    )
+    for run in result.runs:
+        console.print(f"[green]trained[/] {run_line(run)}; best checkpoint {run.checkpoint_uri}")
 
 
 @app.command()

@@ -71,8 +71,11 @@ def test_versions_carry_weights_metrics_and_lineage(project: Path, two_runs):
     for version in (1, 2):
         manifest = registry.show(f"tiny-forecaster:{version}")
         test = manifest.metrics["test"]
-        assert math.isfinite(test["candidate"]["mse"]) and test["candidate"]["mse"] > 0
+        assert manifest.metrics["candidate"] == "gpt4ts"
+        assert math.isfinite(test["gpt4ts"]["mse"]) and test["gpt4ts"]["mse"] > 0
+        assert math.isfinite(test["gpt4ts_wo_llm"]["mse"])  # the LLM-free ablation sits beside it
         assert math.isfinite(test["seasonal_naive"]["mse"])
+        assert "leaderboard.md" in manifest.files
         lineage = manifest.lineage
         assert lineage["data_md5"] == md5  # the data version is the one data.dvc records
         assert lineage["prefect_flow_run_id"]

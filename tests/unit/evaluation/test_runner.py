@@ -1,0 +1,126 @@
+"""The evaluation stage on a real slice of ETTh1: same windows for every model, honest counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components.config import DataConfig, EvalConfig, ModelConfig, WindowConfig
+from components.data.meta import TIMESTAMP, DatasetMeta
+from components.evaluation.leaderboard import recommended_won
+from components.evaluation.runner import EvaluationError, evaluate
+from components.models import ModelSpec, build_model, save_pretrained
+
+ETTH1 = Path(__file__).resolve().parents[4] / "shared" / "data" / "ett" / "ETTh1.csv"
+ROWS = 1200
+SEQ, HORIZON = 48, 12
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A canonical dataset file (Parquet + meta JSON) cut from ETTh1."""
+    root = tmp_path_factory.mktemp("data")
+    raw = pd.read_csv(ETTH1, nrows=ROWS)
+    frame = pd.DataFrame(
+        {TIMESTAMP: pd.to_datetime(raw["date"]), "OT": raw["OT"], "HUFL": raw["HUFL"]}
+    )
+    path = root / "ett.parquet"
+    frame.to_parquet(path, index=False)
+    meta = DatasetMeta(
+        name="ett",
+        source=str(ETTH1),
+        channels=["OT", "HUFL"],
+        targets=["OT", "HUFL"],
+        freq="h",
+        rows=ROWS,
+        start=str(frame[TIMESTAMP].iloc[0]),
+        end=str(frame[TIMESTAMP].iloc[-1]),
+    )
+    (root / "ett.meta.json").write_text(meta.model_dump_json())
+    return str(path)
+
+
+DATA = DataConfig(name="ett", window=WindowConfig(seq_len=SEQ, horizon=HORIZON))
+
+
+@pytest.fixture(scope="module")
+def dlinear_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    cfg = ModelConfig(name="dlinear")
+    spec = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=2)
+    out = tmp_path_factory.mktemp("model") / "dlinear"
+    save_pretrained(build_model(cfg, spec), cfg, spec, out)
+    return str(out)
+
+
+def test_every_model_scored_on_all_protocol_windows(dataset, dlinear_dir, tmp_path: Path):
+    report = evaluate(
+        dataset,
+        DATA,
+        EvalConfig(baselines=["seasonal_naive", "naive"]),
+        {"dlinear": dlinear_dir},
+        season=24,
+        out_dir=tmp_path,
+        recommended_paradigm="internal",
+        context={"data_md5": "abc"},
+    )
+    test_rows = ROWS - int(ROWS * 0.7) - int(ROWS * 0.1)  # ratio split: test gets the remainder
+    assert report.test_windows == test_rows - HORIZON + 1  # starts seq_len earlier, none dropped
+    assert set(report.metrics) == {"dlinear", "seasonal_naive", "naive"}
+    payload = json.loads(Path(report.report_path).read_text())
+    assert payload["protocol_windows"] == report.test_windows
+    assert set(payload["breakdown"]["dlinear"]["horizon"]) == {"1-3", "4-6", "7-9", "10-12"}
+    assert set(payload["breakdown"]["naive"]["channel"]) == {"OT", "HUFL"}
+    assert payload["provenance"]["data_md5"] == "abc"
+    assert payload["provenance"]["libraries"]["torch"].startswith("2.")
+    assert report.recommended_won is None  # no internal-paradigm model was evaluated
+    assert (
+        "Recommended paradigm: **internal** — was not evaluated"
+        in Path(report.leaderboard_path).read_text()
+    )
+    assert {Path(p).name for p in report.plot_paths} == {
+        "forecast_vs_actual.png",
+        "error_by_horizon.png",
+    }
+
+
+def test_is_deterministic(dataset, dlinear_dir, tmp_path: Path):
+    runs = [
+        evaluate(
+            dataset, DATA, EvalConfig(baselines=[]), {"dlinear": dlinear_dir}, 24, tmp_path / str(i)
+        )
+        for i in range(2)
+    ]
+    assert runs[0].metrics == runs[1].metrics
+
+
+def test_naive_metrics_match_a_hand_computation(dataset, dlinear_dir, tmp_path: Path):
+    from components.data.protocol import load_protocol
+
+    report = evaluate(
+        dataset, DATA, EvalConfig(baselines=["naive"]), {"dlinear": dlinear_dir}, 24, tmp_path
+    )
+    test = load_protocol(dataset, DATA).test
+    n = len(test) - SEQ - HORIZON + 1
+    errors = [test[i + SEQ : i + SEQ + HORIZON] - test[i + SEQ - 1] for i in range(n)]
+    assert report.metrics["naive"]["mse"] == pytest.approx(
+        float(np.mean(np.square(errors))), rel=1e-5
+    )
+
+
+def test_model_trained_for_another_window_is_refused(dataset, dlinear_dir, tmp_path: Path):
+    other = DataConfig(name="ett", window=WindowConfig(seq_len=SEQ, horizon=24))
+    with pytest.raises(EvaluationError, match="trained for seq_len=48, horizon=12"):
+        evaluate(dataset, other, EvalConfig(), {"dlinear": dlinear_dir}, 24, tmp_path)
+
+
+def test_recommended_won_audits_against_all_models():
+    metrics = {"gpt4ts": {"mse": 0.5}, "timellm": {"mse": 0.4}, "dlinear": {"mse": 0.3}}
+    paradigms = {"gpt4ts": "internal", "timellm": "bridging", "dlinear": "baseline"}
+    assert recommended_won(metrics, paradigms, "bridging") is False  # a baseline beat it
+    assert recommended_won({**metrics, "dlinear": {"mse": 0.45}}, paradigms, "bridging") is True
+    assert recommended_won(metrics, paradigms, "injective") is None
+    assert recommended_won(metrics, paradigms, None) is None
