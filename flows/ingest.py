@@ -1,22 +1,28 @@
 """Stage 1: validate the configured source and version it with DVC.
 
 Run alone: ``tsalign ingest [--config configs/default.yaml] [key=value ...]``.
+
+Cached on the source's identity and content fingerprint (see
+:mod:`components.fingerprint`), so a scheduled run re-ingests — and gets a new
+DVC md5 — only when the source changed.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from components.config import RunConfig
 from components.data import ingest
+from components.fingerprint import ingest_key, outputs_exist
 from components.refs import DatasetRef
 from components.state import record
+from flows.caching import CACHED, key_fn, run_cached
 
 
-@task(name="ingest-data", cache_policy=NO_CACHE)
+@task(name="ingest-data", cache_key_fn=key_fn(ingest_key), **CACHED)
 def ingest_data(config: RunConfig, project_root: str) -> DatasetRef:
     return ingest(config.data, Path(project_root))
 
@@ -24,6 +30,9 @@ def ingest_data(config: RunConfig, project_root: str) -> DatasetRef:
 @flow(name="ingest", log_prints=True)
 def ingest_flow(config: RunConfig, project_root: str = ".") -> DatasetRef:
     """Ingest ``config.data.source`` into data/ and return the new data version."""
-    dataset = ingest_data(config, str(Path(project_root).resolve()))
+    root = str(Path(project_root).resolve())
+    current = partial(outputs_exist, project_root=root, data_dir=config.data.data_dir)
+    dataset = run_cached(ingest_data, current, config, root)
     record(config.workdir, dataset.name, dataset)
+    print(f"data version {dataset.md5} ({dataset.rows} rows)")
     return dataset

@@ -1,6 +1,7 @@
 """Stage 2: profile the domain, characteristic and representation primitives.
 
 Run alone: ``tsalign profile [--config ...] [key=value ...]`` (after ``tsalign ingest``).
+Cached on the dataset content, the data and profile sections and the profiler's code.
 """
 
 from __future__ import annotations
@@ -8,16 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from components.config import RunConfig
 from components.data import load_frame, load_meta
+from components.fingerprint import outputs_exist, profile_key
 from components.profiling import profile_dataset
 from components.refs import DatasetRef, ProfileRef
 from components.state import latest, record
+from flows import artifacts
+from flows.caching import CACHED, key_fn, run_cached
 
 
-@task(name="profile-data", cache_policy=NO_CACHE)
+@task(name="profile-data", cache_key_fn=key_fn(profile_key), **CACHED)
 def profile_data(config: RunConfig, dataset: DatasetRef) -> ProfileRef:
     out_dir = Path(config.workdir) / dataset.name / "profile"
     _, ref = profile_dataset(
@@ -30,6 +33,7 @@ def profile_data(config: RunConfig, dataset: DatasetRef) -> ProfileRef:
 def profile_flow(config: RunConfig, dataset: DatasetRef | None = None) -> ProfileRef:
     """Profile the dataset version (the latest ingested one when none is given)."""
     dataset = dataset or latest(config.workdir, config.data.name, DatasetRef)
-    profile = profile_data(config, dataset)
+    profile = run_cached(profile_data, outputs_exist, config, dataset)
     record(config.workdir, dataset.name, profile)
+    artifacts.publish_profile(dataset.name, profile)
     return profile
