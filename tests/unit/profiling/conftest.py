@@ -29,6 +29,12 @@ def make_meta(frame: pd.DataFrame, name: str, targets: list[str], **extra) -> Da
 
 
 @pytest.fixture(scope="session")
+def meta_of():
+    """``make_meta`` as a fixture (test modules here are not an importable package)."""
+    return make_meta
+
+
+@pytest.fixture(scope="session")
 def vic_elec() -> tuple[pd.DataFrame, DatasetMeta]:
     from tsdata import fpp3
 

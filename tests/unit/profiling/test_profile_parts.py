@@ -1,0 +1,119 @@
+"""Helpers, the paradigm rules, token pricing and the terminal summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from components.config import ProfileConfig
+from components.data.meta import TIMESTAMP
+from components.profiling import print_profile, profile_dataset
+from components.profiling.characteristic import block_mean, stationarity, stl_block
+from components.profiling.representation import decimals_needed, longest_run, suggest_patch
+
+
+@pytest.mark.parametrize(
+    ("period", "input_len", "expected"),
+    [
+        (24, 96, (12, 6)),
+        (48, 96, (16, 8)),
+        (168, 96, (14, 7)),
+        (None, 96, (16, 8)),
+        (7, 96, (7, 3)),
+        (24, 16, (4, 2)),
+    ],
+)
+def test_suggest_patch(period, input_len, expected):
+    assert suggest_patch(period, input_len)[:2] == expected
+
+
+def test_decimals_longest_run_blocks():
+    float32_like = np.array([5.827000141143799, 2.009000062942505, 1.5989999771118164])
+    assert decimals_needed(float32_like, np.float64) == 3
+    assert decimals_needed(np.array([4382.825174, 4263.365526]), np.float64) == 6
+    assert decimals_needed(np.array([1.0, 20.0, 300.0]), np.float64) == 0
+    assert longest_run(np.array([0, 1, 1, 0, 1, 1, 1, 0], dtype=bool)) == 3
+    assert longest_run(np.zeros(5, dtype=bool)) == 0
+    assert stl_block(336, 96) == (4, 84) and stl_block(48, 96) == (1, 48)
+    np.testing.assert_allclose(block_mean(np.arange(7.0), 3), [2.0, 5.0])  # oldest point dropped
+
+
+def test_stationarity_verdicts():
+    assert stationarity(0.01, 0.1, 0.05) == "stationary"
+    assert stationarity(0.5, 0.01, 0.05) == "non_stationary"
+    assert stationarity(0.5, 0.1, 0.05) == "trend_stationary"
+    assert stationarity(0.01, 0.01, 0.05) == "difference_stationary"
+
+
+def _seasonal(n: int, channels: int) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    t = np.arange(n)
+    data = {TIMESTAMP: pd.date_range("2022-01-01", periods=n, freq="15min")}
+    for c in range(channels):
+        data[f"load_{c}"] = 10 * np.sin(2 * np.pi * t / 96 + c) + 0.01 * t + rng.standard_normal(n)
+    return pd.DataFrame(data)
+
+
+def test_rules_follow_compute_and_domain(meta_of, tmp_path):
+    frame = _seasonal(3000, 2)
+    rich = meta_of(
+        frame,
+        "rich",
+        ["load_0"],
+        freq="15min",
+        units={"load_0": "kW", "load_1": "kW"},
+        description="Quarter-hourly electrical load of two office buildings in Lyon, France.",
+    )
+    minimal = ProfileConfig(tokenizer=None, plots=False, compute="minimal")
+    profile, _ = profile_dataset(frame, rich, minimal, tmp_path / "a")
+    rec = profile.recommendation
+    assert rec.paradigm == "injective"
+    assert any(
+        r.rule == "minimal_compute" and r.paradigm == "internal" and r.points < 0
+        for r in rec.reasons
+    )
+    assert rec.scores["injective"] == pytest.approx(
+        sum(r.points for r in rec.reasons if r.paradigm == "injective")
+    )
+
+    wide = _seasonal(25_000, 8)
+    bare = meta_of(wide, "bare", ["load_0"], freq="15min")
+    gpu = ProfileConfig(tokenizer=None, plots=False, compute="gpu")
+    profile, ref = profile_dataset(wide, bare, gpu, tmp_path / "b")
+    assert profile.recommendation.paradigm == "internal"
+    assert ref.recommended_paradigm == "internal"
+    assert profile.domain.knowledge_score < 0.6
+
+
+def test_prompt_priced_with_minilm_tokenizer(meta_of, tmp_path):
+    frame = _seasonal(1000, 1)
+    meta = meta_of(frame, "priced", ["load_0"], freq="15min")
+    profile, _ = profile_dataset(frame, meta, ProfileConfig(plots=False, input_len=96), tmp_path)
+    tokens = profile.representation.tokens
+    assert tokens is not None and tokens.tokenizer == "minilm"
+    assert tokens.model_max_length == 512
+    assert 2.0 < tokens.tokens_per_value < 12.0
+    assert tokens.prompt_tokens == tokens.window_tokens + tokens.context_tokens
+    assert tokens.fits_context == (tokens.prompt_tokens <= 512)
+
+    profile, _ = profile_dataset(
+        frame, meta, ProfileConfig(plots=False, tokenizer="/no/such/model"), tmp_path / "x"
+    )
+    assert profile.representation.tokens is None
+    assert "/no/such/model" in profile.representation.not_computable["tokens"]
+
+
+def test_print_profile_shows_summary(meta_of, tmp_path):
+    frame = _seasonal(2000, 2)
+    profile, _ = profile_dataset(
+        frame,
+        meta_of(frame, "shown", ["load_0"], freq="15min"),
+        ProfileConfig(tokenizer=None, plots=False),
+        tmp_path,
+    )
+    console = Console(record=True, width=120)
+    print_profile(profile, console)
+    text = console.export_text()
+    assert "recommended paradigm" in text and "load_0: periods (acf)" in text and "96" in text
