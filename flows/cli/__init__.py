@@ -25,7 +25,7 @@ import typer
 
 from flows.cli import data as data_cli
 from flows.cli import registry as registry_cli
-from flows.cli.common import ConfigOpt, Overrides, load, user_errors
+from flows.cli.common import ConfigOpt, DataRevOpt, Overrides, load, user_errors
 from flows.cli.predict import predict_cmd
 from flows.cli.serve import serve_cmd
 from flows.console import console
@@ -49,7 +49,10 @@ ProjectOpt = Annotated[
 
 @app.command()
 def run(
-    config: ConfigOpt = None, overrides: Overrides = None, project: ProjectOpt = Path(".")
+    config: ConfigOpt = None,
+    overrides: Overrides = None,
+    project: ProjectOpt = Path("."),
+    data_rev: DataRevOpt = None,
 ) -> None:
     """Run the whole pipeline: ingest -> profile -> train -> evaluate -> publish.
 
@@ -58,7 +61,7 @@ def run(
     from flows.pipeline import pipeline
     from flows.summary import print_summary
 
-    cfg = load(config, overrides)
+    cfg = load(config, overrides, data_rev)
     with user_errors():
         version = pipeline(config=cfg, project_root=str(project))
     print_summary(cfg)
@@ -67,12 +70,15 @@ def run(
 
 @app.command()
 def ingest(
-    config: ConfigOpt = None, overrides: Overrides = None, project: ProjectOpt = Path(".")
+    config: ConfigOpt = None,
+    overrides: Overrides = None,
+    project: ProjectOpt = Path("."),
+    data_rev: DataRevOpt = None,
 ) -> None:
     """Validate the configured source, write canonical Parquet under data/ and `dvc add` + push it."""
     from flows.ingest import ingest_flow
 
-    cfg = load(config, overrides)
+    cfg = load(config, overrides, data_rev)
     with user_errors():
         dataset = ingest_flow(cfg, str(project))
     console.print(

@@ -18,6 +18,14 @@ ConfigOpt = Annotated[
         "--config", "-c", help="YAML run config (see configs/); embedded defaults when omitted."
     ),
 ]
+DataRevOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data-rev",
+        help="Use an older data version: a git rev of data.dvc or a DVC md5 "
+        "(see `tsalign data versions`); the same as data.rev=<rev>.",
+    ),
+]
 Overrides = Annotated[
     list[str] | None,
     typer.Argument(
@@ -65,10 +73,13 @@ def user_errors() -> Iterator[None]:
         fail(str(err))
 
 
-def load(config: Path | None, overrides: list[str] | None) -> RunConfig:
+def load(
+    config: Path | None, overrides: list[str] | None, data_rev: str | None = None
+) -> RunConfig:
     """Load and validate the run config, exiting 1 with the field path on a bad value."""
+    extra = [f"data.rev={data_rev}"] if data_rev else []
     try:
-        return load_config(config, overrides or [])
+        return load_config(config, [*(overrides or []), *extra])
     except ConfigError as err:
         fail(str(err))
         raise  # unreachable: fail() exits
