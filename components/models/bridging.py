@@ -189,6 +189,7 @@ def _register_ablation(kind: str) -> None:
         f"timellm_{kind}",
         paradigm="ablation",
         summary=f"Time-LLM ablation {ABLATIONS[kind]} (Tan et al. 2024)",
+        ablation_of="timellm",
     )
     def build(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
         _check(cfg)

@@ -30,13 +30,19 @@ class Entry:
     tasks: tuple[str, ...]
     paradigm: str
     summary: str
+    ablation_of: str | None = None  # the LLM entry a Tan et al. ablation is compared with
 
 
 _CATALOGUE: dict[str, Entry] = {}
 
 
 def register(
-    name: str, *, tasks: tuple[str, ...] = ("forecast",), paradigm: str, summary: str
+    name: str,
+    *,
+    tasks: tuple[str, ...] = ("forecast",),
+    paradigm: str,
+    summary: str,
+    ablation_of: str | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator registering ``builder(cfg, spec) -> nn.Module`` under ``name``.
 
@@ -45,6 +51,7 @@ def register(
         tasks: Tasks the builder supports (subset of forecast/classify/anomaly).
         paradigm: injective, bridging, internal, baseline or ablation.
         summary: One line shown by ``tsalign models``.
+        ablation_of: For an ablation, the catalogue entry whose LM it removes or replaces.
 
     Raises:
         ValueError: duplicate name or unknown task.
@@ -59,7 +66,7 @@ def register(
                 f"model {name!r} is already registered (by {_CATALOGUE[name].builder.__module__}); "
                 f"pick another name. Registered: {list_models()}"
             )
-        _CATALOGUE[name] = Entry(name, builder, tuple(tasks), paradigm, summary)
+        _CATALOGUE[name] = Entry(name, builder, tuple(tasks), paradigm, summary, ablation_of)
         return builder
 
     return wrap

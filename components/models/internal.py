@@ -65,6 +65,7 @@ def _register_ablation(kind: str) -> None:
         tasks=ALL_TASKS,
         paradigm="ablation",
         summary=f"GPT4TS ablation {ABLATIONS[kind]} (Tan et al. 2024)",
+        ablation_of="gpt4ts",
     )
     def build(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
         # Same width as the LM it replaces, so only the LM differs from gpt4ts.

@@ -97,8 +97,8 @@ class FlattenHead(nn.Module):
     z [B, C, N, D] -> [B, out_len, C]. Shared across channels (channel independence).
     """
 
-    #: Output is on the RevIN-normalised scale and must be denormalised by the model.
-    denormalize = True
+    #: Input is RevIN-normalised and the output denormalised with the same statistics.
+    uses_revin = True
 
     def __init__(self, n_patches: int, d: int, out_len: int, dropout: float) -> None:
         super().__init__()
@@ -117,7 +117,8 @@ class PooledClassificationHead(nn.Module):
     z [B, C, N, D] -> logits [B, n_classes].
     """
 
-    denormalize = False
+    #: No RevIN: a window's level and scale are evidence of its class (standing vs running).
+    uses_revin = False
 
     def __init__(self, n_channels: int, d: int, n_classes: int, dropout: float) -> None:
         super().__init__()
@@ -288,10 +289,14 @@ class PatchMixerModel(nn.Module):
         if spec.task == "anomaly":
             self.register_buffer("anomaly_threshold", torch.tensor(float("nan")))
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """x [B, L, C] -> patch tokens [B, C, N, D] and the RevIN statistics."""
+    def encode(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """x [B, L, C] -> patch tokens [B, C, N, D] and the RevIN statistics (None if unused)."""
         b, _, c = x.shape
-        x, stats = self.revin.normalize(x)
+        stats = None
+        if self.head.uses_revin:
+            x, stats = self.revin.normalize(x)
         patches = self.patcher(x.transpose(1, 2).reshape(b * c, -1))  # [B*C, N, P]
         h = self.mixer(self.embed(patches))  # [B*C, N, D]
         return h.reshape(b, c, *h.shape[1:]), stats
@@ -299,4 +304,4 @@ class PatchMixerModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z, stats = self.encode(x)
         y = self.head(z)
-        return self.revin.denormalize(y, stats) if self.head.denormalize else y
+        return y if stats is None else self.revin.denormalize(y, stats)

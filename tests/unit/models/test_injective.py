@@ -134,7 +134,7 @@ def stub_server():
     thread.join()
 
 
-def test_endpoint_backend_median_and_unusable_count(stub_server):
+def test_endpoint_backend_median_and_unusable_count(stub_server, tmp_path):
     spec = ModelSpec(seq_len=16, horizon=5, n_channels=2, domain_context="Stub data.")
     icfg = InjectiveConfig(
         backend="openai",
@@ -143,7 +143,8 @@ def test_endpoint_backend_median_and_unusable_count(stub_server):
         n_samples=4,
         precision=3,
     )
-    model = build_model(ModelConfig(name="llmtime", injective=icfg), spec)
+    model_cfg = ModelConfig(name="llmtime", injective=icfg)
+    model = build_model(model_cfg, spec)
     x = torch.randn(3, 16, 2)
     y = model(x)
     assert y.shape == (3, 5, 2)
@@ -153,6 +154,10 @@ def test_endpoint_backend_median_and_unusable_count(stub_server):
     sent = _Stub.requests[0]
     assert sent["path"] == "/v1/completions" and sent["model"] == "stub-lm" and sent["n"] == 4
     assert sent["prompt"].startswith("Stub data.\n")
+    save_pretrained(model, model_cfg, spec, tmp_path / "m")
+    loaded, cfg2, _ = load_pretrained(tmp_path / "m")
+    assert cfg2.injective.endpoint_url == stub_server
+    assert torch.equal(loaded(x), y)  # the stub is deterministic
 
 
 def test_endpoint_down_names_the_setting():
