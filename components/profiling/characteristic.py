@@ -126,7 +126,7 @@ def _channel_characteristic(
     column: pd.Series, name: str, timestamps: pd.Series | None, cfg: ProfileConfig
 ) -> ChannelCharacteristic:
     out = ChannelCharacteristic(channel=name)
-    x, reason = _numeric_values(column)
+    x, reason, first = _numeric_values(column)
     if x is None:
         return _give_up(out, reason)
     out.points = len(x)
@@ -162,6 +162,9 @@ def _channel_characteristic(
     remainder, stl_period = _decompose(out, x, cfg)
     _stationarity(out, x, cfg)
     _volatility(out, x, remainder, cfg)
+    if timestamps is not None:
+        # x starts at the first non-missing row: align the stamps with it.
+        timestamps = timestamps.iloc[first : first + len(x)]
     _change_points(out, x, timestamps, cfg)
     if binary:
         # An indicator (holiday, event) has two levels: a rare level is the signal, not an outlier.
@@ -176,16 +179,16 @@ def _channel_characteristic(
 # --------------------------------------------------------------------------- helpers
 
 
-def _numeric_values(column: pd.Series) -> tuple[np.ndarray | None, str]:
-    """Finite values with interior gaps linearly interpolated; (None, reason) when unusable."""
+def _numeric_values(column: pd.Series) -> tuple[np.ndarray | None, str, int]:
+    """(values, "", first row) with interior gaps interpolated; (None, reason, 0) when unusable."""
     if pd.api.types.is_bool_dtype(column):
         column = column.astype(float)
     if not pd.api.types.is_numeric_dtype(column):
-        return None, f"non-numeric dtype {column.dtype}; convert it to float or drop the channel"
+        return None, f"non-numeric dtype {column.dtype}; convert it to float or drop the channel", 0
     values = column.to_numpy(dtype=float, na_value=np.nan)
     finite = np.isfinite(values)
     if not finite.any():
-        return None, "all values are missing"
+        return None, "all values are missing", 0
     # Leading/trailing gaps are cut, interior gaps interpolated: the statistics need a
     # regular grid, and the representation profile reports how much was missing.
     first, last = np.flatnonzero(finite)[[0, -1]]
@@ -193,7 +196,7 @@ def _numeric_values(column: pd.Series) -> tuple[np.ndarray | None, str]:
     if not finite.all():
         idx = np.arange(len(values))
         values = np.interp(idx, idx[finite], values[finite])
-    return values, ""
+    return values, "", int(first)
 
 
 def _give_up(out: ChannelCharacteristic, reason: str) -> ChannelCharacteristic:
@@ -507,7 +510,7 @@ def _change_points(
     offset = len(x) - len(z) * block  # block_mean drops the oldest points
     steps = [offset + end * block for end in ends[:-1]]  # last "end" is the series end
     if timestamps is not None:
-        stamps = timestamps.iloc[-len(x) :].reset_index(drop=True)
+        stamps = timestamps.reset_index(drop=True)
         out.change_points = [pd.Timestamp(stamps.iloc[s]).isoformat() for s in steps]
     else:
         out.change_points = [str(s) for s in steps]

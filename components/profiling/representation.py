@@ -23,7 +23,7 @@ DEFAULT_PATCH = (16, 8)
 """PatchTST / GPT4TS default (patch_len, stride), used when no period is known."""
 
 _MAX_DECIMALS = 10
-_PRICE_DECIMALS = 4  # prompts never carry more decimals than this (LLMTime rounds harder)
+_PRICE_SIG_DIGITS = 4  # prompts carry at most 4 significant digits (LLMTime keeps 2-3)
 
 
 def sampling(frame: pd.DataFrame) -> tuple[float | None, float | None, str | None, str | None]:
@@ -229,8 +229,9 @@ def price_prompt(
 ) -> TokenCost:
     """Tokens an injective prompt costs: the last input_len values of each target.
 
-    Values are written with the channel's decimals (at most 4) and joined with ", " as in
-    LLMTime/PromptCast serializations; the domain paragraph is priced as the prefix.
+    Values are written with at most 4 significant digits (never more decimals than the
+    data has: 4382.825174 -> "4383", 5.827 -> "5.827", 21.4 -> "21.4") and joined with ", "
+    as in LLMTime/PromptCast serializations; the domain paragraph is priced as the prefix.
 
     Args:
         frame: canonical frame.
@@ -249,10 +250,14 @@ def price_prompt(
         raise ValueError("no numeric target channel to serialize")
     assert cfg.tokenizer is not None
     tokenizer = _tokenizer(cfg.tokenizer)
-    decimals = min(_PRICE_DECIMALS, max(per_channel[t].decimals or 0 for t in targets))
-    fmt = "{:." + str(decimals) + "f}"
-    window_tokens, values = 0, 0
+    window_tokens, values, formats = 0, 0, []
     for name in targets:
+        info = per_channel[name]
+        top = max(abs(info.min or 0.0), abs(info.max or 0.0))
+        int_digits = math.floor(math.log10(top)) + 1 if top >= 1 else 0
+        decimals = min(info.decimals or 0, max(0, _PRICE_SIG_DIGITS - int_digits))
+        fmt = "{:." + str(decimals) + "f}"
+        formats.append(fmt)
         window = frame[name].to_numpy(dtype=float, na_value=np.nan)[-cfg.input_len :]
         text = ", ".join("NaN" if not np.isfinite(v) else fmt.format(v) for v in window)
         window_tokens += len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
@@ -266,7 +271,7 @@ def price_prompt(
     prompt = window_tokens + context_tokens
     return TokenCost(
         tokenizer=cfg.tokenizer,
-        value_format=fmt,
+        value_format=" / ".join(dict.fromkeys(formats)),
         tokens_per_value=round(window_tokens / max(1, values), 3),
         input_len=cfg.input_len,
         channels=len(targets),

@@ -95,6 +95,13 @@ def test_level_shift_found_as_change_point():
         == []
     )
 
+    # Missing ends are cut before the analysis: the dates must still line up.
+    gappy = x.copy()
+    gappy[:300] = np.nan
+    gappy[-500:] = np.nan
+    found = [pd.Timestamp(s) for s in _profile(gappy).change_points]
+    assert found and min(abs(s - shift) for s in found) <= pd.Timedelta(hours=0.05 * n)
+
 
 def test_heteroscedasticity_detected():
     rng = np.random.default_rng(RNG_SEED)
