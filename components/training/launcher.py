@@ -22,8 +22,9 @@ from components.refs import DatasetRef, TrainResult
 from components.storage import is_s3_uri
 from components.training.deepspeed_config import check_preset
 from components.training.worker import (
-    DIVERGED_METRIC,
+    DIVERGED_FILE,
     MODEL_DIR,
+    STATE_FILE,
     TrainingDiverged,
     WorkerConfig,
     divergence_message,
@@ -65,11 +66,21 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
         num_cpus=num_cpus,
         include_dashboard=True,  # Ray Train's state API needs it; bound to 127.0.0.1
         dashboard_host="127.0.0.1",
+        dashboard_port=free_port(),  # never the shared default 8265 of another instance
         runtime_env=runtime_env,
         log_to_driver=False,
         logging_level=logging.WARNING,
         configure_logging=True,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def storage_root(path: str) -> str:
@@ -222,6 +233,10 @@ def launch_training(
             ),
         ),
     )
+    # A marker left by an earlier attempt of this run name (diverged, then rerun with
+    # other settings) must not fail this one.
+    marker = f"{storage_root(train_cfg.storage_path).rstrip('/')}/{run_name}/{DIVERGED_FILE}"
+    _pop_marker(marker)
     started = time.perf_counter()
     try:
         result = trainer.fit()
@@ -236,21 +251,18 @@ def launch_training(
         raise TrainingFailed(
             f"training run {run_name} failed: {explain_failure(result.error, train_cfg)}"
         )
-    last = result.metrics or {}
-    if last.get(DIVERGED_METRIC) is not None:
+    diverged = _pop_marker(marker)
+    if diverged is not None:
         raise TrainingDiverged(
             f"training run {run_name}: "
-            + divergence_message(last.get("train_loss"), int(last[DIVERGED_METRIC]), train_cfg)
+            + divergence_message(diverged["loss"], int(diverged["step"]), train_cfg)
         )
     if not result.best_checkpoints:
         raise TrainingFailed(f"training run {run_name} reported no checkpoint")
     best = min(result.best_checkpoints, key=lambda cm: cm[1]["val_loss"])[0]
-    frame = result.metrics_dataframe
-    curves = {
-        col: [float(v) for v in frame[col]]
-        for col in ("train_loss", "val_loss", "samples_per_s")
-        if frame is not None and col in frame
-    }
+    # Curves from the latest checkpoint's counters: they span restarts and resumed
+    # runs, where Ray's metrics frame holds only this driver's kept checkpoints.
+    curves = read_checkpoint_state(result.checkpoint or best)["curves"]
     return TrainResult(
         model=model_cfg.name,
         run_name=run_name,
@@ -258,6 +270,29 @@ def launch_training(
         curves=curves,
         train_seconds=time.perf_counter() - started,
     )
+
+
+def _pop_marker(uri: str) -> dict | None:
+    """Read and delete the divergence marker at ``uri`` (local path or s3://); None if absent."""
+    import json
+
+    import pyarrow.fs
+
+    fs, path = pyarrow.fs.FileSystem.from_uri(uri if is_s3_uri(uri) else f"file://{uri}")
+    if fs.get_file_info(path).type == pyarrow.fs.FileType.NotFound:
+        return None
+    with fs.open_input_stream(path) as f:
+        payload = json.loads(f.read().decode())
+    fs.delete_file(path)
+    return payload
+
+
+def read_checkpoint_state(checkpoint) -> dict:
+    """``state.json`` of a Ray Train checkpoint, read through its filesystem (local or S3)."""
+    import json
+
+    with checkpoint.filesystem.open_input_stream(f"{checkpoint.path}/{STATE_FILE}") as f:
+        return json.loads(f.read().decode())
 
 
 class _ProgressPoller:

@@ -5,8 +5,9 @@ works the same when imported from this package on a remote node. It reads
 top to bottom: seed -> data -> model -> DeepSpeed engine -> resume -> epochs of
 (train, validate, report checkpoint) -> early stop.
 
-Checkpoints hold the trainable weights as safetensors plus a JSON of counters;
-the exported model directory inside them is what ``load_pretrained`` reads.
+Checkpoints (see ``checkpoint.py``) hold the trainable weights, the optimizer
+state of every rank and the LR schedule, all without pickle, so a restarted
+worker group continues the optimisation rather than only the weights.
 """
 
 from __future__ import annotations
@@ -23,21 +24,41 @@ from typing import Any
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
-from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from components.config import DataConfig, ModelConfig, TrainConfig
 from components.data.protocol import load_protocol
 from components.data.windows import WindowDataset
 from components.models import ModelSpec, build_model, save_pretrained
+from components.training.checkpoint import (
+    MODEL_DIR,
+    SCALER_FILE,
+    STATE_FILE,
+    TRAINABLE_FILE,
+    load_weights,
+    read_state,
+    restore_optimizer_shard,
+    save_optimizer_shard,
+    save_weights,
+    write_json,
+)
 from components.training.deepspeed_config import resolve_ds_config
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "state.json"
-TRAINABLE_FILE = "trainable.safetensors"
-MODEL_DIR = "model"
-SCALER_FILE = "scaler.json"
+__all__ = [
+    "MODEL_DIR",
+    "SCALER_FILE",
+    "STATE_FILE",
+    "TRAINABLE_FILE",
+    "TrainingDiverged",
+    "WorkerConfig",
+    "train_loop_per_worker",
+    "worker_env",
+]
+
+DIVERGED_FILE = "diverged.json"
+"""Marker rank 0 writes into the run's storage folder when the loss stops being finite."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -74,35 +95,77 @@ def _seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
+def divergence_message(loss: float, step: int, cfg: TrainConfig) -> str:
+    """What a user reads when the loss stops being finite: the step and the knobs."""
+    return (
+        f"training loss is {loss} at optimizer step {step}: lower train.lr "
+        f"(now {cfg.lr}) or train.grad_clip (now {cfg.grad_clip}); "
+        "checkpoints written before this step are intact"
+    )
+
+
+def out_of_memory_message(step: int, cfg: TrainConfig, detail: str) -> str:
+    """What a user reads when a worker runs out of memory: the step and the knobs."""
+    return (
+        f"a training worker ran out of memory at optimizer step {step}: lower "
+        f"train.batch_size (now {cfg.batch_size}) and raise train.grad_accum (now "
+        f"{cfg.grad_accum}) to keep the effective batch, or pick an offload preset "
+        f"(train.deepspeed_preset=zero2_offload); checkpoints already written are intact "
+        f"({detail})"
+    )
+
+
+def _check_finite(loss: torch.Tensor, step: int, cfg: TrainConfig) -> None:
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(divergence_message(loss.item(), step, cfg))
+
+
+def _any_rank(flag: bool, device: torch.device) -> bool:
+    """True when ``flag`` holds on any rank (one tiny all-reduce; free on one worker).
+
+    Every rank must leave the loop at the same step, or the others would wait
+    forever in the next gradient all-reduce.
+    """
+    if not (torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1):
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+def _node_ids(node_id: str) -> list[str]:
+    """Node id of every rank, in rank order (shows where the worker group ran)."""
+    if not torch.distributed.is_initialized():
+        return [node_id]
+    out: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(out, node_id)
+    return [str(n) for n in out]
+
+
 def _save_checkpoint(
     directory: Path,
     engine: Any,
+    rank: int,
+    world: int,
     model_cfg: ModelConfig,
     spec: ModelSpec,
     state: dict[str, Any],
     scaler: dict[str, Any],
 ) -> None:
-    """Trainable weights + counters + the data scaler + a loadable export of the model."""
-    module = engine.module
-    trainable = {
-        n: p.detach().cpu().contiguous() for n, p in module.named_parameters() if p.requires_grad
-    }
-    save_file(trainable, str(directory / TRAINABLE_FILE))
-    (directory / STATE_FILE).write_text(json.dumps(state, indent=2))
-    (directory / SCALER_FILE).write_text(json.dumps(scaler, indent=2))
-    save_pretrained(module, model_cfg, spec, directory / MODEL_DIR)
+    """Every rank: its optimizer shard (and the ZeRO-3 gather); rank 0: weights, JSON, export."""
+    save_weights(directory, engine, rank)
+    save_optimizer_shard(directory, engine, rank, world)
+    if rank == 0:
+        write_json(directory / STATE_FILE, state)
+        write_json(directory / SCALER_FILE, scaler)
+        save_pretrained(engine.module, model_cfg, spec, directory / MODEL_DIR)
 
 
-def _restore(engine: Any, checkpoint_dir: Path) -> dict[str, Any]:
-    """Load trainable weights from a checkpoint; return its counters."""
-    weights = load_file(str(checkpoint_dir / TRAINABLE_FILE))
-    missing = set(weights) - {n for n, _ in engine.module.named_parameters()}
-    if missing:
-        raise RuntimeError(
-            f"checkpoint {checkpoint_dir} does not match the model: {sorted(missing)[:5]}"
-        )
-    engine.module.load_state_dict(weights, strict=False)
-    return json.loads((checkpoint_dir / STATE_FILE).read_text())
+def _restore(engine: Any, checkpoint_dir: Path, rank: int, world: int) -> dict[str, Any]:
+    """Load weights and this rank's optimizer shard; return the run counters."""
+    load_weights(engine, checkpoint_dir, rank)
+    restore_optimizer_shard(engine, checkpoint_dir, rank, world)
+    return read_state(checkpoint_dir)
 
 
 def _validate(engine: Any, loader: DataLoader, device: torch.device) -> float:
@@ -121,18 +184,10 @@ def _validate(engine: Any, loader: DataLoader, device: torch.device) -> float:
     return float(total[0] / total[1].clamp(min=1))
 
 
-def _check_finite(loss: torch.Tensor, step: int, cfg: TrainConfig) -> None:
-    if not torch.isfinite(loss):
-        raise TrainingDiverged(
-            f"training loss is {loss.item()} at optimizer step {step}: lower train.lr "
-            f"(now {cfg.lr}) or train.grad_clip (now {cfg.grad_clip}); "
-            "checkpoints written before this step are intact"
-        )
-
-
 def train_loop_per_worker(config: dict[str, Any]) -> None:
     """Ray Train entry point. Reads only ``config`` (a dumped WorkerConfig)."""
     import deepspeed
+    import ray
     import ray.train
 
     wcfg = WorkerConfig.model_validate(config)
@@ -191,12 +246,17 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         "step": 0,
         "best_val": math.inf,
         "stale_epochs": 0,
-        "curves": {"train_loss": [], "val_loss": []},
+        "curves": {"train_loss": [], "val_loss": [], "samples_per_s": []},
+        "nodes": _node_ids(ray.get_runtime_context().get_node_id()),
+        "resumed_from": [],
     }
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as ckpt_dir:
-            state = _restore(engine, Path(ckpt_dir))
+            resumed = _restore(engine, Path(ckpt_dir), rank, world)
+        resumed["resumed_from"] = [*resumed.get("resumed_from", []), resumed["epoch"]]
+        resumed["nodes"] = state["nodes"]
+        state = resumed
         if rank == 0:
             log.warning(
                 "resumed from checkpoint at epoch %d, step %d", state["epoch"], state["step"]
@@ -210,27 +270,46 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     while state["epoch"] < tcfg.epochs and state["step"] < total_steps:
         sampler.set_epoch(state["epoch"])
         epoch_loss, batches, seen, started = 0.0, 0, 0, time.perf_counter()
+        diverged: float | None = None
         for x, y in train_loader:
             x, y = x.to(device), y.to(device)
-            loss = torch.nn.functional.mse_loss(engine(x).float(), y)
-            engine.backward(loss)
-            engine.step()
-            epoch_loss += loss.item()
+            try:
+                loss = torch.nn.functional.mse_loss(engine(x).float(), y)
+                engine.backward(loss)
+                engine.step()
+            except torch.OutOfMemoryError as err:
+                raise MemoryError(
+                    out_of_memory_message(state["step"] + 1, tcfg, str(err).splitlines()[0])
+                ) from None
+            value = loss.item()
             batches += 1
             seen += x.shape[0]
+            if _any_rank(not math.isfinite(value), device):
+                diverged = value
+                state["step"] += 1
+                break
+            epoch_loss += value
             if engine.is_gradient_accumulation_boundary() or batches % tcfg.grad_accum == 0:
                 state["step"] += 1
-                _check_finite(loss, state["step"], tcfg)
                 if progress is not None:
-                    progress.update.remote(state["step"], loss.item())
+                    progress.update.remote(state["step"], value)
             if state["step"] >= total_steps:
                 break
+        if diverged is not None:
+            # Every rank returns at the same step; rank 0 leaves a marker in the run's
+            # storage folder and the driver raises TrainingDiverged. Raising here would
+            # make Ray Train restart the group max_failures times, only to diverge again.
+            if rank == 0:
+                log.error(divergence_message(diverged, state["step"], tcfg))
+                _write_marker(ctx.get_storage(), {"step": state["step"], "loss": diverged})
+            return
         elapsed = time.perf_counter() - started
         val_loss = _validate(engine, val_loader, device)
         state["epoch"] += 1
         train_loss = epoch_loss / max(batches, 1)
         state["curves"]["train_loss"].append(train_loss)
         state["curves"]["val_loss"].append(val_loss)
+        state["curves"].setdefault("samples_per_s", []).append(seen * world / max(elapsed, 1e-9))
         improved = val_loss < state["best_val"]
         state["best_val"] = min(state["best_val"], val_loss)
         state["stale_epochs"] = 0 if improved else state["stale_epochs"] + 1
@@ -239,16 +318,29 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
             "step": state["step"],
             "train_loss": train_loss,
             "val_loss": val_loss,
-            "samples_per_s": seen * world / max(elapsed, 1e-9),
+            "samples_per_s": state["curves"]["samples_per_s"][-1],
+            "num_nodes": len(set(state["nodes"])),
         }
         with tempfile.TemporaryDirectory() as tmp:
-            ckpt = None
-            if rank == 0:
-                _save_checkpoint(Path(tmp), engine, wcfg.model, spec, state, scaler)
-                ckpt = ray.train.Checkpoint.from_directory(tmp)
-            ray.train.report(metrics, checkpoint=ckpt)
+            _save_checkpoint(Path(tmp), engine, rank, world, wcfg.model, spec, state, scaler)
+            # Every rank reports its directory (its optimizer shard); Ray Train merges
+            # them into one checkpoint directory in storage.
+            ckpt = ray.train.Checkpoint.from_directory(tmp) if any(Path(tmp).iterdir()) else None
+            ray.train.report(metrics, checkpoint=ckpt, checkpoint_dir_name=_ckpt_name(state))
         if state["stale_epochs"] >= tcfg.patience:
             break
+
+
+def _write_marker(storage: Any, payload: dict[str, Any]) -> None:
+    """Write ``diverged.json`` into the run folder through Ray Train's storage filesystem."""
+    path = f"{storage.experiment_fs_path}/{DIVERGED_FILE}"
+    with storage.storage_filesystem.open_output_stream(path) as f:
+        f.write(json.dumps(payload, allow_nan=True).encode())
+
+
+def _ckpt_name(state: dict[str, Any]) -> str:
+    """Same name on every rank; epoch and step make it unique within the run."""
+    return f"checkpoint_epoch{state['epoch']:04d}_step{state['step']:07d}"
 
 
 def _client_optimizer(

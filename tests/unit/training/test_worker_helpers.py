@@ -21,3 +21,37 @@ def test_nan_loss_names_the_step_and_the_knobs():
     with pytest.raises(TrainingDiverged, match=r"step 17: lower train\.lr \(now 0\.5\)"):
         _check_finite(torch.tensor(float("nan")), 17, cfg)
     _check_finite(torch.tensor(1.0), 1, cfg)  # finite: no error
+
+
+def test_out_of_memory_names_batch_size_wherever_it_hides():
+    from ray.exceptions import OutOfMemoryError as RayOOM
+    from ray.train import WorkerGroupError
+
+    from components.training.launcher import explain_failure
+
+    cfg = TrainConfig(batch_size=64, grad_accum=2)
+    torch_oom = WorkerGroupError("rank 1 failed", {1: torch.OutOfMemoryError("CUDA out of memory")})
+    msg = explain_failure(torch_oom, cfg)
+    assert "lower train.batch_size (now 64)" in msg and "train.grad_accum (now 2)" in msg
+    ray_oom = WorkerGroupError("rank 0 died", {0: RayOOM("Task was killed due to low memory")})
+    assert "train.batch_size (now 64)" in explain_failure(ray_oom, cfg)
+    # A worker that already explained itself keeps its message (it names the step).
+    from components.training.worker import out_of_memory_message
+
+    worker_said = MemoryError(out_of_memory_message(12, cfg, "tried to allocate 2 GiB"))
+    wrapped = WorkerGroupError("x", {0: worker_said})
+    assert "at optimizer step 12" in explain_failure(wrapped, cfg)
+    # Anything else is reported as the root cause, unchanged.
+    other = WorkerGroupError("x", {0: ValueError("bad window")})
+    assert "ValueError: bad window" in explain_failure(other, cfg)
+
+
+def test_run_name_is_fixed_per_candidate_when_configured():
+    from components.training.launcher import effective_run_name
+
+    assert effective_run_name(TrainConfig(), "gpt4ts", "gpt4ts-20250101-x") == "gpt4ts-20250101-x"
+    fixed = TrainConfig(run_name="nightly")
+    assert effective_run_name(fixed, "gpt4ts", "ignored") == "nightly-gpt4ts"
+    assert effective_run_name(fixed, "dlinear", "ignored") == "nightly-dlinear"
+    with pytest.raises(ValueError, match="run_name"):
+        TrainConfig(run_name="../escape")
