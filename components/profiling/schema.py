@@ -296,7 +296,9 @@ class Profile(_Model):
             ("missing", f"{rep.missing_share:.2%}"),
             (
                 "dominant period",
-                _fmt(self.period) if self.period else f"none ({self.period_reason})",
+                _period_text(self.period, rep.sampling_interval_s)
+                if self.period
+                else f"none ({self.period_reason})",
             ),
         ]
         for name in self.targets:
@@ -334,6 +336,15 @@ class Profile(_Model):
         scores = ", ".join(f"{k} {v:+.1f}" for k, v in rec.scores.items())
         rows.append(("recommended paradigm", f"{rec.paradigm} ({scores})"))
         return rows
+
+
+def _period_text(period: int, interval_s: float | None) -> str:
+    if not interval_s:
+        return f"{period} steps"
+    hours = period * interval_s / 3600
+    value, unit = (hours / 24, "day") if hours >= 24 else (hours, "hour")
+    span = f"{value:g} {unit}{'' if value == 1 else 's'}"
+    return f"{period} steps ({span})"
 
 
 def _fmt(value: float | int | None) -> str:
