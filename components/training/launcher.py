@@ -57,7 +57,14 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
     address = address or os.environ.get("RAY_ADDRESS")
     runtime_env = {"env_vars": worker_env()}
     if address:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+        # Inside a Ray Job the job's runtime env already sets these variables, and
+        # Ray refuses a driver runtime env that names the same keys again.
+        missing = {k: v for k, v in worker_env().items() if os.environ.get(k) != v}
+        ray.init(
+            address=address,
+            runtime_env={"env_vars": missing} if missing else None,
+            log_to_driver=False,
+        )
         return
     ray.init(
         # "local", not None: None would join whatever cluster `ray start` last

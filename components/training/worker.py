@@ -256,6 +256,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
             resumed = _restore(engine, Path(ckpt_dir), rank, world)
         resumed["resumed_from"] = [*resumed.get("resumed_from", []), resumed["epoch"]]
         resumed["nodes"] = state["nodes"]
+        resumed.pop("first_step_at", None)
         state = resumed
         if rank == 0:
             log.warning(
@@ -291,6 +292,8 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
             epoch_loss += value
             if engine.is_gradient_accumulation_boundary() or batches % tcfg.grad_accum == 0:
                 state["step"] += 1
+                # Unix time of this attempt's first step: start-up cost, in the checkpoint.
+                state.setdefault("first_step_at", time.time())
                 if progress is not None:
                     progress.update.remote(state["step"], value)
             if state["step"] >= total_steps:
