@@ -25,6 +25,7 @@ import typer
 
 from flows.cli import data as data_cli
 from flows.cli import registry as registry_cli
+from flows.cli.cluster import jobs_cmd, submit_cmd
 from flows.cli.common import ConfigOpt, DataRevOpt, Overrides, load, user_errors
 from flows.cli.predict import predict_cmd
 from flows.cli.serve import serve_cmd
@@ -40,6 +41,8 @@ app = typer.Typer(
 app.add_typer(data_cli.app, name="data")
 app.add_typer(registry_cli.app, name="registry")
 app.command("predict")(predict_cmd)
+app.command("submit")(submit_cmd)
+app.command("jobs")(jobs_cmd)
 app.command("serve")(serve_cmd)
 
 ProjectOpt = Annotated[
