@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from components.config import ModelConfig
-from components.models import ModelBuildError, ModelSpec, build_model, list_models
+from components.models import ModelBuildError, ModelSpec, build_model, get_entry, list_models
 from components.models.catalogue import register
 
 
@@ -42,3 +42,34 @@ def test_spec_validation_names_the_field():
         ModelSpec(seq_len=32, horizon=1, n_channels=1, task="classify")
     with pytest.raises(ModelBuildError, match="season"):
         ModelSpec(seq_len=32, horizon=1, n_channels=1, season=0)
+
+
+def _expected_shape(spec: ModelSpec, batch: int) -> tuple[int, ...]:
+    if spec.task == "classify":
+        return (batch, spec.n_classes)
+    length = spec.horizon if spec.task == "forecast" else spec.seq_len
+    return (batch, length, spec.n_channels)
+
+
+CASES = [
+    (name, task)
+    for name in list_models()
+    for task in get_entry(name).tasks
+    if get_entry(name).paradigm != "injective"  # needs a causal LM: see test_injective.py
+]
+
+
+@pytest.mark.parametrize(("name", "task"), CASES)
+def test_every_entry_in_every_task_has_the_contract_shape(name, task):
+    spec = ModelSpec(
+        seq_len=48,
+        horizon=12,
+        n_channels=2,
+        task=task,
+        n_classes=3 if task == "classify" else None,
+        season=12,
+    )
+    model = build_model(ModelConfig(name=name, n_layers=1), spec)
+    out = model(torch.randn(4, 48, 2))
+    assert out.shape == _expected_shape(spec, 4)
+    assert torch.isfinite(out).all()
