@@ -59,6 +59,10 @@ def recommend(
     reasons = list(_rules(domain, characteristic, representation, targets, cfg))
     scores = {p: round(sum(r.points for r in reasons if r.paradigm == p), 3) for p in PARADIGMS}
     best = max(PARADIGMS, key=lambda p: (scores[p], -PARADIGMS.index(p)))
+    # The winner's reasons first, strongest first: summaries that show the first few
+    # reasons then explain the choice.
+    order = [best, *(p for p in PARADIGMS if p != best)]
+    reasons.sort(key=lambda r: (order.index(r.paradigm), -r.points))
     return Recommendation(
         paradigm=best,
         scores=scores,

@@ -70,6 +70,8 @@ def test_rules_follow_compute_and_domain(meta_of, tmp_path):
     profile, _ = profile_dataset(frame, rich, minimal, tmp_path / "a")
     rec = profile.recommendation
     assert rec.paradigm == "injective"
+    assert rec.reasons[0].paradigm == "injective"  # the winner's reasons come first
+    assert rec.reasons[0].points == max(r.points for r in rec.reasons if r.paradigm == "injective")
     assert any(
         r.rule == "minimal_compute" and r.paradigm == "internal" and r.points < 0
         for r in rec.reasons
