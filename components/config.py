@@ -115,7 +115,8 @@ class ProfileConfig(Section):
     input_len: int = Field(
         96,
         ge=1,
-        description="Input window priced as an injective prompt (match data.window.seq_len).",
+        description="Input window priced as an injective prompt; in a run config it "
+        "follows data.window.seq_len unless set.",
     )
     max_period: int = Field(2000, ge=2, description="Longest seasonal period searched, in steps.")
     top_periods: int = Field(5, ge=1, le=20, description="Period candidates kept per channel.")
@@ -320,6 +321,25 @@ class ScheduleConfig(Section):
 
 class RunConfig(Section):
     """The whole run: one section per stage."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_prices_the_training_window(cls, tree: Any) -> Any:
+        """profile.input_len follows data.window.seq_len unless the config sets it."""
+        if not isinstance(tree, dict):
+            return tree
+        profile = tree.get("profile") or {}
+        if isinstance(profile, dict) and "input_len" not in profile:
+            data = tree.get("data") or {}
+            if isinstance(data, DataConfig):
+                seq_len = data.window.seq_len
+            else:
+                window = data.get("window") or {}
+                if isinstance(window, WindowConfig):
+                    window = window.model_dump()
+                seq_len = window.get("seq_len", WindowConfig.model_fields["seq_len"].default)
+            tree = {**tree, "profile": {**profile, "input_len": seq_len}}
+        return tree
 
     data: DataConfig = Field(default_factory=DataConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)

@@ -72,3 +72,15 @@ def test_missing_and_unparsable_files_are_errors(tmp_path: Path):
 def test_split_ratios_must_sum_to_one():
     with pytest.raises(ConfigError, match="split_ratios must sum to 1"):
         build_config({"data": {"split_ratios": [0.5, 0.1, 0.1]}})
+
+
+def test_profile_prices_the_training_window_unless_told_otherwise():
+    assert load_config(None, ["data.window.seq_len=336"]).profile.input_len == 336
+    assert (
+        load_config(None, ["data.window.seq_len=336", "profile.input_len=50"]).profile.input_len
+        == 50
+    )
+    from components.config import DataConfig, WindowConfig
+
+    cfg = RunConfig(data=DataConfig(window=WindowConfig(seq_len=200)))
+    assert cfg.profile.input_len == 200
