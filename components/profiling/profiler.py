@@ -138,16 +138,13 @@ def write_outputs(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    extra = {}
-    if "domain_context" in ProfileRef.model_fields:
-        extra["domain_context"] = profile.domain.domain_context
     return ProfileRef(
         profile_path=str((out_dir / PROFILE_FILE).resolve()),
         report_path=str((out_dir / REPORT_FILE).resolve()),
         plot_paths=[str((out_dir / name).resolve()) for name in plot_names],
         dominant_period=profile.period,
         recommended_paradigm=profile.recommendation.paradigm,
-        **extra,
+        domain_context=profile.domain.domain_context,
     )
 
 
