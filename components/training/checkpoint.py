@@ -14,7 +14,9 @@ plus one optimizer shard per rank that owns optimizer state::
 Under ZeRO-1/2 each rank updates its own partition of the flattened fp32
 parameters, so each rank writes its own shard; Ray Train merges the files that
 several ranks report for one checkpoint into one directory in storage. Under
-ZeRO-0 every rank holds the same state, so rank 0's shard serves all ranks.
+ZeRO-0 in fp32 every rank holds the same state, so rank 0's shard serves all
+ranks (DeepSpeed's bf16 optimizer partitions its fp32 master even at ZeRO-0,
+so there every rank writes its own).
 
 Nothing here is a pickle: tensors go to safetensors, scalars to JSON, so a
 checkpoint from storage can be loaded without trusting it to run code.
@@ -64,9 +66,15 @@ def zero_stage(engine: Any) -> int:
     return int(engine.zero_optimization_stage())
 
 
-def owns_shard(rank: int, stage: int) -> bool:
-    """Whether ``rank`` writes an optimizer shard: every rank under ZeRO >= 1, rank 0 otherwise."""
-    return stage >= 1 or rank == 0
+def per_rank_state(engine: Any) -> bool:
+    """Whether each rank holds its own optimizer state (ZeRO >= 1, or the bf16 optimizer,
+    which partitions its fp32 master copy across ranks even at ZeRO-0)."""
+    return zero_stage(engine) >= 1 or hasattr(engine.optimizer, "fp32_groups_flat_partition")
+
+
+def owns_shard(rank: int, per_rank: bool) -> bool:
+    """Whether ``rank`` writes an optimizer shard: every rank when state is per rank, else rank 0."""
+    return per_rank or rank == 0
 
 
 def base_optimizer(engine: Any) -> torch.optim.Optimizer:
@@ -150,7 +158,8 @@ def save_optimizer_shard(directory: Path, engine: Any, rank: int, world_size: in
         world_size: number of ranks (a ZeRO partition only fits the same world size).
     """
     stage = zero_stage(engine)
-    if not owns_shard(rank, stage):
+    per_rank = per_rank_state(engine)
+    if not owns_shard(rank, per_rank):
         return
     opt = base_optimizer(engine)
     sd = opt.state_dict()
@@ -170,6 +179,7 @@ def save_optimizer_shard(directory: Path, engine: Any, rank: int, world_size: in
         "rank": rank,
         "world_size": world_size,
         "zero_stage": stage,
+        "per_rank": per_rank,
         "optimizer": type(opt).__name__,
         "param_groups": sd["param_groups"],
         "scalars": scalars,
@@ -185,8 +195,8 @@ def save_optimizer_shard(directory: Path, engine: Any, rank: int, world_size: in
 def restore_optimizer_shard(engine: Any, checkpoint_dir: Path, rank: int, world_size: int) -> bool:
     """Load this rank's optimizer shard; return False when only the weights could be resumed.
 
-    A checkpoint written with another world size under ZeRO-1/2 has differently
-    cut partitions, so its optimizer state cannot be used: the fp32 master copy
+    A checkpoint written with another world size under ZeRO-1/2 (or the bf16
+    optimizer) has differently cut partitions, so its optimizer state cannot be used: the fp32 master copy
     is then refreshed from the (already loaded) weights and Adam's moments start
     again, with a warning.
 
@@ -195,14 +205,15 @@ def restore_optimizer_shard(engine: Any, checkpoint_dir: Path, rank: int, world_
             parameter groups or sizes), with the fix in the message.
     """
     stage = zero_stage(engine)
-    source = rank if stage >= 1 else 0
+    per_rank = per_rank_state(engine)
+    source = rank if per_rank else 0
     tensor_path, meta_path = shard_paths(checkpoint_dir, source)
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
     usable = (
         meta is not None
         and tensor_path.is_file()
         and meta["zero_stage"] == stage
-        and (stage == 0 or meta["world_size"] == world_size)
+        and (not per_rank or meta["world_size"] == world_size)
     )
     if not usable:
         why = (
