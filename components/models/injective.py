@@ -155,11 +155,15 @@ class HFCausalLM(nn.Module):
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
         allowed = {self.eos} if self.eos is not None else set()
         symbols = set("0123456789") | {TIME_SEP.strip(), "-"}
-        # One vectorised vocabulary lookup (decode per id is ~100x slower); strip the
-        # word-boundary markers of WordPiece (##), byte-level BPE (Ġ) and SentencePiece (▁).
+        # One vectorised vocabulary lookup (decode per id is ~100x slower). WordPiece "##"
+        # pieces are left out: they glue onto the previous digit (breaking one token per
+        # digit) and decode literally as "##5" at the start of a continuation. The space
+        # markers of byte-level BPE (Ġ) and SentencePiece (▁) are stripped.
         tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
         for token_id, token in enumerate(tokens):
-            text = str(token).removeprefix("##").replace("Ġ", "").replace("▁", "").strip()
+            if str(token).startswith("##"):
+                continue
+            text = str(token).replace("Ġ", "").replace("▁", "").strip()
             if text in symbols:
                 allowed.add(token_id)
         self.allowed = torch.tensor(sorted(allowed))
