@@ -13,11 +13,13 @@ import os
 from prefect import flow, task
 
 from components.config import ModelConfig, RunConfig
+from components.evaluation.runner import check_baselines
 from components.fingerprint import outputs_exist, train_key
 from components.models import get_entry
 from components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from components.state import MissingStageOutput, latest, record
-from components.training.launcher import connect_ray, launch_training, new_run_name
+from components.training.candidates import train_candidate
+from components.training.launcher import connect_ray, new_run_name
 from components.training.spec import model_spec
 from flows.caching import CACHED, NETWORK_RETRIES, key_fn, retry_transient, run_cached
 from flows.console import training_progress
@@ -35,7 +37,7 @@ def train_model(
     run_name = new_run_name(model.name)
     spec = model_spec(dataset, config.data, profile)
     with training_progress(run_name) as on_progress:
-        return launch_training(
+        return train_candidate(
             dataset, config.data, model, config.train, spec, run_name, on_progress=on_progress
         )
 
@@ -54,6 +56,7 @@ def train_flow(
     candidates = config.candidates()
     for model in candidates:
         get_entry(model.name)  # an unknown name fails here, before any training starts
+    check_baselines(config.eval.baselines)  # so does an evaluation that could not run
     address = config.train.ray_address or os.environ.get("RAY_ADDRESS")
     if address:
         connect_cluster(address)

@@ -26,6 +26,15 @@ class Protocol:
     targets: list[str]
     meta: DatasetMeta
 
+    def scaler(self) -> dict[str, object]:
+        """The scaling a published model needs to forecast raw input (scaler.json)."""
+        return {
+            "channels": self.targets,
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "freq": self.meta.freq,
+        }
+
     def inverse(self, values: np.ndarray) -> np.ndarray:
         """Back to the original units: ``values`` is [..., C] on the standardised scale."""
         return values * self.std + self.mean

@@ -28,7 +28,7 @@ from components.evaluation import metrics as M
 from components.evaluation.leaderboard import paradigm_of, recommended_won, render_leaderboard
 from components.evaluation.plots import write_plots
 from components.evaluation.provenance import provenance
-from components.models import ModelSpec, build_model, load_pretrained
+from components.models import ModelBuildError, ModelSpec, build_model, get_entry, load_pretrained
 from components.refs import EvalReport
 
 HORIZON_BUCKETS = 4
@@ -112,6 +112,25 @@ def test_windows(proto: Protocol, cfg: DataConfig, cap: int | None) -> tuple[Dat
     return windows, expected
 
 
+def check_baselines(names: list[str]) -> None:
+    """Baselines are scored as built, so they must have nothing to train.
+
+    Raises:
+        EvaluationError: an unknown name, or a trainable model listed as a baseline
+            (it belongs in ``compare``, which trains it beside the candidate).
+    """
+    for name in names:
+        try:
+            entry = get_entry(name)
+        except ModelBuildError as err:
+            raise EvaluationError(f"eval.baselines: {err}") from None
+        if entry.trainable:
+            raise EvaluationError(
+                f"eval.baselines: {name!r} has parameters to train and would be scored with "
+                f"random weights; move it to compare: [{name}] so it is trained beside the candidate"
+            )
+
+
 def _load_candidate(name: str, directory: str, cfg: DataConfig, n_channels: int) -> torch.nn.Module:
     model, _, spec = load_pretrained(Path(directory))
     win = cfg.window
@@ -156,6 +175,7 @@ def evaluate(
     """
     if not candidates:
         raise EvaluationError("no trained candidate to evaluate; run the train stage first")
+    check_baselines(eval_cfg.baselines)
     torch.manual_seed(eval_cfg.seed)
     proto = load_protocol(dataset_path, data_cfg)
     windows, expected = test_windows(proto, data_cfg, eval_cfg.max_test_windows)

@@ -44,7 +44,12 @@ class SeasonalNaive(nn.Module):
         return f"period={self.period}, reason={self.reason!r}"
 
 
-@register("naive", paradigm="baseline", summary="Last observed value repeated (no parameters)")
+@register(
+    "naive",
+    paradigm="baseline",
+    summary="Last observed value repeated (no parameters)",
+    trainable=False,
+)
 def build_naive(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """Naive forecast: the last value of each channel."""
     return SeasonalNaive(spec.seq_len, spec.horizon, 1, "naive: last value")
@@ -68,6 +73,7 @@ def seasonal_period(spec: ModelSpec) -> tuple[int, str]:
 @register(
     "seasonal_naive",
     paradigm="baseline",
+    trainable=False,
     summary="Last observed season repeated; period from the profile (ModelSpec.season)",
 )
 def build_seasonal_naive(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:

@@ -31,6 +31,7 @@ class Entry:
     paradigm: str
     summary: str
     ablation_of: str | None = None  # the LLM entry a Tan et al. ablation is compared with
+    trainable: bool = True  # False: nothing to fit (naive baselines, a frozen LM prompted as is)
 
 
 _CATALOGUE: dict[str, Entry] = {}
@@ -43,6 +44,7 @@ def register(
     paradigm: str,
     summary: str,
     ablation_of: str | None = None,
+    trainable: bool = True,
 ) -> Callable[[Builder], Builder]:
     """Decorator registering ``builder(cfg, spec) -> nn.Module`` under ``name``.
 
@@ -52,6 +54,7 @@ def register(
         paradigm: injective, bridging, internal, baseline or ablation.
         summary: One line shown by ``tsalign models``.
         ablation_of: For an ablation, the catalogue entry whose LM it removes or replaces.
+        trainable: False for models with nothing to fit; the train stage exports them as built.
 
     Raises:
         ValueError: duplicate name or unknown task.
@@ -66,7 +69,9 @@ def register(
                 f"model {name!r} is already registered (by {_CATALOGUE[name].builder.__module__}); "
                 f"pick another name. Registered: {list_models()}"
             )
-        _CATALOGUE[name] = Entry(name, builder, tuple(tasks), paradigm, summary, ablation_of)
+        _CATALOGUE[name] = Entry(
+            name, builder, tuple(tasks), paradigm, summary, ablation_of, trainable
+        )
         return builder
 
     return wrap

@@ -359,6 +359,7 @@ def load_causal_lm(ref: str) -> nn.Module:
 @register(
     "llmtime",
     paradigm="injective",
+    trainable=False,
     summary="LLMTime: serialized digits continued by a frozen causal LM (local or endpoint)",
 )
 def build_llmtime(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:

@@ -199,12 +199,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
 
     # Data: each worker reads the versioned Parquet file itself.
     proto = load_protocol(wcfg.dataset_path, wcfg.data)
-    scaler = {
-        "channels": proto.targets,
-        "mean": proto.mean.tolist(),
-        "std": proto.std.tolist(),
-        "freq": proto.meta.freq,
-    }
+    scaler = proto.scaler()
     window = wcfg.data.window
     train_set = WindowDataset(proto.train, window.seq_len, window.horizon, window.stride)
     val_set = WindowDataset(proto.val, window.seq_len, window.horizon, 1)

@@ -124,3 +124,13 @@ def test_recommended_won_audits_against_all_models():
     assert recommended_won({**metrics, "dlinear": {"mse": 0.45}}, paradigms, "bridging") is True
     assert recommended_won(metrics, paradigms, "injective") is None
     assert recommended_won(metrics, paradigms, None) is None
+
+
+def test_trainable_baseline_is_refused_with_the_fix():
+    from components.evaluation.runner import check_baselines
+
+    check_baselines(["naive", "seasonal_naive"])
+    with pytest.raises(EvaluationError, match=r"move it to compare: \[dlinear\]"):
+        check_baselines(["dlinear"])
+    with pytest.raises(EvaluationError, match=r"eval\.baselines: .*valid"):
+        check_baselines(["nope"])

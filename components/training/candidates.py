@@ -1,0 +1,68 @@
+"""One candidate of the train stage: trained on Ray, or exported as built when there is nothing to fit."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from components.config import DataConfig, ModelConfig, TrainConfig
+from components.data.protocol import load_protocol
+from components.models import ModelSpec, build_model, get_entry, save_pretrained
+from components.refs import DatasetRef, TrainResult
+from components.storage import is_s3_uri
+from components.training.launcher import ProgressCallback, launch_training, storage_root
+from components.training.worker import MODEL_DIR, SCALER_FILE
+
+
+def train_candidate(
+    dataset: DatasetRef,
+    data_cfg: DataConfig,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    spec: ModelSpec,
+    run_name: str,
+    on_progress: ProgressCallback | None = None,
+) -> TrainResult:
+    """Train ``model_cfg`` with :func:`launch_training`, or export it untrained.
+
+    Models the catalogue marks as not trainable (naive baselines, an injective
+    frozen LM prompted as is) have no parameters for an optimizer: they are
+    built once and exported in the same layout a training checkpoint has, so
+    evaluation and publishing treat every candidate alike.
+    """
+    if get_entry(model_cfg.name).trainable:
+        return launch_training(dataset, data_cfg, model_cfg, train_cfg, spec, run_name, on_progress)
+    return export_untrained(dataset, data_cfg, model_cfg, train_cfg, spec, run_name)
+
+
+def export_untrained(
+    dataset: DatasetRef,
+    data_cfg: DataConfig,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    spec: ModelSpec,
+    run_name: str,
+) -> TrainResult:
+    """Build and save a model that has nothing to fit, with the data scaler beside it.
+
+    Raises:
+        ValueError: an s3:// train.storage_path (untrained exports are written locally).
+    """
+    if is_s3_uri(train_cfg.storage_path):
+        raise ValueError(
+            f"train.storage_path={train_cfg.storage_path!r}: {model_cfg.name} has nothing to "
+            "train and is exported locally; use a local storage_path for it"
+        )
+    started = time.perf_counter()
+    root = Path(storage_root(train_cfg.storage_path)) / run_name / "export"
+    save_pretrained(build_model(model_cfg, spec), model_cfg, spec, root / MODEL_DIR)
+    scaler = load_protocol(dataset.path, data_cfg).scaler()
+    (root / SCALER_FILE).write_text(json.dumps(scaler, indent=2))
+    return TrainResult(
+        model=model_cfg.name,
+        run_name=run_name,
+        checkpoint_uri=str(root / MODEL_DIR),
+        curves={},
+        train_seconds=time.perf_counter() - started,
+    )
