@@ -19,7 +19,7 @@ from components.models import get_entry
 from components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from components.state import MissingStageOutput, latest, record
 from components.training.candidates import train_candidate
-from components.training.launcher import connect_ray, new_run_name
+from components.training.launcher import connect_ray, effective_run_name, new_run_name
 from components.training.spec import model_spec
 from flows.caching import CACHED, NETWORK_RETRIES, key_fn, retry_transient, run_cached
 from flows.console import training_progress
@@ -34,7 +34,7 @@ def connect_cluster(address: str) -> None:
 def train_model(
     config: RunConfig, model: ModelConfig, dataset: DatasetRef, profile: ProfileRef | None
 ) -> TrainResult:
-    run_name = new_run_name(model.name)
+    run_name = effective_run_name(config.train, model.name, new_run_name(model.name))
     spec = model_spec(dataset, config.data, profile)
     with training_progress(run_name) as on_progress:
         return train_candidate(

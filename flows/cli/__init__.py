@@ -17,6 +17,8 @@ os.environ.setdefault(
     "RAY_AUTH_MODE", "disabled"
 )  # local instance on loopback; see README for clusters
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The embedded server's 20 s start-up default is too short on a busy 2-core laptop.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 from pathlib import Path
 from typing import Annotated
