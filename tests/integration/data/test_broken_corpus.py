@@ -108,9 +108,6 @@ def test_failed_dvc_push_restores_previous_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    shutil.which("tsalign") is None, reason="the tsalign console script is not installed"
-)
 def test_cli_ingest_exits_nonzero_with_the_message(seeded: Path, tmp_path: Path) -> None:
     config = tmp_path / "broken.yaml"
     data = {"name": "t", "source": str(CORPUS / "unsorted.csv"), **MANIFEST["defaults"]}

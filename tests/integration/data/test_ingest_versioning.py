@@ -183,7 +183,6 @@ def test_cli_versions_lists_git_history(project: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 1
 
 
-@pytest.mark.skipif(not ETTH1.is_file(), reason="needs ../shared/data/ett/ETTh1.csv")
 def test_etth1_protocol_window_counts(project: Path) -> None:
     cfg = DataConfig(
         name="etth1",

@@ -21,7 +21,6 @@ def test_vic_elec_is_the_default_and_ships_offline(tmp_path: Path) -> None:
         assert src.packaged.units["Demand"] == "MWh per half hour"
 
 
-@pytest.mark.skipif(not ETTH1.is_file(), reason="needs ../shared/data/ett/ETTh1.csv")
 def test_etth1_local_copy_is_checked_against_the_pin(tmp_path: Path) -> None:
     with resolve_source(DataConfig(source="etth1", local_copy=str(ETTH1)), tmp_path) as src:
         assert src.sha256 == PACKAGED["etth1"].sha256 == sha256_file(ETTH1)
@@ -35,8 +34,6 @@ def test_etth1_local_copy_is_checked_against_the_pin(tmp_path: Path) -> None:
 
 
 def test_etth1_uses_a_verified_cache_entry_without_network(tmp_path: Path) -> None:
-    if not ETTH1.is_file():
-        pytest.skip("needs ../shared/data/ett/ETTh1.csv")
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / PACKAGED["etth1"].sha256).write_bytes(ETTH1.read_bytes())
