@@ -41,6 +41,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from components.models.spec import ModelBuildError
     from components.registry.errors import RegistryError
     from components.state import MissingStageOutput
+    from components.storage import StorageURIError
     from components.training.deepspeed_config import PresetError
     from components.training.launcher import TrainingFailed
     from components.training.worker import TrainingDiverged
@@ -52,6 +53,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         ModelBuildError,
         RegistryError,
         MissingStageOutput,
+        StorageURIError,
         PresetError,
         TrainingFailed,
         TrainingDiverged,

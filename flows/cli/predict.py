@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.common import ConfigOpt, fail
-from flows.cli.registry import EndpointOpt, RegistryOpt, _open, _user_errors
+from flows.cli.common import ConfigOpt, fail, user_errors
+from flows.cli.registry import EndpointOpt, RegistryOpt, _open
 
 
 def predict_cmd(
@@ -56,7 +56,7 @@ def predict_cmd(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         fail(f"--input {input_path}: not a readable CSV ({err})")
     reg = _open(config, registry, endpoint_url)
-    with _user_errors():
+    with user_errors():
         result = forecast(reg, ref, frame, horizon=horizon, timestamp_col=timestamp_col)
     if output is None:
         typer.echo(result.to_csv(index=False), nl=False)

@@ -14,8 +14,6 @@ come from the standard AWS chain only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.cli.common import ConfigOpt, fail, load
+from flows.cli.common import ConfigOpt, fail, load, user_errors
 
 app = typer.Typer(help="Browse and manage the model registry.", no_args_is_help=True)
 _out = Console(highlight=False)
@@ -48,24 +46,12 @@ EndpointOpt = Annotated[
 RefArg = Annotated[str, typer.Argument(help="NAME, NAME:VERSION, NAME:latest or NAME@ALIAS.")]
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    from components.config import ConfigError
-    from components.registry.errors import RegistryError
-    from components.storage import StorageURIError
-
-    try:
-        yield
-    except (RegistryError, StorageURIError, ConfigError) as err:
-        fail(str(err))
-
-
 def _open(config: Path | None, uri: str | None, endpoint_url: str | None):
     from components.registry import open_registry
 
     cfg = load(config, []).registry
     updates = {k: v for k, v in {"uri": uri, "endpoint_url": endpoint_url}.items() if v}
-    with _user_errors():
+    with user_errors():
         return open_registry(cfg.model_copy(update=updates))
 
 
@@ -111,7 +97,7 @@ def list_cmd(
     """List models (or the versions of NAME) with their aliases."""
     reg = _open(config, registry, endpoint_url)
     wanted = _parse_pairs(tag, "--tag")
-    with _user_errors():
+    with user_errors():
         if name is None and not wanted:
             table = Table(
                 "model",
@@ -184,7 +170,7 @@ def show_cmd(
 ) -> None:
     """Show one version: files with sha256, metrics, lineage, aliases."""
     reg = _open(config, registry, endpoint_url)
-    with _user_errors():
+    with user_errors():
         manifest = reg.show(ref)
         if as_json:
             typer.echo(manifest.model_dump_json(indent=2))
@@ -239,7 +225,7 @@ def promote_cmd(
 ) -> None:
     """Point ALIAS at a version (compare-and-swap; the move is recorded in its history)."""
     reg = _open(config, registry, endpoint_url)
-    with _user_errors():
+    with user_errors():
         from components.registry.manifest import check_alias
 
         check_alias(alias)
@@ -259,7 +245,7 @@ def download_cmd(
 ) -> None:
     """Download a version's files, verifying every sha256."""
     reg = _open(config, registry, endpoint_url)
-    with _user_errors():
+    with user_errors():
         name, version = reg.resolve(ref)
         out = reg.download(f"{name}:{version}", directory)
     _out.print(f"{name}:{version} -> {out} (all sha256 verified)")
@@ -279,7 +265,7 @@ def tag_cmd(
     """Set model-level tags and/or description (version tags are fixed at publish)."""
     reg = _open(config, registry, endpoint_url)
     pairs = _parse_pairs(tags, "tag")
-    with _user_errors():
+    with user_errors():
         info = reg.set_model_info(name, description=description, tags=pairs)
     _out.print(f"{name}: tags {_tags(info.tags) or '(none)'}; description {info.description!r}")
 
@@ -300,7 +286,7 @@ def gc_cmd(
     """Remove files left by interrupted publishes (never touches a published version)."""
     cfg = load(config, []).registry
     reg = _open(config, registry, endpoint_url)
-    with _user_errors():
+    with user_errors():
         removed = reg.gc(
             min_age_s=cfg.gc_min_age_s if min_age is None else min_age, dry_run=dry_run
         )
