@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from components.refs import DatasetRef, TrainResult
+from components.refs import DatasetRef, TrainedCandidates, TrainResult
 from components.state import MissingStageOutput, latest, record
 
 
@@ -26,12 +26,13 @@ def _dataset(md5: str) -> DatasetRef:
 
 def test_latest_returns_the_last_recorded_ref_per_stage(tmp_path: Path):
     record(tmp_path, "d", _dataset("1"))
-    record(tmp_path, "d", TrainResult(run_name="r", checkpoint_uri="/c"))
+    run = TrainResult(model="gpt4ts", run_name="r", checkpoint_uri="/c")
+    record(tmp_path, "d", TrainedCandidates(runs=[run]))
     record(tmp_path, "d", _dataset("2"))
     assert latest(tmp_path, "d", DatasetRef).md5 == "2"
-    assert latest(tmp_path, "d", TrainResult).run_name == "r"
+    assert latest(tmp_path, "d", TrainedCandidates).primary == run
 
 
 def test_missing_stage_says_which_command_to_run(tmp_path: Path):
     with pytest.raises(MissingStageOutput, match="run `tsalign train`"):
-        latest(tmp_path, "d", TrainResult)
+        latest(tmp_path, "d", TrainedCandidates)
