@@ -48,3 +48,23 @@ def mase(pred: np.ndarray, true: np.ndarray, scale: np.ndarray) -> float:
     per_channel = np.mean(np.abs(pred - true), axis=tuple(range(pred.ndim - 1)))
     safe = np.where(scale > 0, scale, np.nan)
     return float(np.nanmean(per_channel / safe))
+
+
+def classification_scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """Accuracy and macro-F1 of class labels (both [N] integer arrays)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": float(accuracy_score(true, pred)),
+        "f1_macro": float(f1_score(true, pred, average="macro", zero_division=0)),
+    }
+
+
+def anomaly_scores(flags: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of anomaly flags against labels (both [N] booleans)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        truth.astype(bool), flags.astype(bool), average="binary", zero_division=0
+    )
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}

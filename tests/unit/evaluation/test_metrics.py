@@ -33,3 +33,19 @@ def test_mase_scale_and_value_by_hand():
 def test_mase_needs_more_history_than_the_season():
     with pytest.raises(ValueError, match="more than 4 training points"):
         M.mase_scale(np.ones((4, 1)), season=4)
+
+
+def test_classification_scores_by_hand():
+    true = np.array([0, 0, 1, 1, 2])
+    pred = np.array([0, 1, 1, 1, 0])
+    scores = M.classification_scores(pred, true)
+    assert scores["accuracy"] == pytest.approx(3 / 5)
+    # per class F1: c0 p=1/2 r=1/2 -> 0.5; c1 p=2/3 r=1 -> 0.8; c2 -> 0
+    assert scores["f1_macro"] == pytest.approx((0.5 + 0.8 + 0.0) / 3)
+
+
+def test_anomaly_scores_by_hand():
+    truth = np.array([0, 1, 1, 0, 1, 0], dtype=bool)
+    flags = np.array([1, 1, 0, 0, 1, 0], dtype=bool)
+    scores = M.anomaly_scores(flags, truth)  # tp 2, fp 1, fn 1
+    assert scores == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3})
