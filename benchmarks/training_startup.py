@@ -53,6 +53,8 @@ def main() -> None:
             "PREFECT_HOME": str(root / ".prefect"),
             # a busy machine needs more than the 20 s default for the ephemeral server
             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+            # every run must train: the stage cache would answer runs 2..n from run 1
+            "PREFECT_TASKS_REFRESH_CACHE": "true",
         }
         env.pop("RAY_ADDRESS", None)
         for run in range(1, args.runs + 1):
