@@ -68,3 +68,21 @@ def anomaly_scores(flags: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         truth.astype(bool), flags.astype(bool), average="binary", zero_division=0
     )
     return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+
+
+def point_adjust(flags: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Point adjustment (Xu et al. 2018): flag a whole anomaly segment when any row of it is.
+
+    Args:
+        flags: [N] booleans, the detections.
+        truth: [N] booleans, the labelled anomalous rows; each run of True is a segment.
+
+    Returns:
+        [N] booleans: ``flags`` with every segment that holds a detection fully flagged.
+    """
+    flags, truth = np.asarray(flags, dtype=bool), np.asarray(truth, dtype=bool)
+    # Segment id per row: count of segment starts so far (rows outside: unused).
+    starts = truth & ~np.concatenate(([False], truth[:-1]))
+    segment = np.cumsum(starts)
+    hit = np.unique(segment[truth & flags])
+    return flags | (truth & np.isin(segment, hit))

@@ -49,3 +49,9 @@ def test_anomaly_scores_by_hand():
     flags = np.array([1, 1, 0, 0, 1, 0], dtype=bool)
     scores = M.anomaly_scores(flags, truth)  # tp 2, fp 1, fn 1
     assert scores == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3})
+
+
+def test_point_adjust_flags_whole_segment_when_one_row_is_hit():
+    truth = np.array([0, 1, 1, 1, 0, 1, 1, 0], dtype=bool)
+    flags = np.array([1, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
+    assert M.point_adjust(flags, truth).astype(int).tolist() == [1, 1, 1, 1, 0, 0, 0, 0]
