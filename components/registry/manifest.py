@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from components.registry.errors import RefError
 
@@ -18,6 +19,12 @@ ALIAS_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
 """Alias names start with a letter so that ``name@3`` can never be mistaken for a version."""
 
 SCHEMA_VERSION = 1
+
+MAX_FILE_KEY_LEN = 1024
+"""Longest relative file name a version may hold (S3 keys are limited to 1024 bytes)."""
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def utcnow() -> str:
@@ -50,6 +57,45 @@ class ModelCardInfo(BaseModel):
     limitations: str = ""
 
 
+def check_file_key(rel: str) -> str:
+    """Validate one file name of a version: a normalised POSIX path inside the version.
+
+    One rule for publish, the stored manifest, download and predict, so a manifest written
+    by hand (or by anyone with write access to a shared bucket) can never name a file outside
+    the directory it is downloaded into.
+
+    Returns:
+        ``rel`` unchanged.
+
+    Raises:
+        ValueError: an empty, absolute, drive-letter, backslash, control-character, ``.``/``..``,
+            empty-part, hidden-part or over-long name; the message says what is allowed.
+    """
+    problem = None
+    if not isinstance(rel, str) or not rel:
+        problem = "is empty"
+    elif len(rel.encode()) > MAX_FILE_KEY_LEN:
+        problem = f"is longer than {MAX_FILE_KEY_LEN} bytes"
+    elif _CONTROL.search(rel):
+        problem = "contains a control character"
+    elif "\\" in rel:
+        problem = "contains a backslash"
+    elif rel.startswith("/") or _DRIVE.match(rel):
+        problem = "is absolute"
+    elif any(part in ("", ".", "..") for part in rel.split("/")):
+        problem = "has an empty, '.' or '..' part"
+    elif any(part.startswith(".") for part in rel.split("/")):
+        problem = "has a hidden part (starting with '.')"
+    elif PurePosixPath(rel).as_posix() != rel:
+        problem = "is not normalised"
+    if problem:
+        raise ValueError(
+            f"file name {rel[:200]!r} {problem}; a version's files must be relative paths "
+            "inside the version such as 'model/weights.safetensors'"
+        )
+    return rel
+
+
 class VersionManifest(BaseModel):
     """The immutable record that makes a version visible (``versions/<N>/manifest.json``)."""
 
@@ -68,6 +114,13 @@ class VersionManifest(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     lineage: dict[str, Any] = Field(default_factory=dict)
     card: ModelCardInfo = Field(default_factory=ModelCardInfo)
+
+    @field_validator("files")
+    @classmethod
+    def _files_stay_inside(cls, files: dict[str, FileEntry]) -> dict[str, FileEntry]:
+        for rel in files:
+            check_file_key(rel)
+        return files
 
     @property
     def ref(self) -> str:

@@ -49,6 +49,7 @@ from components.registry.manifest import (
     ModelInfo,
     VersionManifest,
     check_alias,
+    check_file_key,
     check_name,
     parse_ref,
     redact,
@@ -85,17 +86,21 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 
 def _check_relpath(rel: str, origin: str) -> str:
-    parts = rel.replace("\\", "/").split("/")
-    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise RegistryError(
-            f"files[{origin!r}]: {rel!r} is not a clean relative path inside the version; "
-            "use names like 'model' or 'plots/forecast.png'"
+    try:
+        return check_file_key(rel)
+    except ValueError as err:
+        raise RegistryError(f"files[{origin!r}]: {err}") from None
+
+
+def _inside(root: Path, rel: str, ref: str) -> Path:
+    """``root / rel`` once it is certain to resolve inside ``root`` (symlinks followed)."""
+    target = (root / check_file_key(rel)).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise IntegrityError(
+            f"{ref}: file {rel!r} would be written to {target}, outside {root}; refusing the "
+            "version — the manifest or the destination was tampered with"
         )
-    if any(p.startswith(".") for p in parts):
-        raise RegistryError(
-            f"files[{origin!r}]: {rel!r}: hidden names (starting with '.') are not stored"
-        )
-    return "/".join(parts)
+    return target
 
 
 def collect_files(files: Mapping[str, Path | str]) -> dict[str, Path]:
@@ -362,9 +367,12 @@ class Registry:
         try:
             manifest = VersionManifest.model_validate_json(body)
         except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
             raise IntegrityError(
-                f"{self.store.uri}/{key} is corrupted ({err.error_count()} schema errors); "
-                "the version cannot be trusted — republish it"
+                f"{self.store.uri}/{key} is corrupted or unsafe ({err.error_count()} schema "
+                f"error(s); first: {where}: {first['msg'][:300]}); the version cannot be "
+                "trusted and nothing was written — republish it"
             ) from None
         if manifest.name != name or manifest.version != version:
             raise IntegrityError(
@@ -379,7 +387,8 @@ class Registry:
         """Download every file of a version into ``directory``, verifying sha256 and size.
 
         Files are written to a temp directory beside ``directory`` and renamed into place only
-        when all of them verified, so a failed download leaves nothing behind.
+        when all of them verified, so a failed download leaves nothing behind. A symlinked
+        ``directory`` is followed once; every file must then resolve inside it.
 
         Args:
             ref: ``name``, ``name:N`` or ``name@alias``.
@@ -390,21 +399,26 @@ class Registry:
 
         Raises:
             RefError, NotFoundError: see :meth:`resolve`.
-            IntegrityError: a stored file is missing or its hash/size differs from the manifest.
+            IntegrityError: a stored file is missing or its hash/size differs from the manifest,
+                or a file name would land outside ``directory`` (checked before any write).
             RegistryError: ``directory`` exists and is not empty.
         """
         manifest = self.show(ref)
-        directory = Path(directory)
+        # The real destination: a symlinked directory is followed once, here, and every file
+        # is then checked to land inside the temp directory beside it before any byte is written.
+        directory = Path(directory).expanduser().resolve()
         if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
             raise RegistryError(
                 f"{directory} already exists and is not an empty directory; "
                 "choose a new directory or remove it"
             )
-        directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex}"
+        targets = {rel: _inside(tmp, rel, manifest.ref) for rel in sorted(manifest.files)}
+        directory.parent.mkdir(parents=True, exist_ok=True)
         try:
-            for rel, entry in sorted(manifest.files.items()):
-                self._fetch_verified(manifest, rel, entry, tmp / rel)
+            tmp.mkdir()
+            for rel, target in targets.items():
+                self._fetch_verified(manifest, rel, manifest.files[rel], target)
             if directory.exists():
                 directory.rmdir()
             os.replace(tmp, directory)
@@ -416,6 +430,8 @@ class Registry:
         self, manifest: VersionManifest, rel: str, entry: FileEntry, target: Path
     ) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
+        # A directory created for an earlier file must not have become a symlink meanwhile.
+        _inside(target.parents[len(Path(rel).parts) - 1], rel, manifest.ref)
         digest = hashlib.sha256()
         size = 0
         key = self._blob_key(manifest.name, entry.sha256)

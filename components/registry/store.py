@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from components.registry.errors import NotFoundError, PreconditionFailed, RegistryError
+from components.registry.manifest import check_file_key
 from components.storage import StorageURI, parse_uri, s3_client
 
 CHUNK = 1 << 20  # 1 MiB: streaming unit for hashing, downloads and local copies
@@ -52,14 +53,10 @@ class ObjectInfo:
 
 
 def _check_key(key: str) -> str:
-    parts = key.split("/")
-    if (
-        not key
-        or key.startswith("/")
-        or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
-    ):
-        raise ValueError(f"invalid object key {key!r}: relative, no empty/dot components")
-    return key
+    try:
+        return check_file_key(key)
+    except ValueError as err:
+        raise RegistryError(f"invalid object key: {err}") from None
 
 
 class ObjectStore(ABC):
@@ -119,7 +116,14 @@ class LocalStore(ObjectStore):
         self.uri = str(self.root)
 
     def _path(self, key: str) -> Path:
-        return self.root / _check_key(key)
+        path = self.root / _check_key(key)
+        # A symlink planted inside the registry directory must not lead reads or writes out.
+        if not path.resolve().is_relative_to(self.root):
+            raise RegistryError(
+                f"{self.uri}/{key} resolves to {path.resolve()}, outside the registry; "
+                "remove the symlink from the registry directory"
+            )
+        return path
 
     def _tmp(self, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)

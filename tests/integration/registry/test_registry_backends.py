@@ -206,3 +206,32 @@ def test_s3_missing_credentials_say_how_to_fix(
     reg = open_registry(RegistryConfig(uri=f"s3://{s3_bucket}", endpoint_url=s3_endpoint))
     with pytest.raises(RegistryError, match="no usable AWS credentials; set AWS_ACCESS_KEY_ID"):
         reg.list_models()
+
+
+@pytest.mark.parametrize("key", ["../../pwned", "/tmp/pwned", "model/../../../pwned"])
+def test_s3_traversal_manifest_is_refused_before_writing(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path, key: str
+) -> None:
+    """Anyone able to write one manifest into a shared bucket must not write onto consumers."""
+    from typer.testing import CliRunner
+
+    from flows.cli.registry import app
+
+    reg = open_registry(
+        RegistryConfig(uri=f"s3://{s3_bucket}/team/registry", endpoint_url=s3_endpoint)
+    )
+    _publish(reg, tmp_path / "src", "one")
+    manifest = json.loads(reg.store.read("models/demo/versions/1/manifest.json")[0])
+    manifest["version"] = 2
+    manifest["files"][key] = manifest["files"]["config.json"]
+    reg.store.write("models/demo/versions/2/manifest.json", json.dumps(manifest).encode())
+    work = tmp_path / "consumer"
+    work.mkdir()
+    res = CliRunner().invoke(
+        app,
+        ["download", "demo:2", str(work / "a" / "dl"), "--registry", reg.store.uri,
+         "--endpoint-url", s3_endpoint],
+    )  # fmt: skip
+    assert res.exit_code == 1 and "unsafe" in res.output.replace("\n", ""), res.output
+    assert list(work.iterdir()) == []
+    assert not Path("/tmp/pwned").exists()
