@@ -19,9 +19,40 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from components.redaction import redact, redact_text, refuse_url_credentials
+
 
 class ConfigError(ValueError):
     """A run config that cannot be used; the message names the file, field and fix."""
+
+
+Url = Annotated[str, AfterValidator(refuse_url_credentials)]
+"""A location (path or URI) that may never carry a password, token or signature."""
+FreeText = Annotated[str, AfterValidator(redact_text)]
+"""Text kept with every run (profile, reports, metadata): secrets in it are masked on entry."""
+
+API_KEY_ENV = re.compile(r"^TSALIGN_[A-Z0-9_]*API_KEY$")
+"""Env vars a config may send to an endpoint: ``TSALIGN_..._API_KEY``. A config can arrive from
+the Prefect UI and name any endpoint, so it must not be able to pick, say, AWS_SECRET_ACCESS_KEY."""
+PRESET_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+
+def _check_api_key_env(name: str) -> str:
+    if not API_KEY_ENV.match(name):
+        raise ValueError(
+            "must name an environment variable of the form TSALIGN_<NAME>_API_KEY (e.g. "
+            "TSALIGN_LLM_API_KEY); other variables are never sent to an endpoint"
+        )
+    return name
+
+
+def _check_preset_name(name: str) -> str:
+    if not PRESET_NAME.match(name):
+        raise ValueError(
+            "must be the name of a preset in infra/deepspeed/ (zero0, zero1, zero2, "
+            "zero2_offload, zero3, zero3_offload), never a path"
+        )
+    return name
 
 
 class Section(BaseModel):
@@ -46,14 +77,16 @@ class DataConfig(Section):
         pattern=r"^[a-z0-9][a-z0-9_\-]*$",
         description="Dataset name; the canonical file is data/<name>.parquet.",
     )
-    source: str = Field("vic_elec", description="URI or packaged dataset name (vic_elec, etth1).")
+    source: Url = Field("vic_elec", description="URI or packaged dataset name (vic_elec, etth1).")
     timestamp_col: str | None = Field(None, description="Timestamp column; inferred when None.")
     targets: list[str] | None = Field(
         None, description="Channels to forecast; all numeric when None."
     )
     covariates: list[str] = Field(default_factory=list, description="Known covariate channels.")
     freq: str | None = Field(None, description="Pandas frequency alias; inferred when None.")
-    description: str = Field("", description="What is measured, where; feeds the domain profile.")
+    description: FreeText = Field(
+        "", description="What is measured, where; feeds the domain profile (secrets masked)."
+    )
     units: dict[str, str] = Field(default_factory=dict, description="Unit per channel.")
     missing: Literal["refuse", "interpolate", "ffill"] = "refuse"
     max_rows: int | None = Field(None, ge=1, description="Keep only the LAST max_rows rows.")
@@ -76,7 +109,7 @@ class DataConfig(Section):
     sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$", description="Required pin for http(s):// sources."
     )
-    endpoint_url: str | None = Field(
+    endpoint_url: Url | None = Field(
         None, description="S3 endpoint for s3:// sources (MinIO, moto)."
     )
     cache_dir: str = Field(
@@ -149,11 +182,14 @@ class InjectiveConfig(Section):
     backend: Literal["hf", "openai"] = Field(
         "hf", description="hf: local causal LM from model.backbone; openai: completions endpoint."
     )
-    endpoint_url: str | None = Field(
+    endpoint_url: Url | None = Field(
         None, description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."
     )
     endpoint_model: str | None = Field(None, description="Model name the endpoint serves.")
-    api_key_env: str = Field("OPENAI_API_KEY", description="Env var holding the endpoint key.")
+    api_key_env: Annotated[str, AfterValidator(_check_api_key_env)] = Field(
+        "TSALIGN_LLM_API_KEY",
+        description="Env var holding the endpoint key; must match TSALIGN_*API_KEY.",
+    )
     timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
     n_samples: int = Field(10, ge=1, description="Continuations drawn; the median is the forecast.")
     precision: int = Field(3, ge=0, le=8, description="Digits kept after the decimal point.")
@@ -179,7 +215,7 @@ class ModelConfig(Section):
     """Which catalogue entry to build and its hyper-parameters."""
 
     name: str = Field("gpt4ts", description="Catalogue name (see `tsalign models`).")
-    backbone: str = Field("minilm", description="minilm, a local HF dir, s3:// prefix or hub id.")
+    backbone: Url = Field("minilm", description="minilm, a local HF dir, s3:// prefix or hub id.")
     n_layers: int = Field(2, ge=1, description="Keep the first k transformer blocks.")
     freeze: Literal["frozen", "ln_pos", "lora", "full"] = "ln_pos"
     patch_len: int = Field(16, ge=1)
@@ -221,7 +257,10 @@ class TrainConfig(Section):
     num_workers: int = Field(2, ge=1)
     use_gpu: bool = False
     cpus_per_worker: int = Field(1, ge=1)
-    deepspeed_preset: str = Field("zero2", description="infra/deepspeed/<preset>.json")
+    deepspeed_preset: Annotated[str, AfterValidator(_check_preset_name)] = Field(
+        "zero2",
+        description="Name of a preset in infra/deepspeed/ (zero0 ... zero3_offload); never a path.",
+    )
     epochs: int = Field(1, ge=1)
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
     batch_size: int = Field(32, ge=1, description="Per-worker micro-batch.")
@@ -240,8 +279,8 @@ class TrainConfig(Section):
     max_train_windows: int | None = Field(2048, ge=1, description="Cap on training windows.")
     max_val_windows: int | None = Field(512, ge=1, description="Cap on validation windows.")
     seed: int = 2024
-    storage_path: str = Field("runs", description="Ray Train storage: local dir or s3://.")
-    ray_address: str | None = Field(None, description="Ray cluster address; local when None.")
+    storage_path: Url = Field("runs", description="Ray Train storage: local dir or s3://.")
+    ray_address: Url | None = Field(None, description="Ray cluster address; local when None.")
     run_name: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -270,9 +309,9 @@ class RegistryConfig(Section):
     role); there is deliberately no field for them, so they never land in a config or manifest.
     """
 
-    uri: str = Field("registry", description="Local directory or s3://bucket/prefix.")
+    uri: Url = Field("registry", description="Local directory or s3://bucket/prefix.")
     model_name: str = Field("tsalign-forecaster", pattern=r"^[a-z0-9][a-z0-9_\-]*$")
-    endpoint_url: str | None = Field(None, description="S3 endpoint (MinIO, moto) when not AWS.")
+    endpoint_url: Url | None = Field(None, description="S3 endpoint (MinIO, moto) when not AWS.")
     promote_alias: str = Field(
         "champion",
         pattern=r"^[a-z][a-z0-9_\-]*$",
@@ -415,7 +454,7 @@ def format_validation_error(err: ValidationError, origin: str) -> str:
     lines = []
     for item in err.errors():
         path = ".".join(str(p) for p in item["loc"]) or "<root>"
-        got = item.get("input")
+        got = redact(item.get("input"))  # the refused value may itself be a secret
         hint = "remove it or fix its spelling" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"{origin}: {path}: {hint} (got {got!r})")
     return "\n".join(lines)

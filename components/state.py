@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import TypeVar
 
+from components.redaction import redact
 from components.refs import (
     DatasetRef,
     EvalReport,
@@ -46,7 +47,7 @@ def record(workdir: str | Path, dataset: str, ref: Ref) -> None:
     path = state_path(workdir, dataset)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = json.loads(path.read_text()) if path.is_file() else {}
-    state[PRODUCER[type(ref)]] = ref.model_dump(mode="json")
+    state[PRODUCER[type(ref)]] = redact(ref.model_dump(mode="json"))
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2))
     os.replace(tmp, path)

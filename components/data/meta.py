@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from components.redaction import redact_text
 
 TIMESTAMP = "timestamp"
 """Name of the timestamp column in every canonical Parquet file."""
@@ -36,3 +38,6 @@ class DatasetMeta(BaseModel):
         "", description="'UTC' when the source carried offsets (stored as naive UTC), else ''."
     )
     source_sha256: str = Field("", description="sha256 of the source file as read.")
+
+    # Written into data/ and so into the DVC remote for good: mask secrets on the way in.
+    _mask_secrets = field_validator("source", "description")(redact_text)

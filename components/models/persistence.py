@@ -27,10 +27,11 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from components.config import ModelConfig
+from components.config import InjectiveConfig, ModelConfig
 from components.models.backbone import Backbone
 from components.models.catalogue import build_model, get_entry
 from components.models.spec import ModelBuildError, ModelSpec
+from components.redaction import redact
 
 FORMAT_VERSION = 1
 META_FILE = "tsalign_model.json"
@@ -77,6 +78,19 @@ def _fingerprint(tensors: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
+LEGACY_API_KEY_ENV = "OPENAI_API_KEY"
+"""The former default of ``model.injective.api_key_env``, now outside the allowed pattern."""
+
+
+def _migrate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Older exports recorded the former api_key_env default; read it as today's default."""
+    injective = config.get("injective") if isinstance(config, dict) else None
+    if isinstance(injective, dict) and injective.get("api_key_env") == LEGACY_API_KEY_ENV:
+        default = InjectiveConfig.model_fields["api_key_env"].default
+        return {**config, "injective": {**injective, "api_key_env": default}}
+    return config
+
+
 def save_pretrained(model: nn.Module, cfg: ModelConfig, spec: ModelSpec, directory: Path) -> None:
     """Write ``model`` to ``directory`` atomically (temp dir, then rename).
 
@@ -95,7 +109,7 @@ def save_pretrained(model: nn.Module, cfg: ModelConfig, spec: ModelSpec, directo
     meta: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "catalogue_name": cfg.name,
-        "config": cfg.model_dump(mode="json"),
+        "config": redact(cfg.model_dump(mode="json")),
         "spec": spec.to_dict(),
         "pretrained_sha256": _fingerprint(pretrained),
         "pretrained_tensors": len(pretrained),
@@ -158,7 +172,7 @@ def load_pretrained(directory: Path) -> tuple[nn.Module, ModelConfig, ModelSpec]
             f"(expected {FORMAT_VERSION}); re-export with this version of tsalign"
         )
     try:
-        cfg = ModelConfig.model_validate(meta["config"])
+        cfg = ModelConfig.model_validate(_migrate_config(meta["config"]))
     except Exception as err:
         raise PersistenceError(f"{meta_path}: config is invalid: {err}") from None
     spec = ModelSpec.from_dict(meta["spec"])

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from components.redaction import REDACTED, redact  # noqa: F401  (re-exported)
 from components.registry.errors import RefError
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -222,50 +223,6 @@ def parse_ref(ref: str) -> tuple[str, int | str | None]:
         return check_name(text), None
     except RefError:
         raise RefError(f"reference {ref!r} is invalid; {forms}") from None
-
-
-# --- keeping secrets out of manifests and cards -------------------------------------------
-
-_SECRET_KEY = re.compile(
-    r"(secret|password|passwd|token|credential|api[_-]?key|access[_-]?key|session[_-]?key|"
-    r"private[_-]?key|authorization)",
-    re.IGNORECASE,
-)
-# user:password@ (passwords such as AWS secrets may contain "/"), or a bare token@.
-_URL_WITH_USERINFO = re.compile(
-    r"\b([a-z][a-z0-9+.\-]*://)([^\s@/:]+:[^\s@]*|[^\s@/:]+)@", re.IGNORECASE
-)
-# AWS access key ids have a fixed shape; catch them even under an innocent-looking key.
-_AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
-REDACTED = "***"
-
-
-def _redact_str(text: str) -> str:
-    text = _URL_WITH_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
-    return _AWS_KEY_ID.sub(REDACTED, text)
-
-
-def redact(value: Any) -> Any:
-    """Copy of ``value`` with secrets replaced by ``***``.
-
-    Applied to config, metrics and lineage before they are written to a manifest or a card:
-    mapping keys that look like secrets (``aws_secret_access_key``, ``token``...) lose their
-    values, URLs lose their ``user:password@`` part and AWS key ids are masked.
-    """
-    if isinstance(value, dict):
-        return {
-            k: (
-                REDACTED
-                if isinstance(k, str) and _SECRET_KEY.search(k) and v is not None
-                else redact(v)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return _redact_str(value)
-    return value
 
 
 def strip_url_credentials(url: str) -> str:

@@ -248,8 +248,10 @@ class Registry:
         """
         check_name(name)
         local = collect_files(files)
-        tags = {str(k): str(v) for k, v in (tags or {}).items()}
-        card = card or ModelCardInfo()
+        # Everything below is stored for good (manifest, card): one redaction rule for all of it.
+        tags = redact({str(k): str(v) for k, v in (tags or {}).items()})
+        card = ModelCardInfo.model_validate(redact((card or ModelCardInfo()).model_dump()))
+        description = redact(description)
         config, metrics, lineage = (
             redact(dict(config)),
             redact(dict(metrics)),

@@ -33,13 +33,13 @@ def load_preset(name: str) -> dict[str, Any]:
     Raises:
         PresetError: unknown preset (the message lists the valid names).
     """
-    path = PRESET_DIR / f"{name}.json"
-    if not path.is_file():
+    # By name only: a config from the UI must not be able to point at an arbitrary .json file.
+    if name not in list_presets():
         raise PresetError(
             f"train.deepspeed_preset: no preset {name!r} in {PRESET_DIR}; "
             f"choose one of {list_presets()}"
         )
-    return json.loads(path.read_text())
+    return json.loads((PRESET_DIR / f"{name}.json").read_text())
 
 
 def check_preset(name: str, use_gpu: bool) -> dict[str, Any]:
