@@ -126,7 +126,14 @@ def read_series_csv(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
             "the series file does not exist",
             "check the name against the data folder (group/file.csv)",
         )
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(
+            where,
+            f"not a readable CSV ({exc})",
+            "write a UTF-8 CSV with the header 'timestamp,value'",
+        ) from None
     missing = {"timestamp", "value"} - set(frame.columns)
     if missing:
         raise DataError(
@@ -145,7 +152,10 @@ def read_series_csv(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
         "write timestamps as YYYY-MM-DD HH:MM:SS",
     )
     values = pd.to_numeric(frame["value"], errors="coerce")
-    _reject_bad_rows(where, "value", frame["value"], values.isna(), "write a number in every row")
+    bad_values = values.isna() | ~np.isfinite(values.fillna(0.0))
+    _reject_bad_rows(
+        where, "value", frame["value"], bad_values, "write a finite number in every row"
+    )
     return stamps.to_numpy(), values.to_numpy(dtype=np.float64)
 
 
@@ -155,7 +165,7 @@ def _reject_bad_rows(where: str, column: str, raw: pd.Series, bad: pd.Series, fi
         # +2: a 1-based line number counting the header line.
         raise DataError(
             f"{where} line {row + 2}",
-            f"unparsable {column} {raw.iloc[row]!r} ({int(bad.sum())} such rows)",
+            f"bad {column} '{raw.iloc[row]}' ({int(bad.sum())} such rows)",
             fix,
         )
 

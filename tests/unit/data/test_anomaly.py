@@ -70,14 +70,20 @@ def test_csv_without_windows_entry_is_refused(tmp_path):
 def test_unparsable_timestamp_names_line_and_fix(tmp_path):
     csv = "timestamp,value\n2020-01-01 00:00:00,1\nyesterday,2\n"
     root = _corpus(tmp_path, {NAME: []}, csv=csv)
-    with pytest.raises(DataError, match=r"s\.csv.*line 3: unparsable timestamp 'yesterday'.*Fix"):
+    with pytest.raises(DataError, match=r"s\.csv.*line 3: bad timestamp 'yesterday'.*Fix"):
         load_nab_corpus(root)
 
 
 def test_unparsable_value_and_missing_column(tmp_path):
     path = tmp_path / "v.csv"
+    path.write_text("timestamp,value\n2020-01-01,inf\n")
+    with pytest.raises(DataError, match=r"line 2: bad value 'inf'.*finite number"):
+        read_series_csv(path, "v.csv")
     path.write_text("timestamp,value\n2020-01-01,1\n2020-01-02,n/a?\n")
-    with pytest.raises(DataError, match=r"line 3: unparsable value"):
+    with pytest.raises(DataError, match=r"line 3: bad value 'n/a\?'"):
+        read_series_csv(path, "v.csv")
+    path.write_text("")
+    with pytest.raises(DataError, match=r"v\.csv.*not a readable CSV.*Fix"):
         read_series_csv(path, "v.csv")
     path.write_text("time,value\n2020-01-01,1\n")
     with pytest.raises(DataError, match=r"missing column.*'timestamp'.*Fix: write a header"):
