@@ -120,6 +120,7 @@ def windowed_gaussian_files() -> list[nab.ScoredFile]:
     return files
 
 
+@pytest.mark.slow  # reads all 58 series and their published scores
 @pytest.mark.parametrize("profile_name", sorted(PUBLISHED))
 def test_reproduces_windowed_gaussian_published_scores(windowed_gaussian_files, profile_name):
     profile = nab.load_profiles(NAB / "config" / "profiles.json")[profile_name]
