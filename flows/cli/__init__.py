@@ -8,19 +8,21 @@ also runs alone (``tsalign ingest``, ``profile``, ``train``, ``evaluate``,
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from flows.cli.cluster import default_ray_auth_mode
 
 # Quiet, offline defaults before Ray, transformers or Prefect are imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-os.environ.setdefault(
-    "RAY_AUTH_MODE", "disabled"
-)  # local instance on loopback; see README for clusters
+# Token auth whenever a token exists; otherwise only the private local instance on 127.0.0.1
+# runs without it (clusters: README "Exposing the servers safely").
+os.environ["RAY_AUTH_MODE"] = default_ray_auth_mode(os.environ, Path.home())
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The embedded server's 20 s start-up default is too short on a busy 2-core laptop.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
-from pathlib import Path
 from typing import Annotated
 
 import typer

@@ -11,11 +11,14 @@ Example: tsalign submit configs/tiny.yaml --address http://127.0.0.1:8265 train.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shlex
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -74,15 +77,68 @@ def build_entrypoint(config: Path, working_dir: Path, overrides: list[str], pipe
     return shlex.join(args)
 
 
-def job_env(local: os._Environ | dict[str, str]) -> dict[str, str]:
-    """Variables the job's driver needs from here: Prefect server, start-up patience, auth mode.
+def ray_token_available(env: Mapping[str, str], home: Path) -> bool:
+    """True when Ray would find an auth token: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or
+    ``~/.ray/auth_token`` (Ray's own lookup order)."""
+    return bool(
+        env.get("RAY_AUTH_TOKEN")
+        or env.get("RAY_AUTH_TOKEN_PATH")
+        or (home / ".ray" / "auth_token").is_file()
+    )
+
+
+def default_ray_auth_mode(env: Mapping[str, str], home: Path) -> str:
+    """RAY_AUTH_MODE for this process when the user did not set one.
+
+    ``token`` whenever a token is available, so `tsalign submit`/`jobs`/`train` authenticate
+    to a token-protected cluster without more setup; ``disabled`` otherwise, which only ever
+    serves the private local instance a run starts on 127.0.0.1 and the loopback scripts in
+    infra/local.
+    """
+    return env.get("RAY_AUTH_MODE") or ("token" if ray_token_available(env, home) else "disabled")
+
+
+def is_loopback(address: str) -> bool:
+    """True for an address on this machine (127.0.0.0/8, ::1, localhost)."""
+    host = urlsplit(address if "://" in address else f"//{address}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_auth(address: str, env: Mapping[str, str]) -> None:
+    """Refuse to talk to a remote Jobs API without Ray token authentication.
+
+    A Jobs API runs arbitrary code; only a loopback address (a local cluster, or a remote
+    head reached through an SSH tunnel / ``ray dashboard``) may go without a token.
+
+    Raises:
+        typer.Exit: (via ``fail``) a remote address with RAY_AUTH_MODE other than ``token``.
+    """
+    if is_loopback(address) or env.get("RAY_AUTH_MODE") == "token":
+        return
+    fail(
+        f"{address} is not on this machine and Ray token authentication is off "
+        f"(RAY_AUTH_MODE={env.get('RAY_AUTH_MODE', 'unset')}): export RAY_AUTH_MODE=token and "
+        "RAY_AUTH_TOKEN (`ray get-auth-token` on the head prints it), or reach the head "
+        "through an SSH tunnel (`ray dashboard infra/ray/cluster.yaml`, then "
+        "--address http://127.0.0.1:8265)"
+    )
+
+
+def job_env(local: Mapping[str, str]) -> dict[str, str]:
+    """Variables the job's driver needs from here: Prefect server and start-up patience.
 
     With PREFECT_API_URL set the job reports its flow runs to that server; without it the
     job starts an ephemeral one, which on a busy head node needs more than Prefect's
-    default 20 s to come up.
+    default 20 s to come up. Ray's auth mode and token are deliberately not sent: the job
+    inherits the cluster's own (every node must agree), and a runtime env is readable by
+    anyone who can list the cluster's jobs.
     """
     env = {
-        "RAY_AUTH_MODE": local.get("RAY_AUTH_MODE", "disabled"),
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": local.get(
             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"
         ),
@@ -93,6 +149,7 @@ def job_env(local: os._Environ | dict[str, str]) -> dict[str, str]:
 
 
 def _client(address: str):
+    check_auth(address, os.environ)
     from ray.job_submission import JobSubmissionClient
 
     try:

@@ -101,3 +101,37 @@ def test_rayjob_entrypoint_runs_a_valid_shipped_config(manifest: Path):
     overrides = [a for a in args[args.index("--config") + 2 :] if "=" in a]
     cfg = load_config(REPO / config, overrides)
     assert cfg.train.use_gpu and cfg.train.deepspeed_preset == "zero2"
+
+
+def test_cluster_yaml_turns_token_auth_on_and_keeps_the_dashboard_on_loopback():
+    config = yaml.safe_load(CLUSTER.read_text())
+    for key in ("head_start_ray_commands", "worker_start_ray_commands"):
+        start = [c for c in config[key] if "ray start" in c]
+        assert start and all("RAY_AUTH_MODE=token" in c for c in start), key
+    head = " ".join(config["head_start_ray_commands"])
+    assert "--dashboard-host=127.0.0.1" in head and "0.0.0.0" not in head
+    # The token reaches the nodes from the operator's machine, never from this file.
+    assert config["file_mounts"] == {"~/.ray/auth_token": "~/.ray/auth_token"}
+    assert "disabled" not in CLUSTER.read_text()
+
+
+def test_rayjob_turns_token_auth_on():
+    job = yaml.safe_load(RAYJOB.read_text())
+    assert job["spec"]["rayClusterSpec"]["authOptions"] == {"mode": "token"}
+    assert "RAY_AUTH_MODE" not in job["spec"].get("runtimeEnvYAML", "")
+    assert "disabled" not in RAYJOB.read_text()
+
+
+def test_only_the_loopback_scripts_disable_ray_auth():
+    hits = sorted(
+        str(p.relative_to(REPO))
+        for folder in ("infra", "flows", "components")
+        for p in (REPO / folder).rglob("*")
+        if p.is_file()
+        and p.suffix in {".py", ".sh", ".yaml"}
+        and "RAY_AUTH_MODE" in p.read_text()
+        and "disabled" in p.read_text()
+    )
+    assert hits == ["flows/cli/cluster.py", "infra/local/ray-cluster-start.sh"]
+    start = (REPO / "infra" / "local" / "ray-cluster-start.sh").read_text()
+    assert "--dashboard-host=127.0.0.1" in start and "--node-ip-address=127.0.0.1" in start
