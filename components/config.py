@@ -220,7 +220,16 @@ class ModelConfig(Section):
     freeze: Literal["frozen", "ln_pos", "lora", "full"] = "ln_pos"
     patch_len: int = Field(16, ge=1)
     stride: int = Field(8, ge=1)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    dropout: float = Field(
+        0.1, ge=0.0, lt=1.0, description="Dropout inside the model body (encoder, adapters)."
+    )
+    head_dropout: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Dropout on the forecast itself, after the flatten-linear head (PatchTST's "
+        "head_dropout; 0 as in GPT4TS and PatchTST's ETTh1 setting).",
+    )
     lora_r: int = Field(8, ge=1)
     lora_alpha: int = Field(16, ge=1)
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)

@@ -122,7 +122,9 @@ class TimeLLM(nn.Module):
         self.tokenizer = tokenizer
         self.use_prompt = tokenizer is not None and not isinstance(mixer, IdentityMixer)
         self.keep = min(cfg.d_ff, d_llm)  # Time-LLM keeps the first d_ff features of the LM
-        self.head = FlattenHead(self.patcher.n_patches, self.keep, spec.horizon, cfg.dropout)
+        self.head = FlattenHead(
+            self.patcher.n_patches, self.keep, spec.horizon, cfg.head_dropout
+        )
 
     def prototypes(self) -> torch.Tensor:
         """Text prototypes [S, d_llm]: learned mixtures of the frozen word embeddings."""

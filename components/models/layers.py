@@ -95,16 +95,24 @@ class FlattenHead(nn.Module):
     """Flatten the patch tokens of each channel and map them linearly to ``out_len`` steps.
 
     z [B, C, N, D] -> [B, out_len, C]. Shared across channels (channel independence).
+
+    Args:
+        n_patches: N.
+        d: D.
+        out_len: Output steps (horizon, or seq_len for reconstruction).
+        head_dropout: Dropout on the output itself, as PatchTST's ``Flatten_Head``. Under
+            inverted dropout a non-zero value trains the linear map to shrink forecasts toward
+            the window mean, so it defaults to 0 (GPT4TS has none).
     """
 
     #: Input is RevIN-normalised and the output denormalised with the same statistics.
     uses_revin = True
 
-    def __init__(self, n_patches: int, d: int, out_len: int, dropout: float) -> None:
+    def __init__(self, n_patches: int, d: int, out_len: int, head_dropout: float = 0.0) -> None:
         super().__init__()
         self.flatten = nn.Flatten(start_dim=-2)
         self.linear = nn.Linear(n_patches * d, out_len)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(head_dropout)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         y = self.dropout(self.linear(self.flatten(z)))  # [B, C, out_len]
@@ -141,17 +149,19 @@ def make_head(
     n_channels: int,
     n_classes: int | None,
     dropout: float,
+    head_dropout: float,
 ) -> nn.Module:
     """The task head over patch tokens [B, C, N, D].
 
     forecast -> [B, horizon, C]; anomaly (reconstruction) -> [B, seq_len, C];
-    classify -> [B, n_classes].
+    classify -> [B, n_classes]. ``dropout`` regularises the pooled features of the
+    classification head; ``head_dropout`` acts on the output of the flatten head.
     """
     if task == "classify":
         assert n_classes is not None  # ModelSpec validates this
         return PooledClassificationHead(n_channels, d, n_classes, dropout)
     out_len = horizon if task == "forecast" else spec_seq_len
-    return FlattenHead(n_patches, d, out_len, dropout)
+    return FlattenHead(n_patches, d, out_len, head_dropout)
 
 
 class IdentityMixer(nn.Module):
@@ -265,7 +275,7 @@ class PatchMixerModel(nn.Module):
 
     Args:
         spec: Data shapes and task.
-        cfg: Model hyper-parameters (patch_len, stride, dropout, revin_affine).
+        cfg: Model hyper-parameters (patch_len, stride, dropout, head_dropout, revin_affine).
         mixer: ``mixer(h [B*C, N, D]) -> [B*C, N, D]``.
         d: Width D of the mixer.
     """
@@ -285,6 +295,7 @@ class PatchMixerModel(nn.Module):
             n_channels=spec.n_channels,
             n_classes=spec.n_classes,
             dropout=cfg.dropout,
+            head_dropout=cfg.head_dropout,
         )
         if spec.task == "anomaly":
             self.register_buffer("anomaly_threshold", torch.tensor(float("nan")))

@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from components.models.layers import MovingAverage, Patcher, RevIN
+from components.config import ModelConfig
+from components.models import build_model
+from components.models.layers import FlattenHead, MovingAverage, Patcher, RevIN
 from components.models.spec import ModelBuildError
 
 
@@ -50,3 +52,27 @@ def test_moving_average_keeps_length_and_a_linear_trend():
     trend = MovingAverage(5)(x)
     assert trend.shape == x.shape
     assert torch.allclose(trend[0, 2:-2, 0], x[0, 2:-2, 0])  # centred average of a line
+
+
+def test_flatten_head_leaves_the_forecast_alone_in_train_mode():
+    head = FlattenHead(n_patches=5, d=8, out_len=12).train()
+    z = torch.randn(2, 3, 5, 8)
+    assert torch.equal(head(z), head(z))
+    assert head(z).shape == (2, 12, 3)
+
+
+@pytest.mark.parametrize("name", ["gpt4ts_wo_llm", "patchtst"])
+def test_forecast_is_deterministic_in_train_mode_when_the_body_has_no_dropout(spec, name):
+    # model.dropout regularises the body; it must not also drop entries of the forecast.
+    # gpt4ts_wo_llm's body has no dropout at all, PatchTST's is switched off here.
+    dropout = 0.3 if name == "gpt4ts_wo_llm" else 0.0
+    model = build_model(ModelConfig(name=name, dropout=dropout), spec).train()
+    x = torch.randn(4, spec.seq_len, spec.n_channels)
+    assert torch.equal(model(x), model(x))
+
+
+def test_head_dropout_is_its_own_setting(spec):
+    model = build_model(ModelConfig(name="gpt4ts_wo_llm", dropout=0.0, head_dropout=0.5), spec)
+    x = torch.randn(4, spec.seq_len, spec.n_channels)
+    assert not torch.equal(model.train()(x), model(x))
+    assert torch.equal(model.eval()(x), model(x))
