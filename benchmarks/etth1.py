@@ -121,7 +121,7 @@ COUNTERPART = {
     "dlinear": "DLinear",
 }
 DEFAULT_MODELS = ["dlinear", "patchtst", "gpt4ts_wo_llm", "gpt4ts", "timellm"]
-LEARNING_RATES = {"dlinear": 5e-3, "patchtst": 1e-3}
+LEARNING_RATES = {"dlinear": 5e-3, "patchtst": 1e-3, "patchtst_compact": 1e-3}
 
 
 def parse_args() -> argparse.Namespace:

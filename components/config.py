@@ -211,8 +211,40 @@ class InjectiveConfig(Section):
         return self
 
 
+#: Per-model defaults: the published setting a catalogue entry uses for every field the config
+#: leaves unset (a set field always wins). PatchTST/42 is the paper's ETTh1 script
+#: (PatchTST_supervised/scripts/PatchTST/etth1.sh: patch 16, stride 8, d_model 16, 3 layers,
+#: 4 heads, d_ff 128, dropout 0.3, head dropout 0); ``patchtst_compact`` is the wider, shallower
+#: variant earlier releases shipped as ``patchtst``.
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "patchtst": {
+        "patch_len": 16,
+        "stride": 8,
+        "d_model": 16,
+        "e_layers": 3,
+        "n_heads": 4,
+        "d_ff": 128,
+        "dropout": 0.3,
+        "head_dropout": 0.0,
+    },
+    "patchtst_compact": {
+        "d_model": 64,
+        "e_layers": 2,
+        "n_heads": 4,
+        "d_ff": 128,
+        "dropout": 0.1,
+        "head_dropout": 0.0,
+    },
+}
+
+
 class ModelConfig(Section):
-    """Which catalogue entry to build and its hyper-parameters."""
+    """Which catalogue entry to build and its hyper-parameters.
+
+    Fields the config leaves unset take the entry's :data:`MODEL_PRESETS` where it has one,
+    else the field default. Preset values stay out of ``model_fields_set``, so a copy for
+    another entry (:meth:`RunConfig.candidates`) takes that entry's preset instead.
+    """
 
     name: str = Field("gpt4ts", description="Catalogue name (see `tsalign models`).")
     backbone: Url = Field("minilm", description="minilm, a local HF dir, s3:// prefix or hub id.")
@@ -258,6 +290,17 @@ class ModelConfig(Section):
         0.99, gt=0.0, lt=1.0, description="Validation-score quantile used as anomaly threshold."
     )
     injective: InjectiveConfig = Field(default_factory=InjectiveConfig)
+
+    @model_validator(mode="after")
+    def _apply_preset(self) -> ModelConfig:
+        for key, value in MODEL_PRESETS.get(self.name, {}).items():
+            if key not in self.model_fields_set:
+                self.__dict__[key] = value  # frozen model: fill in place, before anyone reads it
+        return self
+
+    def for_model(self, name: str) -> ModelConfig:
+        """This section for catalogue entry ``name``: the same set fields, ``name``'s preset."""
+        return ModelConfig.model_validate({**self.model_dump(exclude_unset=True), "name": name})
 
 
 class TrainConfig(Section):
@@ -412,7 +455,7 @@ class RunConfig(Section):
     def candidates(self) -> list[ModelConfig]:
         """The model sections to train: ``model`` first, then each ``compare`` entry."""
         extra = [
-            self.model.model_copy(update={"name": name})
+            self.model.for_model(name)
             for name in self.compare
             if name != self.model.name
         ]

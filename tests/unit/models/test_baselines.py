@@ -61,3 +61,38 @@ def test_patchtst_shapes_and_divisibility_check():
     assert model.revin.affine  # PatchTST learns the RevIN affine
     with pytest.raises(ModelBuildError, match="divisible"):
         build_model(ModelConfig(name="patchtst", d_model=30, n_heads=4), spec)
+
+
+def test_patchtst_default_is_the_papers_etth1_setting():
+    # PatchTST_supervised/scripts/PatchTST/etth1.sh (Nie et al. 2023).
+    spec = ModelSpec(seq_len=336, horizon=96, n_channels=7)
+    model = build_model(ModelConfig(name="patchtst"), spec)
+    encoder = model.mixer
+    assert len(encoder.layers) == 3
+    assert encoder.position.shape == (42, 16)  # PatchTST/42: 42 patches of width 16
+    layer = encoder.layers[0]
+    assert layer.attn.num_heads == 4
+    assert layer.ff[0].out_features == 128
+    assert layer.dropout.p == 0.3
+    assert model.head.dropout.p == 0.0
+
+
+def test_patchtst_compact_keeps_the_earlier_variant_and_a_set_field_wins():
+    spec = ModelSpec(seq_len=96, horizon=24, n_channels=3)
+    compact = build_model(ModelConfig(name="patchtst_compact"), spec).mixer
+    assert (len(compact.layers), compact.position.shape[1]) == (2, 64)
+    wide = build_model(ModelConfig(name="patchtst", d_model=32), spec).mixer
+    assert (len(wide.layers), wide.position.shape[1]) == (3, 32)
+
+
+def test_a_compare_candidate_takes_its_own_preset_not_the_main_models():
+    from components.config import RunConfig
+
+    run = RunConfig.model_validate(
+        {"model": {"name": "patchtst", "dropout": 0.2}, "compare": ["patchtst_compact"]}
+    )
+    main, compact = run.candidates()
+    assert (main.d_model, main.e_layers, main.dropout) == (16, 3, 0.2)
+    assert (compact.d_model, compact.e_layers, compact.dropout) == (64, 2, 0.2)
+    # A saved config reloads to the same values.
+    assert ModelConfig.model_validate(compact.model_dump()) == compact

@@ -73,3 +73,11 @@ def test_every_entry_in_every_task_has_the_contract_shape(name, task):
     out = model(torch.randn(4, 48, 2))
     assert out.shape == _expected_shape(spec, 4)
     assert torch.isfinite(out).all()
+
+
+def test_every_model_preset_names_a_catalogue_entry_and_a_field():
+    from components.config import MODEL_PRESETS
+
+    for name, preset in MODEL_PRESETS.items():
+        assert name in list_models()
+        assert set(preset) <= set(ModelConfig.model_fields) - {"name"}
