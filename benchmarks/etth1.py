@@ -174,7 +174,7 @@ def main() -> None:
             model_cfg = ModelConfig(name=name, n_layers=args.n_layers)
             train_cfg = TrainConfig(
                 num_workers=args.workers,
-                use_gpu=args.use_gpu,
+                device="cuda" if args.use_gpu else "cpu",
                 cpus_per_worker=max(1, (os.cpu_count() or 2) // args.workers),
                 deepspeed_preset="zero2" if args.workers > 1 else "zero0",
                 epochs=args.epochs,

@@ -23,7 +23,7 @@ from components.data.protocol import load_protocol
 from components.data.windows import WindowDataset
 from components.models import build_model
 from components.training.launcher import launch_training
-from components.training.worker import capped_indices
+from components.training.recipe import capped_indices
 
 
 def bare_loop(dataset, cfg, model_cfg, epochs: int = 2) -> list[float]:

@@ -34,7 +34,7 @@ def main() -> None:
                 root / "runs",
                 num_workers=workers,
                 deepspeed_preset="zero2",
-                use_gpu=args.gpu,
+                device="cuda" if args.gpu else "cpu",
                 max_train_windows=args.windows,
             )
             result = launch_training(

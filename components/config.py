@@ -55,6 +55,10 @@ def _check_preset_name(name: str) -> str:
     return name
 
 
+Device = Literal["auto", "cpu", "cuda"]
+"""Where a stage runs its tensors; ``auto`` picks cuda when one is there."""
+
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, instances are immutable."""
 
@@ -306,8 +310,21 @@ class ModelConfig(Section):
 class TrainConfig(Section):
     """Distributed training on Ray Train with a DeepSpeed engine per worker."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _use_gpu_was_replaced(cls, tree: Any) -> Any:
+        if isinstance(tree, dict) and "use_gpu" in tree:
+            raise ValueError(
+                "train.use_gpu was replaced by train.device (auto | cpu | cuda): write "
+                "train.device=cuda for use_gpu=true, train.device=cpu for use_gpu=false"
+            )
+        return tree
+
     num_workers: int = Field(2, ge=1)
-    use_gpu: bool = False
+    device: Device = Field("auto", description="auto = cuda when the Ray cluster has GPUs.")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="auto = bf16 on cuda, fp32 on cpu; bf16 autocasts an fp32 module."
+    )
     cpus_per_worker: int = Field(1, ge=1)
     deepspeed_preset: Annotated[str, AfterValidator(_check_preset_name)] = Field(
         "zero2",
@@ -350,6 +367,7 @@ class EvalConfig(Section):
         None, ge=1, description="Seasonal period; from the profile when None."
     )
     batch_size: int = Field(256, ge=1)
+    device: Device = Field("auto", description="Where models run; auto = cuda when available.")
     max_test_windows: int | None = Field(None, ge=1, description="Cap on test windows; None = all.")
     seed: int = Field(2024, description="Seed for any sampling during evaluation.")
 

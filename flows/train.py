@@ -8,8 +8,6 @@ with backoff on network errors.
 
 from __future__ import annotations
 
-import os
-
 from prefect import flow, task
 
 from components.config import ModelConfig, RunConfig
@@ -19,7 +17,12 @@ from components.models import get_entry
 from components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from components.state import MissingStageOutput, latest, record
 from components.training.candidates import train_candidate
-from components.training.launcher import connect_ray, effective_run_name, new_run_name
+from components.training.launcher import (
+    connect_ray,
+    effective_run_name,
+    new_run_name,
+    ray_address,
+)
 from components.training.spec import model_spec
 from flows.caching import CACHED, NETWORK_RETRIES, key_fn, retry_transient, run_cached
 from flows.console import training_progress
@@ -57,7 +60,7 @@ def train_flow(
     for model in candidates:
         get_entry(model.name)  # an unknown name fails here, before any training starts
     check_baselines(config.eval.baselines)  # so does an evaluation that could not run
-    address = config.train.ray_address or os.environ.get("RAY_ADDRESS")
+    address = ray_address(config.train)
     if address:
         connect_cluster(address)
     result = TrainedCandidates(

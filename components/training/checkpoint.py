@@ -5,7 +5,7 @@ weights, the run counters, the data scaler and a loadable export of the model â€
 plus one optimizer shard per rank that owns optimizer state::
 
     trainable.safetensors        rank 0: parameters with requires_grad (full, gathered)
-    state.json                   rank 0: epoch, step, best val loss, curves, nodes
+    state.json                   rank 0: the run's TrainState (epoch, step, best val, curves)
     scaler.json                  rank 0: the train-split scaler (evaluation needs it)
     model/                       rank 0: export read by ``load_pretrained``
     optim-rank00000.safetensors  optimizer state tensors, fp32 master partition, RNG
@@ -24,13 +24,16 @@ checkpoint from storage can be loaded without trusting it to run code.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -53,6 +56,57 @@ _FP32_MASTER_ATTRS = (
 
 class CheckpointMismatch(RuntimeError):
     """A checkpoint that does not fit the model or optimizer being resumed."""
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
+@dataclass
+class Curves:
+    """One entry per finished epoch."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    samples_per_s: list[float] = field(default_factory=list)  # all ranks together
+
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid"))
+@dataclass
+class TrainState:
+    """The run's counters: the one schema of ``state.json``, written by rank 0 per checkpoint.
+
+    The worker, the plain-process recipe, the launcher and the tests read it as this
+    type, never as a dict, so a renamed field fails loudly where it is read.
+    """
+
+    epoch: int = 0  # finished epochs
+    step: int = 0  # optimizer steps taken
+    best_val: float = math.inf
+    stale_epochs: int = 0  # epochs since val loss last improved
+    curves: Curves = field(default_factory=Curves)
+    nodes: list[str] = field(default_factory=list)  # node id of every rank, in rank order
+    resumed_from: list[int] = field(default_factory=list)  # epoch of each resume
+    first_step_at: float | None = None  # Unix time of this attempt's first step (start-up cost)
+
+    def to_json(self) -> str:
+        """JSON with inf allowed (``best_val`` starts at inf)."""
+        return json.dumps(dataclasses.asdict(self), indent=2, allow_nan=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainState:
+        """Parse and validate ``state.json``.
+
+        Raises:
+            CheckpointMismatch: not a TrainState (other fields or types).
+        """
+        try:
+            state = _STATE_ADAPTER.validate_python(json.loads(text))
+        except (json.JSONDecodeError, pydantic.ValidationError) as err:
+            raise CheckpointMismatch(f"{STATE_FILE} is not a training state: {err}") from None
+        if state.best_val is None:  # written by json as null in old runs
+            state.best_val = math.inf
+        return state
+
+
+_STATE_ADAPTER = pydantic.TypeAdapter(TrainState)
 
 
 def shard_paths(directory: Path, rank: int) -> tuple[Path, Path]:
@@ -101,7 +155,7 @@ def fp32_master(engine: Any) -> list[torch.Tensor]:
     return []
 
 
-def _gathered(engine: Any, params: list[torch.nn.Parameter], modifier_rank: int | None):
+def gathered(engine: Any, params: list[torch.nn.Parameter], modifier_rank: int | None):
     """ZeRO-3 partitions parameters: gather them (a collective: every rank enters)."""
     if zero_stage(engine) != 3:
         return nullcontext()
@@ -122,7 +176,7 @@ def save_weights(directory: Path, engine: Any, rank: int) -> None:
     placeholder, and saving it would write an empty adapter.
     """
     named = trainable_parameters(engine.module)
-    with _gathered(engine, [p for _, p in named], modifier_rank=None):
+    with gathered(engine, [p for _, p in named], modifier_rank=None):
         if rank == 0:
             tensors = {n: p.detach().cpu().contiguous() for n, p in named}
             save_file(tensors, str(directory / TRAINABLE_FILE))
@@ -142,7 +196,7 @@ def load_weights(engine: Any, checkpoint_dir: Path, rank: int) -> None:
             f"checkpoint {checkpoint_dir} does not match the model (unknown parameters "
             f"{unknown[:5]}); resume with the same model section or set a new train.run_name"
         )
-    with _gathered(engine, list(own.values()), modifier_rank=0), torch.no_grad():
+    with gathered(engine, list(own.values()), modifier_rank=0), torch.no_grad():
         if zero_stage(engine) != 3 or rank == 0:
             for name, value in weights.items():
                 own[name].copy_(value.to(own[name].dtype))
@@ -274,13 +328,15 @@ def _refresh_fp32(engine: Any) -> None:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """JSON with inf allowed (``best_val`` starts at inf)."""
+    """JSON with inf allowed."""
     path.write_text(json.dumps(payload, indent=2, allow_nan=True))
 
 
-def read_state(checkpoint_dir: Path) -> dict[str, Any]:
+def write_state(checkpoint_dir: Path, state: TrainState) -> None:
+    """Write the run's counters (``state.json``)."""
+    (checkpoint_dir / STATE_FILE).write_text(state.to_json())
+
+
+def read_state(checkpoint_dir: Path) -> TrainState:
     """The run counters of a checkpoint (``state.json``)."""
-    state = json.loads((checkpoint_dir / STATE_FILE).read_text())
-    if state.get("best_val") is None:
-        state["best_val"] = math.inf
-    return state
+    return TrainState.from_json((checkpoint_dir / STATE_FILE).read_text())

@@ -1,9 +1,19 @@
-"""DeepSpeed presets (infra/deepspeed/*.json) resolved against a TrainConfig.
+"""DeepSpeed presets (infra/deepspeed/*.json) turned into an engine config for a TrainConfig.
 
-The presets hold everything that is a property of the parallelism strategy
-(ZeRO stage, offload, buckets). Values that belong to the run — batch size,
-learning rate, schedule length, precision — are ``"auto"`` in the preset and
-filled in here, so one preset serves a laptop and a GPU cluster.
+A preset holds only what is a property of the parallelism strategy: the
+``zero_optimization`` section (ZeRO stage, offload, buckets, overlap). Everything
+that belongs to the run comes from the train section, here and in the recipe:
+micro-batch, accumulation and clipping below; the optimizer and its LR schedule in
+``recipe.build_optimizer`` / ``recipe.lr_schedule``; precision below. So one preset
+serves a laptop and a GPU cluster, and ``train.lr`` never passes through a preset.
+
+Precision is ``train.precision``, applied through DeepSpeed's ``torch_autocast``
+section rather than its ``bf16`` section: ``bf16`` casts the module's weights to
+bfloat16, so float32 batches no longer match them ("mat1 and mat2 must have the
+same dtype") and every consumer of the module (validation, export, evaluation)
+would have to cast too. Under ``torch_autocast`` the module, its checkpoints and
+the optimizer stay fp32 and ``torch.autocast`` runs matmuls in bf16 inside the
+engine's forward; the gradients of Linear/Conv weights are reduced in bf16.
 """
 
 from __future__ import annotations
@@ -16,6 +26,8 @@ from typing import Any
 from components.config import TrainConfig
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "infra" / "deepspeed"
+PRESET_KEYS = frozenset({"zero_optimization"})
+"""The only top-level sections a preset may hold."""
 
 
 class PresetError(ValueError):
@@ -42,15 +54,29 @@ def load_preset(name: str) -> dict[str, Any]:
     return json.loads((PRESET_DIR / f"{name}.json").read_text())
 
 
-def check_preset(name: str, use_gpu: bool) -> dict[str, Any]:
-    """Load a preset on the driver and refuse combinations that cannot work here.
+def check_preset(name: str, device: str) -> dict[str, Any]:
+    """Load a preset on the driver and refuse what a preset must not hold or cannot run here.
+
+    Args:
+        name: the preset (train.deepspeed_preset).
+        device: the resolved train.device, ``cpu`` or ``cuda``.
 
     Raises:
-        PresetError: unknown preset, or ZeRO-3 without a GPU (unreliable over gloo).
+        PresetError: unknown preset; a preset with sections other than
+            ``zero_optimization`` (optimizer, schedule, batch and precision come from
+            the train section); ZeRO-3 without a GPU (unreliable over gloo).
     """
     preset = load_preset(name)
+    foreign = sorted(set(preset) - PRESET_KEYS)
+    if foreign:
+        raise PresetError(
+            f"preset {name!r} ({PRESET_DIR / name}.json) sets {foreign}: a preset holds only "
+            f"{sorted(PRESET_KEYS)}; the optimizer, LR schedule, batch sizes and precision come "
+            "from train.lr, train.weight_decay, train.warmup_ratio, train.batch_size, "
+            "train.grad_accum, train.grad_clip and train.precision"
+        )
     stage = preset.get("zero_optimization", {}).get("stage", 0)
-    if stage == 3 and not use_gpu:
+    if stage == 3 and device != "cuda":
         raise PresetError(
             f"train.deepspeed_preset={name!r}: ZeRO-3 is GPU-only here "
             "(its parameter gathering over gloo is unreliable); use zero2 on CPU"
@@ -58,56 +84,24 @@ def check_preset(name: str, use_gpu: bool) -> dict[str, Any]:
     return preset
 
 
-def resolve_ds_config(
-    preset: dict[str, Any], cfg: TrainConfig, total_steps: int, warmup_steps: int, use_gpu: bool
-) -> dict[str, Any]:
-    """Fill the ``"auto"`` fields of a loaded preset (done in the worker, which knows the steps).
+def resolve_ds_config(preset: dict[str, Any], cfg: TrainConfig) -> dict[str, Any]:
+    """The DeepSpeed config of one run: the preset's ZeRO section plus the run's settings.
 
     Args:
         preset: a preset as returned by ``check_preset``.
-        cfg: the training section.
-        total_steps: optimizer steps the run will take (for the cosine schedule).
-        warmup_steps: linear warm-up steps.
-        use_gpu: bf16 on GPU; fp32 on CPU, where bf16 matmuls are slow and gloo
-            all-reduce of bf16 is not supported everywhere.
+        cfg: the training section, with ``precision`` resolved to fp32 or bf16.
 
     Raises:
-        PresetError: a field left ``"auto"`` that nothing fills.
+        PresetError: ``precision`` still ``auto``.
     """
-    ds = copy.deepcopy(preset)
-    fills: dict[str, Any] = {
+    if cfg.precision == "auto":
+        raise PresetError("train.precision must be resolved (fp32 or bf16) before DeepSpeed starts")
+    return {
+        **copy.deepcopy(preset),
         "train_micro_batch_size_per_gpu": cfg.batch_size,
         "gradient_accumulation_steps": cfg.grad_accum,
         "gradient_clipping": cfg.grad_clip,
+        "torch_autocast": {"enabled": cfg.precision == "bf16", "dtype": "bfloat16"},
+        "steps_per_print": 10**6,  # DeepSpeed's own step log; the recipe reports per epoch
+        "wall_clock_breakdown": False,
     }
-    for key, value in fills.items():
-        if ds.get(key) == "auto":
-            ds[key] = value
-    if ds.get("bf16", {}).get("enabled") == "auto":
-        ds["bf16"]["enabled"] = use_gpu
-    opt = ds.get("optimizer", {}).get("params", {})
-    for key, value in {"lr": cfg.lr, "weight_decay": cfg.weight_decay}.items():
-        if opt.get(key) == "auto":
-            opt[key] = value
-    sched = ds.get("scheduler", {}).get("params", {})
-    for key, value in {
-        "total_num_steps": max(total_steps, 1),
-        "warmup_num_steps": warmup_steps,
-    }.items():
-        if sched.get(key) == "auto":
-            sched[key] = value
-    leftover = [k for k, v in _walk(ds) if v == "auto"]
-    if leftover:
-        raise PresetError(f"preset {cfg.deepspeed_preset!r}: unresolved 'auto' fields {leftover}")
-    return ds
-
-
-def _walk(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for key, value in tree.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.extend(_walk(value, path + "."))
-        else:
-            out.append((path, value))
-    return out

@@ -17,9 +17,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from components.config import DataConfig, ModelConfig, TrainConfig
+from components.device import resolve_device, resolve_precision
 from components.models import ModelSpec
 from components.refs import DatasetRef, TrainResult
 from components.storage import is_s3_uri
+from components.training.checkpoint import TrainState
 from components.training.deepspeed_config import check_preset
 from components.training.worker import (
     DIVERGED_FILE,
@@ -42,19 +44,26 @@ class TrainingFailed(RuntimeError):
     """The Ray Train run ended with an error; the message carries the worker's reason."""
 
 
+def ray_address(train_cfg: TrainConfig) -> str | None:
+    """The Ray cluster to use: train.ray_address, else RAY_ADDRESS, else None (a local instance).
+
+    The one place that reads RAY_ADDRESS: a Ray Job's driver has it set by Ray.
+    """
+    return train_cfg.ray_address or os.environ.get("RAY_ADDRESS") or None
+
+
 def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
     """Attach to a Ray cluster, or start a quiet local instance.
 
     Args:
-        address: ``ray://host:port``, ``host:port`` or ``auto``; None uses RAY_ADDRESS
-            when set and a new local instance otherwise.
+        address: ``ray://host:port``, ``host:port`` or ``auto`` (see :func:`ray_address`);
+            None starts a new local instance.
         num_cpus: logical CPUs of a local instance (ignored for a cluster).
     """
     import ray
 
     if ray.is_initialized():
         return
-    address = address or os.environ.get("RAY_ADDRESS")
     runtime_env = {"env_vars": worker_env()}
     if address:
         # Inside a Ray Job the job's runtime env already sets these variables, and
@@ -164,6 +173,22 @@ def _first_line(text: str, needle: str) -> str:
     return text
 
 
+def resolve_train_placement(train_cfg: TrainConfig, cuda_available: bool) -> TrainConfig:
+    """The train section with ``device`` and ``precision`` turned from ``auto`` into a choice.
+
+    Args:
+        train_cfg: the train section as configured.
+        cuda_available: whether the workers can have GPUs (a Ray driver asks its
+            cluster, which may have GPUs its own node lacks).
+
+    Raises:
+        DeviceError: train.device=cuda where there is no GPU.
+    """
+    device = resolve_device(train_cfg.device, "train.device", cuda_available)
+    precision = resolve_precision(train_cfg.precision, device)
+    return train_cfg.model_copy(update={"device": device, "precision": precision})
+
+
 def launch_training(
     dataset: DatasetRef,
     data_cfg: DataConfig,
@@ -178,9 +203,9 @@ def launch_training(
     A run with the same name and storage resumes from its latest checkpoint
     instead of starting over: Ray Train finds the run's checkpoint index in
     ``<storage>/<name>/`` and hands the latest checkpoint to the workers, which
-    restore weights, optimizer state and counters. ``train.run_name``, when set,
-    fixes the name (see :func:`effective_run_name`), so rerunning the same
-    config after the driver died continues that run.
+    restore weights, optimizer state and counters. Callers name the run with
+    :func:`effective_run_name`, so a fixed ``train.run_name`` rerun after the
+    driver died continues that run.
 
     Args:
         dataset: the versioned dataset; every worker reads its Parquet file.
@@ -188,7 +213,7 @@ def launch_training(
         model_cfg: the model to build from the catalogue.
         train_cfg: the training section (workers, preset, schedule, storage).
         spec: shapes and context of the model (see ``spec.model_spec``).
-        run_name: the generated run name, used when ``train.run_name`` is None.
+        run_name: the run's name, resolved once by the caller (:func:`effective_run_name`).
         on_progress: called with (step, total_steps, last_loss) while training.
 
     Returns:
@@ -197,6 +222,7 @@ def launch_training(
 
     Raises:
         PresetError: unknown DeepSpeed preset or one that cannot run here.
+        DeviceError: train.device=cuda on a cluster without GPUs.
         TrainingDiverged: the loss became NaN/inf (names the step and the knobs).
         TrainingFailed: the run failed after its allowed restarts (out of memory
             names train.batch_size).
@@ -205,10 +231,11 @@ def launch_training(
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    run_name = effective_run_name(train_cfg, model_cfg.name, run_name)
-    preset = check_preset(train_cfg.deepspeed_preset, train_cfg.use_gpu)
     workers_cpus = train_cfg.num_workers * train_cfg.cpus_per_worker
-    connect_ray(train_cfg.ray_address, num_cpus=max(os.cpu_count() or 1, workers_cpus))
+    connect_ray(ray_address(train_cfg), num_cpus=max(os.cpu_count() or 1, workers_cpus))
+    train_cfg = resolve_train_placement(train_cfg, ray.cluster_resources().get("GPU", 0) > 0)
+    preset = check_preset(train_cfg.deepspeed_preset, train_cfg.device)
+    use_gpu = train_cfg.device == "cuda"
 
     tracker = _ProgressPoller.start(run_name, on_progress) if on_progress else None
     wcfg = WorkerConfig(
@@ -225,10 +252,10 @@ def launch_training(
         train_loop_config=wcfg.model_dump(mode="json"),
         scaling_config=ScalingConfig(
             num_workers=train_cfg.num_workers,
-            use_gpu=train_cfg.use_gpu,
+            use_gpu=use_gpu,
             resources_per_worker={"CPU": train_cfg.cpus_per_worker},
         ),
-        torch_config=TorchConfig(backend="nccl" if train_cfg.use_gpu else "gloo"),
+        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         run_config=RunConfig(
             name=run_name,
             storage_path=storage_root(train_cfg.storage_path),
@@ -269,7 +296,7 @@ def launch_training(
     best = min(result.best_checkpoints, key=lambda cm: cm[1]["val_loss"])[0]
     # Curves from the latest checkpoint's counters: they span restarts and resumed
     # runs, where Ray's metrics frame holds only this driver's kept checkpoints.
-    curves = read_checkpoint_state(result.checkpoint or best)["curves"]
+    curves = asdict(read_checkpoint_state(result.checkpoint or best).curves)
     return TrainResult(
         model=model_cfg.name,
         run_name=run_name,
@@ -294,12 +321,10 @@ def _pop_marker(uri: str) -> dict | None:
     return payload
 
 
-def read_checkpoint_state(checkpoint) -> dict:
+def read_checkpoint_state(checkpoint) -> TrainState:
     """``state.json`` of a Ray Train checkpoint, read through its filesystem (local or S3)."""
-    import json
-
     with checkpoint.filesystem.open_input_stream(f"{checkpoint.path}/{STATE_FILE}") as f:
-        return json.loads(f.read().decode())
+        return TrainState.from_json(f.read().decode())
 
 
 class _ProgressPoller:

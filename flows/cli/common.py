@@ -37,6 +37,7 @@ Overrides = Annotated[
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Errors a user causes and can fix; everything else is a bug and keeps its traceback."""
     from components.data.errors import DataError
+    from components.device import DeviceError
     from components.evaluation.runner import EvaluationError
     from components.models.spec import ModelBuildError
     from components.registry.errors import RegistryError
@@ -49,6 +50,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     return (
         ConfigError,
         DataError,
+        DeviceError,
         EvaluationError,
         ModelBuildError,
         RegistryError,

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -25,7 +24,8 @@ import _tiny
 import pytest
 
 from components.models import load_pretrained
-from components.training.launcher import connect_ray, launch_training
+from components.training.checkpoint import TrainState, read_state
+from components.training.launcher import launch_training
 from components.training.worker import TrainingDiverged
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,21 +40,6 @@ float noise; 2 % leaves room for reduction-order differences only."""
 LONG = {"epochs": 4, "max_train_windows": 1536}  # ~2 s per epoch: time to kill mid-run
 
 
-@pytest.fixture(scope="module")
-def ray_local():
-    """One local Ray instance for the in-process runs of this module; shut down after."""
-    import ray
-
-    connect_ray(None, num_cpus=2)
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory):
-    return _tiny.write_dataset(tmp_path_factory.mktemp("data"))
-
-
 def _train(dataset, storage: Path, name: str, **overrides):
     return launch_training(
         dataset,
@@ -62,7 +47,7 @@ def _train(dataset, storage: Path, name: str, **overrides):
         _tiny.model_cfg(),
         _tiny.train_cfg(storage, run_name=name, **overrides),
         _tiny.spec(),
-        "unused",
+        f"{name}-gpt4ts",  # what effective_run_name gives for a fixed train.run_name
     )
 
 
@@ -83,8 +68,8 @@ def _wait_for_checkpoint(run_dir: Path, count: int, timeout_s: float, proc=None)
     raise AssertionError(f"no checkpoint {count} in {run_dir} within {timeout_s} s")
 
 
-def _state(result) -> dict:
-    return json.loads((Path(result.checkpoint_uri).parent / "state.json").read_text())
+def _state(result) -> TrainState:
+    return read_state(Path(result.checkpoint_uri).parent)
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +105,10 @@ def test_killed_worker_restarts_from_checkpoint_and_matches(
     assert "error" not in outcome, outcome.get("error")
 
     state = _state(outcome["result"])
-    assert state["epoch"] == LONG["epochs"]
-    assert len(state["resumed_from"]) == 1 and state["resumed_from"][0] >= 1
-    clean_val = _state(uninterrupted)["curves"]["val_loss"][-1]
-    killed_val = state["curves"]["val_loss"][-1]
+    assert state.epoch == LONG["epochs"]
+    assert len(state.resumed_from) == 1 and state.resumed_from[0] >= 1
+    clean_val = _state(uninterrupted).curves.val_loss[-1]
+    killed_val = state.curves.val_loss[-1]
     assert abs(killed_val - clean_val) <= VAL_TOLERANCE * clean_val, (killed_val, clean_val)
 
 
@@ -135,7 +120,7 @@ from pathlib import Path
 from components.training.launcher import launch_training
 ds = _tiny.write_dataset(Path({data!r}))
 cfg = _tiny.train_cfg(Path({storage!r}), run_name="driver", epochs={epochs}, max_train_windows={windows})
-res = launch_training(ds, _tiny.data_cfg(), _tiny.model_cfg(), cfg, _tiny.spec(), "unused")
+res = launch_training(ds, _tiny.data_cfg(), _tiny.model_cfg(), cfg, _tiny.spec(), "driver-gpt4ts")
 print("CHECKPOINT", res.checkpoint_uri)
 """
 
@@ -182,7 +167,7 @@ def test_killed_driver_resumes_same_run_name(tmp_path: Path):
         first.wait()
         _reap_group(first)
     before = _checkpoints(tmp_path / "runs" / "driver-gpt4ts")
-    killed_at = json.loads((before[-1] / "state.json").read_text())["epoch"]
+    killed_at = read_state(before[-1]).epoch
     assert killed_at < LONG["epochs"], "the driver was killed after training had finished"
 
     second = _driver(tmp_path)
@@ -190,15 +175,15 @@ def test_killed_driver_resumes_same_run_name(tmp_path: Path):
     _reap_group(second)
     assert second.returncode == 0, out[-3000:]
     final = Path(out.split("CHECKPOINT ")[-1].strip()).parent
-    state = json.loads((final / "state.json").read_text())
+    state = read_state(final)
     # Continued, not started over. It resumes from the latest checkpoint Ray had
     # registered: a checkpoint whose files landed just before the kill may not be
     # in Ray's index yet, so the resume point can be one epoch before the newest
     # directory on disk.
-    assert len(state["resumed_from"]) == 1
-    assert 1 <= state["resumed_from"][0] <= killed_at
-    assert state["epoch"] == LONG["epochs"]
-    assert len(state["curves"]["val_loss"]) == LONG["epochs"]  # one entry per epoch in all
+    assert len(state.resumed_from) == 1
+    assert 1 <= state.resumed_from[0] <= killed_at
+    assert state.epoch == LONG["epochs"]
+    assert len(state.curves.val_loss) == LONG["epochs"]  # one entry per epoch in all
 
 
 def test_nan_loss_names_step_and_knob_and_keeps_checkpoints(ray_local, dataset, tmp_path):

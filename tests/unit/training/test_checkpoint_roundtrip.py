@@ -1,11 +1,11 @@
 """Optimizer state survives a checkpoint: a resumed engine takes exactly the steps the
-original would have taken (ZeRO-0 and ZeRO-2, one gloo rank in this process, no Ray)."""
+original would have taken (ZeRO-0 and ZeRO-2, fp32 and bf16, one gloo rank in this
+process, no Ray; the group comes from conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 os.environ.setdefault("DS_ACCELERATOR", "cpu")  # before deepspeed is imported
@@ -23,52 +23,21 @@ from components.training.checkpoint import (
     save_weights,
     shard_paths,
 )
-from components.training.deepspeed_config import check_preset, resolve_ds_config
-from components.training.worker import _client_optimizer
+from components.training.deepspeed_config import check_preset
+from components.training.recipe import build_engine
+
+pytestmark = pytest.mark.usefixtures("one_rank_group")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_rank_group():
-    """A world of one gloo rank, as DeepSpeed expects; torn down after the module."""
-    env = {
-        "RANK": "0",
-        "LOCAL_RANK": "0",
-        "WORLD_SIZE": "1",
-        "MASTER_ADDR": "127.0.0.1",
-        "MASTER_PORT": str(_free_port()),
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    torch.distributed.init_process_group("gloo", rank=0, world_size=1)
-    yield
-    torch.distributed.destroy_process_group()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-def _engine(preset: str, seed: int):
-    import deepspeed
-
+def _engine(preset: str, seed: int, precision: str = "fp32"):
     torch.manual_seed(seed)
     model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
-    cfg = TrainConfig(deepspeed_preset=preset, batch_size=8, lr=0.05, warmup_ratio=0.2)
-    ds = resolve_ds_config(check_preset(preset, False), cfg, 20, 4, use_gpu=False)
-    engine, *_ = deepspeed.initialize(
-        model=model,
-        optimizer=_client_optimizer(model, ds, use_gpu=False),
-        model_parameters=list(model.parameters()),
-        config=ds,
+    cfg = TrainConfig(
+        deepspeed_preset=preset, batch_size=8, lr=0.05, warmup_ratio=0.2, precision=precision
     )
-    return engine
+    return build_engine(
+        model, cfg.model_copy(update={"device": "cpu"}), check_preset(preset, "cpu"), 20
+    )
 
 
 def _batches(n: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -78,7 +47,7 @@ def _batches(n: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 def _train(engine, batches) -> None:
     for x, y in batches:
-        loss = torch.nn.functional.mse_loss(engine(x), y)
+        loss = torch.nn.functional.mse_loss(engine(x).float(), y)
         engine.backward(loss)
         engine.step()
 
@@ -87,17 +56,20 @@ def _params(engine) -> torch.Tensor:
     return torch.cat([p.detach().flatten().clone() for p in engine.module.parameters()])
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("preset", ["zero0", "zero2"])
-def test_resumed_engine_continues_exactly(tmp_path: Path, preset: str):
+def test_resumed_engine_continues_exactly(tmp_path: Path, preset: str, precision: str):
     first, later = _batches(4, 0), _batches(3, 1)
-    original = _engine(preset, seed=1)
+    original = _engine(preset, seed=1, precision=precision)
     _train(original, first)
     save_weights(tmp_path, original, rank=0)
     save_optimizer_shard(tmp_path, original, rank=0, world_size=1)
     lr_at_save = original.get_lr()
     _train(original, later)
 
-    resumed = _engine(preset, seed=99)  # other initial weights: all must come from the files
+    resumed = _engine(
+        preset, seed=99, precision=precision
+    )  # other initial weights: all must come from the files
     load_weights(resumed, tmp_path, rank=0)
     assert restore_optimizer_shard(resumed, tmp_path, rank=0, world_size=1) is True
     assert resumed.get_lr() == pytest.approx(lr_at_save)
@@ -105,7 +77,7 @@ def test_resumed_engine_continues_exactly(tmp_path: Path, preset: str):
     torch.testing.assert_close(_params(resumed), _params(original), rtol=0, atol=1e-6)
 
     # Weights alone are not enough: Adam's moments and the LR schedule matter.
-    weights_only = _engine(preset, seed=99)
+    weights_only = _engine(preset, seed=99, precision=precision)
     load_weights(weights_only, tmp_path, rank=0)
     _train(weights_only, later)
     assert (_params(weights_only) - _params(original)).abs().max() > 1e-4

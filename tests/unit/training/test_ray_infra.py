@@ -100,7 +100,7 @@ def test_rayjob_entrypoint_runs_a_valid_shipped_config(manifest: Path):
     config = args[args.index("--config") + 1]
     overrides = [a for a in args[args.index("--config") + 2 :] if "=" in a]
     cfg = load_config(REPO / config, overrides)
-    assert cfg.train.use_gpu and cfg.train.deepspeed_preset == "zero2"
+    assert cfg.train.device == "cuda" and cfg.train.deepspeed_preset == "zero2"
 
 
 def test_cluster_yaml_turns_token_auth_on_and_keeps_the_dashboard_on_loopback():

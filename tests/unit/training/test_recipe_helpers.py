@@ -1,4 +1,4 @@
-"""Pure helpers of the training worker."""
+"""Pure helpers of the training recipe and its launcher."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from components.config import TrainConfig
-from components.training.worker import TrainingDiverged, _check_finite, capped_indices
+from components.training.recipe import TrainingDiverged, _check_finite, capped_indices
 
 
 def test_capped_indices_spread_over_the_whole_range():
@@ -36,7 +36,7 @@ def test_out_of_memory_names_batch_size_wherever_it_hides():
     ray_oom = WorkerGroupError("rank 0 died", {0: RayOOM("Task was killed due to low memory")})
     assert "train.batch_size (now 64)" in explain_failure(ray_oom, cfg)
     # A worker that already explained itself keeps its message (it names the step).
-    from components.training.worker import out_of_memory_message
+    from components.training.recipe import out_of_memory_message
 
     worker_said = MemoryError(out_of_memory_message(12, cfg, "tried to allocate 2 GiB"))
     wrapped = WorkerGroupError("x", {0: worker_said})
