@@ -24,7 +24,9 @@ from components.config import DataConfig, EvalConfig, ModelConfig
 from components.data import window_count
 from components.data.protocol import Protocol, load_protocol
 from components.data.windows import WindowDataset
+from components.device import resolve_device, torch_device
 from components.evaluation import metrics as M
+from components.evaluation.forecast import predict_windows
 from components.evaluation.leaderboard import paradigm_of, recommended_won, render_leaderboard
 from components.evaluation.plots import write_plots
 from components.evaluation.provenance import provenance
@@ -37,16 +39,6 @@ HORIZON_BUCKETS = 4
 
 class EvaluationError(RuntimeError):
     """The evaluation cannot be run as configured; the message says what to change."""
-
-
-def predict_windows(model: torch.nn.Module, windows: Dataset, batch_size: int) -> np.ndarray:
-    """Forecast every window; returns [windows, horizon, channels] on the standardised scale."""
-    model.eval()
-    outputs = []
-    with torch.no_grad():
-        for x, _ in DataLoader(windows, batch_size=batch_size, shuffle=False):
-            outputs.append(model(x).float().cpu().numpy())
-    return np.concatenate(outputs, axis=0)
 
 
 def targets_of(windows: Dataset, batch_size: int) -> np.ndarray:
@@ -172,6 +164,7 @@ def evaluate(
     Raises:
         EvaluationError: no candidate, no complete test window, or a model trained for
             another window/channel layout.
+        DeviceError: eval.device=cuda where there is no CUDA device.
     """
     if not candidates:
         raise EvaluationError("no trained candidate to evaluate; run the train stage first")
@@ -192,9 +185,12 @@ def evaluate(
     for name in eval_cfg.baselines:
         models.setdefault(name, build_model(ModelConfig(name=name), baseline_spec))
 
+    device = torch_device(resolve_device(eval_cfg.device, "eval.device"))
     true = targets_of(windows, eval_cfg.batch_size)
     scale = M.mase_scale(proto.inverse(proto.train), season if len(proto.train) > season else 1)
-    preds = {name: predict_windows(m, windows, eval_cfg.batch_size) for name, m in models.items()}
+    preds = {
+        name: predict_windows(m, windows, eval_cfg.batch_size, device) for name, m in models.items()
+    }
     results = {name: score(p, true, proto, scale) for name, p in preds.items()}
     paradigms = {name: paradigm_of(name) for name in models}
     won = recommended_won(results, paradigms, recommended_paradigm)

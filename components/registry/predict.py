@@ -138,6 +138,7 @@ def forecast(
     *,
     horizon: int | None = None,
     timestamp_col: str | None = None,
+    device: str = "auto",
 ) -> pd.DataFrame:
     """Forecast the channels of ``frame`` with a published model.
 
@@ -150,6 +151,8 @@ def forecast(
             model forward on its own predictions (errors compound).
         timestamp_col: timestamp column; ``timestamp``, the only datetime column, or
             ``date``/``datetime``/``time``/``ds`` when None.
+        device: ``auto`` (cuda when available), ``cpu`` or ``cuda``; the model runs there
+            in its fp32 weights.
 
     Returns:
         A frame with the timestamp column (the input's timestamps continued at the series'
@@ -160,14 +163,17 @@ def forecast(
         IntegrityError: a stored file failed sha256 verification.
         PredictError: not a forecaster version, or input without the channels, with too few
             rows, gaps, irregular or different sampling.
+        DeviceError: ``device="cuda"`` where there is no CUDA device.
     """
     import torch
 
+    from components.device import resolve_device, torch_device
     from components.models.persistence import load_pretrained
     from components.models.spec import ModelBuildError
 
     if horizon is not None and horizon < 1:
         raise PredictError(f"horizon must be >= 1, got {horizon}")
+    target = torch_device(resolve_device(device, "--device"))
     name, version = registry.resolve(ref)
     exact = f"{name}:{version}"
     manifest = registry.show(exact)
@@ -196,14 +202,15 @@ def forecast(
     stamps, values = _history(frame, channels, spec.seq_len, ts_col, exact)
     offset = _frequency(stamps, scaler["freq"], exact)
 
+    model.to(target)
     steps = horizon or spec.horizon
     window = (values - scaler["mean"]) / scaler["std"]  # [seq_len, C], standardised
     out: list[np.ndarray] = []
     produced = 0
     with torch.no_grad():
         while produced < steps:
-            x = torch.from_numpy(window[-spec.seq_len :].astype(np.float32))[None]  # [1, L, C]
-            y = model(x)[0].float().cpu().numpy()  # [H_model, C]
+            x = torch.from_numpy(window[-spec.seq_len :].astype(np.float32))[None].to(target)
+            y = model(x)[0].float().cpu().numpy()  # [H_model, C], x: [1, L, C]
             out.append(y)
             produced += y.shape[0]
             window = np.concatenate([window, y], axis=0)

@@ -43,6 +43,12 @@ def predict_cmd(
     registry: RegistryOpt = None,
     endpoint_url: EndpointOpt = None,
     config: ConfigOpt = None,
+    device: Annotated[
+        str,
+        typer.Option(
+            "--device", help="auto (cuda when available), cpu or cuda: where the model runs."
+        ),
+    ] = "auto",
 ) -> None:
     """Forecast INPUT with a published model and write the forecast as CSV."""
     import pandas as pd
@@ -57,7 +63,9 @@ def predict_cmd(
         fail(f"--input {input_path}: not a readable CSV ({err})")
     reg = _open(config, registry, endpoint_url)
     with user_errors():
-        result = forecast(reg, ref, frame, horizon=horizon, timestamp_col=timestamp_col)
+        result = forecast(
+            reg, ref, frame, horizon=horizon, timestamp_col=timestamp_col, device=device
+        )
     if output is None:
         typer.echo(result.to_csv(index=False), nl=False)
         return

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from components.config import DataConfig, EvalConfig, ModelConfig, WindowConfig
 from components.data.meta import TIMESTAMP, DatasetMeta
@@ -134,3 +135,17 @@ def test_trainable_baseline_is_refused_with_the_fix():
         check_baselines(["dlinear"])
     with pytest.raises(EvaluationError, match=r"eval\.baselines: .*valid"):
         check_baselines(["nope"])
+
+
+def test_eval_device_cpu_matches_auto_and_missing_cuda_names_the_field(
+    dataset, dlinear_dir, tmp_path: Path
+):
+    from components.device import DeviceError
+
+    run = {"dlinear": dlinear_dir}
+    auto = evaluate(dataset, DATA, EvalConfig(baselines=[]), run, 24, tmp_path / "auto")
+    cpu = evaluate(dataset, DATA, EvalConfig(baselines=[], device="cpu"), run, 24, tmp_path / "c")
+    assert cpu.metrics == auto.metrics
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match=r"eval.device=cuda but no CUDA device"):
+            evaluate(dataset, DATA, EvalConfig(device="cuda"), run, 24, tmp_path / "cuda")

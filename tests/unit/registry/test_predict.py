@@ -173,3 +173,26 @@ def test_predict_cli_writes_csv_and_fails_cleanly(published, tmp_path: Path) -> 
         app, ["fc", "--input", str(tmp_path / "in2.csv"), "--registry", reg.store.uri]
     )
     assert res.exit_code == 1 and "lacks column" in res.output
+
+
+def test_predict_device_cpu_matches_auto_and_missing_cuda_is_a_clean_error(
+    published, tmp_path: Path
+) -> None:
+    import typer
+
+    from flows.cli.predict import predict_cmd
+
+    reg, _ = published
+    frame = history()
+    pd.testing.assert_frame_equal(
+        forecast(reg, "fc@champion", frame, device="cpu"), forecast(reg, "fc@champion", frame)
+    )
+    if torch.cuda.is_available():
+        return  # the refusal below is what a machine without CUDA answers
+    app = typer.Typer()
+    app.command()(predict_cmd)
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    args = ["fc@champion", "--input", str(tmp_path / "in.csv"), "--registry", reg.store.uri]
+    res = CliRunner().invoke(app, [*args, "--device", "cuda", "--output", str(tmp_path / "o.csv")])
+    assert res.exit_code == 1 and "--device=cuda but no CUDA device" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "o.csv").exists()
