@@ -129,6 +129,13 @@ class DataConfig(Section):
     rev: str | None = Field(
         None, description="Use this data version (git rev or DVC md5) instead of the workspace."
     )
+    allowed_roots: list[str] | None = Field(
+        None,
+        description="Directories a local data.source / data.local_copy may be read from "
+        "(relative ones from the project root). None: any readable file for runs started from "
+        "the CLI; runs of served deployments (Prefect UI, API, schedules) are always confined "
+        "to the roots `tsalign serve` was started with (default: the project root).",
+    )
 
     @model_validator(mode="after")
     def _ratios_sum_to_one(self) -> DataConfig:

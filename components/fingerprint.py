@@ -135,6 +135,7 @@ def source_fingerprint(cfg: DataConfig, project_root: Path) -> dict[str, Any] | 
         (missing file, unreadable S3 object): the caller must not cache then.
     """
     from components.data.packaged import PACKAGED
+    from components.data.sources import inside_allowed_roots
 
     if cfg.rev is not None:
         return {"rev": cfg.rev}
@@ -162,6 +163,8 @@ def source_fingerprint(cfg: DataConfig, project_root: Path) -> dict[str, Any] | 
         raw = urlparse(source).path if scheme == "file" else source
         path = Path(os.path.expanduser(raw))
         path = path if path.is_absolute() else Path(project_root) / path
+        if not inside_allowed_roots(path, cfg, Path(project_root)):
+            return None  # never read (not even hash) a file the run may not ingest
         return _file_identity(path) if path.is_file() else None
     return None
 

@@ -20,6 +20,7 @@ from components.fingerprint import ingest_key, outputs_exist
 from components.refs import DatasetRef
 from components.state import record
 from flows.caching import CACHED, key_fn, run_cached
+from flows.confinement import confine
 
 
 @task(name="ingest-data", cache_key_fn=key_fn(ingest_key), **CACHED)
@@ -30,6 +31,7 @@ def ingest_data(config: RunConfig, project_root: str) -> DatasetRef:
 @flow(name="ingest", log_prints=True)
 def ingest_flow(config: RunConfig, project_root: str = ".") -> DatasetRef:
     """Ingest ``config.data.source`` into data/ and return the new data version."""
+    config = confine(config)
     root = str(Path(project_root).resolve())
     current = partial(outputs_exist, project_root=root, data_dir=config.data.data_dir)
     dataset = run_cached(ingest_data, current, config, root)

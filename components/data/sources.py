@@ -81,6 +81,44 @@ def _local(path: Path, label: str) -> Path:
     return path
 
 
+def _allowed_roots(cfg: DataConfig, project_root: Path) -> list[Path] | None:
+    if cfg.allowed_roots is None:
+        return None
+    return [
+        Path(os.path.realpath(project_root / os.path.expanduser(root)))
+        for root in cfg.allowed_roots
+    ]
+
+
+def inside_allowed_roots(path: Path, cfg: DataConfig, project_root: Path) -> bool:
+    """True when ``path`` (symlinks and ``..`` resolved) lies under one of ``cfg.allowed_roots``
+    (relative roots from ``project_root``), or when ``allowed_roots`` is None."""
+    roots = _allowed_roots(cfg, project_root)
+    real = Path(os.path.realpath(path))
+    return roots is None or any(real.is_relative_to(root) for root in roots)
+
+
+def check_allowed_root(path: Path, cfg: DataConfig, project_root: Path, label: str) -> Path:
+    """Refuse a local file outside ``cfg.allowed_roots`` before it is opened.
+
+    Returns:
+        ``path`` unchanged.
+
+    Raises:
+        DataError: the resolved file lies outside every allowed root.
+    """
+    if inside_allowed_roots(path, cfg, project_root):
+        return path
+    roots = _allowed_roots(cfg, project_root) or []
+    raise DataError(
+        label,
+        f"the file resolves to {os.path.realpath(path)}, outside data.allowed_roots "
+        f"({', '.join(map(str, roots)) or 'none'})",
+        "copy the file under an allowed root (the project directory by default), or have "
+        "the operator add its directory to data.allowed_roots of the served config",
+    )
+
+
 def _fetch_pinned(url: str, sha256: str, cache_dir: Path, label: str) -> Path:
     """Download ``url`` once into ``cache_dir/<sha256>``; verify before it is used or kept."""
     cached = cache_dir / sha256
@@ -197,6 +235,7 @@ def resolve_source(cfg: DataConfig, project_root: Path) -> Iterator[ResolvedSour
         if cfg.local_copy:
             copy = Path(os.path.expanduser(cfg.local_copy))
             copy = copy if copy.is_absolute() else project_root / copy
+            check_allowed_root(copy, cfg, project_root, f"{label} (data.local_copy)")
             _local(copy, f"{label} (data.local_copy={cfg.local_copy})")
             got = sha256_file(copy)
             if got != pkg.sha256:
@@ -226,6 +265,7 @@ def resolve_source(cfg: DataConfig, project_root: Path) -> Iterator[ResolvedSour
         raw = parsed.path if scheme == "file" else source
         path = Path(os.path.expanduser(raw))
         path = path if path.is_absolute() else project_root / path
+        check_allowed_root(path, cfg, project_root, label)
         fmt = _format_of(str(path), label)
         yield ResolvedSource(_local(path, label), label, fmt)
         return

@@ -40,6 +40,7 @@ def serve_cmd(
     import os
 
     from components.config import ConfigError
+    from flows.confinement import export_roots, served_roots
     from flows.deployments import build_deployments, serve_deployments
 
     cfg = load(config, overrides)
@@ -56,6 +57,11 @@ def serve_cmd(
         deployments = build_deployments(cfg, project, name=name, only=only)
     except ConfigError as err:
         fail(str(err))
+    # Every run of these deployments reads local data only under these roots, whatever
+    # config the UI submits (flows.confinement).
+    roots = served_roots(cfg, project)
+    export_roots(roots)
+    console.print(f"runs read local data only under: {', '.join(roots)}")
     for dep in deployments:
         crons = ", ".join(s.schedule.cron for s in dep.schedules) or "no schedule"
         console.print(f"serving [bold]{dep.flow_name}/{dep.name}[/] ({crons})")

@@ -89,3 +89,25 @@ def test_run_deployment_with_a_bad_override_fails_fast(served, monkeypatch):
         pytest.raises(Exception, match="max_windows"),
     ):
         run_deployment("pipeline/tsalign", parameters={"config": config}, timeout=0)
+
+
+def test_ui_run_cannot_read_data_outside_the_served_roots(served):
+    """A run submitted through the API/UI that widens data.allowed_roots and points
+    data.source outside the project is refused inside the flow; nothing is ingested."""
+    api, ids, project = served["api"], served["ids"], served["project"]
+    secret = served["base"] / "private" / "secret.csv"
+    secret.parent.mkdir(exist_ok=True)
+    secret.write_text("timestamp,v\n" + "".join(f"2024-01-{d:02d},1\n" for d in range(1, 29)))
+    before = sorted((project / "data").iterdir()) if (project / "data").exists() else []
+    config = served["config"].model_dump(mode="json")
+    config["data"].update(
+        name="stolen", source=f"../{secret.relative_to(served['base'])}", allowed_roots=["/"]
+    )
+    resp = create_flow_run(api, ids["ingest"], {"config": config, "project_root": str(project)})
+    assert resp.status_code == 201, resp.text
+    run = wait_for_flow_run(api, resp.json()["id"], timeout_s=300)
+    assert run["state"]["type"] == "FAILED", run["state"]
+    log = (served["base"] / "serve-home" / "serve.log").read_text()
+    assert "outside data.allowed_roots" in log
+    after = sorted((project / "data").iterdir()) if (project / "data").exists() else []
+    assert after == before and not list(project.rglob("stolen*"))
