@@ -44,23 +44,30 @@ _BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/\-]{8,}=*", re.I)
 _AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 
 
-def is_secret_key(key: str) -> bool:
-    """True when a mapping key or parameter name names a secret (see the module docstring)."""
+def is_secret_key(key: str, *, query: bool = False) -> bool:
+    """True when a mapping key or parameter name names a secret (see the module docstring).
+
+    Args:
+        key: the name.
+        query: the name is a URL query parameter, where a bare ``key`` (``?key=AIza…``) is an
+            API key; elsewhere ``key`` alone ("partition key: region") is not.
+    """
     words = [w.lower() for w in _WORD_SPLIT.split(key) if w]
     if not words or words[-1] in _NAME_SUFFIXES:
         return False
     if any(w in _SECRET_WORDS for w in words):
         return True
-    return any(
-        w == "key" and (i == 0 or words[i - 1] in _KEY_PREFIXES) for i, w in enumerate(words)
-    )
+    if query and words == ["key"]:
+        return True
+    return any(w == "key" and i > 0 and words[i - 1] in _KEY_PREFIXES for i, w in enumerate(words))
 
 
 def _mask_assignments(text: str) -> str:
     out: list[str] = []
     pos = 0
     for found in _KEY_SEP.finditer(text):
-        if found.start() < pos or not is_secret_key(found["key"]):
+        in_query = found.start() > 0 and text[found.start() - 1] in "?&;"
+        if found.start() < pos or not is_secret_key(found["key"], query=in_query):
             continue
         value = _VALUE.match(text, found.end())
         if value is None:
@@ -113,7 +120,7 @@ def url_credentials(url: str) -> str | None:
     if userinfo:
         return "a user:password@ part"
     for name, _ in parse_qsl(parts.query, keep_blank_values=True):
-        if is_secret_key(name):
+        if is_secret_key(name, query=True):
             return f"the query parameter {name!r}"
     return None
 

@@ -43,6 +43,7 @@ SECRET = "hunter2"
         "Authorization: Bearer hunter2hunter2",
         "aws_secret_access_key=hunter2",
         "clientSecret=hunter2",
+        "https://maps.example.org/x.csv?key=hunter2",
     ],
 )
 def test_rule_masks_every_form(text: str) -> None:
@@ -166,8 +167,17 @@ def test_legacy_export_with_the_old_default_key_env_still_loads(tmp_path: Path) 
     assert loaded.injective.api_key_env == "TSALIGN_LLM_API_KEY"
 
 
-def test_data_config_description_default_is_untouched() -> None:
-    assert DataConfig(description="tokens per value: 3").description == "tokens per value: 3"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tokens per value: 3",
+        "partition key: region",
+        "s3://lake/events/key=2024/part-0.parquet",
+        "tokenizer=minilm, prompt_tokens=64",
+    ],
+)
+def test_harmless_free_text_is_untouched(text: str) -> None:
+    assert DataConfig(description=text).description == text
 
 
 def test_registry_version_keeps_no_secret(tmp_path: Path) -> None:
