@@ -81,6 +81,7 @@ def test_served_roots_replace_whatever_the_submitted_config_says(
     assert served_roots(operator, layout["project"]) == [str(layout["project"].resolve())]
     submitted = RunConfig(data=DataConfig(source="../outside/secret.csv", allowed_roots=["/"]))
     assert confine(submitted) == submitted  # not served: the config's own roots apply
+    monkeypatch.setenv(DATA_ROOTS_ENV, "")  # so that the variable is removed after the test
     export_roots(served_roots(operator, layout["project"]))
     confined = confine(submitted)
     assert confined.data.allowed_roots == [str(layout["project"].resolve())]
@@ -89,3 +90,9 @@ def test_served_roots_replace_whatever_the_submitted_config_says(
         resolve_source(confined.data, layout["project"]),
     ):
         pass
+
+
+def test_the_served_roots_do_not_outlive_the_test() -> None:
+    import os
+
+    assert DATA_ROOTS_ENV not in os.environ
