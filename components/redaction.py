@@ -4,12 +4,12 @@ Everything tsalign persists (run configs, exported ``tsalign_model.json``, regis
 cards, ``data/*.meta.json``, ``state.json``, profiles and reports, Prefect parameters and cached
 results) goes through :func:`redact`, or is built from a config whose free text went through
 :func:`redact_text` when it was validated. Config fields that hold URLs refuse credentials
-outright (:func:`url_credentials`): a secret belongs in an environment variable or a Prefect
-Secret block, never in a file that is versioned, cached or published.
+outright (:func:`url_credentials`): a secret belongs in an environment variable (or the AWS
+credential chain), never in a file that is versioned, cached or published.
 
 The rule works on words, not substrings: a key is secret when one of its words (split at
 ``_``, ``-``, ``.`` and camelCase) is ``password``, ``secret``, ``token``, ``signature``... or
-when it pairs ``api``/``access``/``private``/``session`` with ``key``. So ``tokenizer``,
+when it pairs ``api``/``access``/``private``/``session``... with ``key``. So ``tokenizer``,
 ``prompt_tokens`` and ``max_tokens`` stay untouched (a stored config still validates), and
 ``api_key_env`` (the *name* of a variable) is kept.
 """
