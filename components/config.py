@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from components.excerpt import prune, quote, short_repr
 from components.redaction import redact, redact_text, refuse_url_credentials
 
 
@@ -62,15 +63,20 @@ Device = Literal["auto", "cpu", "cuda"]
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, instances are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN/inf are never a sensible setting (lr=inf passes a gt=0 bound).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class WindowConfig(Section):
     """Sliding-window protocol shared by data, models and evaluation."""
 
-    seq_len: int = Field(96, ge=2, description="Input (look-back) length in time steps.")
-    horizon: int = Field(24, ge=1, description="Forecast length in time steps.")
-    stride: int = Field(1, ge=1, description="Step between consecutive training windows.")
+    seq_len: int = Field(
+        96, ge=2, le=100_000, description="Input (look-back) length in time steps."
+    )
+    horizon: int = Field(24, ge=1, le=100_000, description="Forecast length in time steps.")
+    stride: int = Field(
+        1, ge=1, le=100_000, description="Step between consecutive training windows."
+    )
 
 
 class DataConfig(Section):
@@ -201,8 +207,10 @@ class InjectiveConfig(Section):
         "TSALIGN_LLM_API_KEY",
         description="Env var holding the endpoint key; must match TSALIGN_*API_KEY.",
     )
-    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
-    n_samples: int = Field(10, ge=1, description="Continuations drawn; the median is the forecast.")
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="Per-request timeout in seconds.")
+    n_samples: int = Field(
+        10, ge=1, le=1000, description="Continuations drawn; the median is the forecast."
+    )
     precision: int = Field(3, ge=0, le=8, description="Digits kept after the decimal point.")
     alpha: float = Field(0.95, gt=0.0, le=1.0, description="Scaling quantile of the history.")
     beta: float = Field(0.3, ge=0.0, description="Offset below the minimum, in ranges.")
@@ -259,10 +267,10 @@ class ModelConfig(Section):
 
     name: str = Field("gpt4ts", description="Catalogue name (see `tsalign models`).")
     backbone: Url = Field("minilm", description="minilm, a local HF dir, s3:// prefix or hub id.")
-    n_layers: int = Field(2, ge=1, description="Keep the first k transformer blocks.")
+    n_layers: int = Field(2, ge=1, le=256, description="Keep the first k transformer blocks.")
     freeze: Literal["frozen", "ln_pos", "lora", "full"] = "ln_pos"
-    patch_len: int = Field(16, ge=1)
-    stride: int = Field(8, ge=1)
+    patch_len: int = Field(16, ge=1, le=100_000)
+    stride: int = Field(8, ge=1, le=100_000)
     dropout: float = Field(
         0.1, ge=0.0, lt=1.0, description="Dropout inside the model body (encoder, adapters)."
     )
@@ -273,8 +281,8 @@ class ModelConfig(Section):
         description="Dropout on the forecast itself, after the flatten-linear head (PatchTST's "
         "head_dropout; 0 as in GPT4TS and PatchTST's ETTh1 setting).",
     )
-    lora_r: int = Field(8, ge=1)
-    lora_alpha: int = Field(16, ge=1)
+    lora_r: int = Field(8, ge=1, le=4096)
+    lora_alpha: int = Field(16, ge=1, le=65_536)
     lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
     lora_targets: list[str] | None = Field(
         None, description="Module names LoRA wraps; per backbone family when None."
@@ -283,20 +291,30 @@ class ModelConfig(Section):
     d_model: int = Field(
         64,
         ge=1,
+        le=65_536,
         description="Width of the LLM-free models (PatchTST) and of Time-LLM's patch embedding.",
     )
-    n_heads: int = Field(4, ge=1, description="Attention heads of PatchTST / reprogramming.")
-    e_layers: int = Field(2, ge=1, description="Encoder layers of PatchTST.")
+    n_heads: int = Field(
+        4, ge=1, le=1024, description="Attention heads of PatchTST / reprogramming."
+    )
+    e_layers: int = Field(2, ge=1, le=256, description="Encoder layers of PatchTST.")
     d_ff: int = Field(
         128,
         ge=1,
+        le=1_048_576,
         description="Feed-forward width (PatchTST); hidden features "
         "Time-LLM keeps before its head.",
     )
-    moving_avg: int = Field(25, ge=1, description="DLinear trend kernel, in time steps (odd).")
-    n_prototypes: int = Field(100, ge=1, description="Time-LLM text prototypes.")
-    prompt_tokens: int = Field(64, ge=8, description="Cap on Time-LLM prompt-as-prefix tokens.")
-    top_lags: int = Field(5, ge=1, description="Autocorrelation lags quoted in the prompt.")
+    moving_avg: int = Field(
+        25, ge=1, le=100_000, description="DLinear trend kernel, in time steps (odd)."
+    )
+    n_prototypes: int = Field(100, ge=1, le=100_000, description="Time-LLM text prototypes.")
+    prompt_tokens: int = Field(
+        64, ge=8, le=100_000, description="Cap on Time-LLM prompt-as-prefix tokens."
+    )
+    top_lags: int = Field(
+        5, ge=1, le=1000, description="Autocorrelation lags quoted in the prompt."
+    )
     anomaly_quantile: float = Field(
         0.99, gt=0.0, lt=1.0, description="Validation-score quantile used as anomaly threshold."
     )
@@ -327,31 +345,36 @@ class TrainConfig(Section):
             )
         return tree
 
-    num_workers: int = Field(2, ge=1)
+    # Upper bounds catch typos (an extra zero) before a cluster is asked for the resources.
+    num_workers: int = Field(2, ge=1, le=4096)
     device: Device = Field("auto", description="auto = cuda when the Ray cluster has GPUs.")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="auto = bf16 on cuda, fp32 on cpu; bf16 autocasts an fp32 module."
     )
-    cpus_per_worker: int = Field(1, ge=1)
+    cpus_per_worker: int = Field(1, ge=1, le=1024)
     deepspeed_preset: Annotated[str, AfterValidator(_check_preset_name)] = Field(
         "zero2",
         description="Name of a preset in infra/deepspeed/ (zero0 ... zero3_offload); never a path.",
     )
-    epochs: int = Field(1, ge=1)
-    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
-    batch_size: int = Field(32, ge=1, description="Per-worker micro-batch.")
-    grad_accum: int = Field(1, ge=1, description="Micro-batches per optimizer step.")
-    grad_clip: float = Field(1.0, gt=0, description="Max global gradient norm.")
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
+    epochs: int = Field(1, ge=1, le=100_000)
+    max_steps: int | None = Field(
+        None, ge=1, le=1_000_000_000, description="Stop after this many optimizer steps."
+    )
+    batch_size: int = Field(32, ge=1, le=65_536, description="Per-worker micro-batch.")
+    grad_accum: int = Field(1, ge=1, le=4096, description="Micro-batches per optimizer step.")
+    grad_clip: float = Field(1.0, gt=0, le=1e6, description="Max global gradient norm.")
+    lr: float = Field(1e-3, gt=0, le=1.0, description="Peak learning rate (AdamW).")
+    weight_decay: float = Field(0.0, ge=0, le=1.0, description="AdamW decoupled weight decay.")
     warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of steps in linear warm-up.")
     patience: int = Field(
-        3, ge=1, description="Epochs without validation improvement before stopping."
+        3, ge=1, le=100_000, description="Epochs without validation improvement before stopping."
     )
     max_failures: int = Field(
-        2, ge=0, description="Worker-group restarts from the last checkpoint."
+        2, ge=0, le=1000, description="Worker-group restarts from the last checkpoint."
     )
-    keep_checkpoints: int = Field(2, ge=1, description="Best-k checkpoints kept, by val_loss.")
+    keep_checkpoints: int = Field(
+        2, ge=1, le=1000, description="Best-k checkpoints kept, by val_loss."
+    )
     max_train_windows: int | None = Field(2048, ge=1, description="Cap on training windows.")
     max_val_windows: int | None = Field(512, ge=1, description="Cap on validation windows.")
     seed: int = 2024
@@ -373,7 +396,7 @@ class EvalConfig(Section):
     season: int | None = Field(
         None, ge=1, description="Seasonal period; from the profile when None."
     )
-    batch_size: int = Field(256, ge=1)
+    batch_size: int = Field(256, ge=1, le=1_048_576)
     device: Device = Field("auto", description="Where models run; auto = cuda when available.")
     max_test_windows: int | None = Field(None, ge=1, description="Cap on test windows; None = all.")
     seed: int = Field(2024, description="Seed for any sampling during evaluation.")
@@ -441,21 +464,29 @@ class RunConfig(Section):
     @model_validator(mode="before")
     @classmethod
     def _profile_prices_the_training_window(cls, tree: Any) -> Any:
-        """profile.input_len follows data.window.seq_len unless the config sets it."""
+        """profile.input_len follows data.window.seq_len unless the config sets it.
+
+        Sections of the wrong type (``data: vic_elec``, ``window: 5``) are left as they
+        are, so that field validation reports them by path.
+        """
         if not isinstance(tree, dict):
             return tree
         profile = tree.get("profile") or {}
-        if isinstance(profile, dict) and "input_len" not in profile:
-            data = tree.get("data") or {}
-            if isinstance(data, DataConfig):
-                seq_len = data.window.seq_len
-            else:
-                window = data.get("window") or {}
-                if isinstance(window, WindowConfig):
-                    window = window.model_dump()
-                seq_len = window.get("seq_len", WindowConfig.model_fields["seq_len"].default)
-            tree = {**tree, "profile": {**profile, "input_len": seq_len}}
-        return tree
+        if not isinstance(profile, dict) or "input_len" in profile:
+            return tree
+        data = tree.get("data") or {}
+        if isinstance(data, DataConfig):
+            seq_len = data.window.seq_len
+        elif isinstance(data, dict):
+            window = data.get("window") or {}
+            if isinstance(window, WindowConfig):
+                window = window.model_dump()
+            if not isinstance(window, dict):
+                return tree
+            seq_len = window.get("seq_len", WindowConfig.model_fields["seq_len"].default)
+        else:
+            return tree
+        return {**tree, "profile": {**profile, "input_len": seq_len}}
 
     data: DataConfig = Field(default_factory=DataConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
@@ -479,11 +510,7 @@ class RunConfig(Section):
 
     def candidates(self) -> list[ModelConfig]:
         """The model sections to train: ``model`` first, then each ``compare`` entry."""
-        extra = [
-            self.model.for_model(name)
-            for name in self.compare
-            if name != self.model.name
-        ]
+        extra = [self.model.for_model(name) for name in self.compare if name != self.model.name]
         return [self.model, *extra]
 
 
@@ -502,7 +529,8 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
     """Turn ``["train.epochs=2", "data.targets=[a,b]"]`` into a nested dict.
 
     Values are parsed as YAML scalars/flow collections, so ``2`` is an int,
-    ``null`` is None and ``[a, b]`` is a list.
+    ``null`` is None and ``[a, b]`` is a list. A value that is not valid YAML
+    (``data.description=[draft: x``) is taken as the plain string it is.
 
     Raises:
         ConfigError: an override without ``=`` or with an empty key.
@@ -512,8 +540,18 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"override {item!r} is not key=value (e.g. train.epochs=2)")
-        _set_dotted(tree, key.strip(), yaml.safe_load(raw) if raw else "")
+        _set_dotted(tree, key.strip(), _override_value(raw))
     return tree
+
+
+def _override_value(raw: str) -> Any:
+    """An override's value: YAML when it parses, else the raw text."""
+    if not raw:
+        return ""
+    try:
+        return yaml.safe_load(raw)
+    except (yaml.YAMLError, RecursionError):
+        return raw
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -526,14 +564,43 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+MAX_PROBLEMS = 20
+"""Invalid fields listed in one error; a pasted-in wrong file can have thousands."""
+
+
+def field_path(loc: tuple[str | int, ...]) -> str:
+    """``("compare", 1)`` -> ``compare[1]``; ``("data", "window", "seq_len")`` -> dotted."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<root>"
+
+
+def _hint(item: Any, path: str) -> str:
+    if item["type"] == "extra_forbidden":
+        return "remove it or fix its spelling"
+    if item["type"] == "model_type":
+        return (
+            f"is a section, not a value: set its keys, e.g. {path}.<key>=... on the command "
+            f"line or an indented mapping under {path.rsplit('.', 1)[-1]}: in YAML"
+        )
+    return item["msg"]
+
+
 def format_validation_error(err: ValidationError, origin: str) -> str:
-    """One line per problem: ``origin: dotted.path: message (got value)``."""
+    """One line per problem: ``origin: dotted.path: message (got value)``.
+
+    The value is quoted as a bounded excerpt (see :mod:`components.excerpt`).
+    """
+    problems = err.errors(include_url=False)
     lines = []
-    for item in err.errors():
-        path = ".".join(str(p) for p in item["loc"]) or "<root>"
-        got = redact(item.get("input"))  # the refused value may itself be a secret
-        hint = "remove it or fix its spelling" if item["type"] == "extra_forbidden" else item["msg"]
-        lines.append(f"{origin}: {path}: {hint} (got {got!r})")
+    for item in problems[:MAX_PROBLEMS]:
+        path = field_path(tuple(item["loc"]))
+        # Prune before redacting: a YAML alias bomb must never be walked in full.
+        got = redact_text(short_repr(redact(prune(item.get("input")))))
+        lines.append(f"{origin}: {path}: {_hint(item, path)} (got {got})")
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"{origin}: … and {len(problems) - MAX_PROBLEMS} more problems")
     return "\n".join(lines)
 
 
@@ -553,23 +620,64 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Load a YAML run config (or the embedded defaults when ``path`` is None) plus overrides.
 
     Raises:
-        ConfigError: missing/unparsable file or any invalid field.
+        ConfigError: missing/unreadable/empty/unparsable file or any invalid field.
     """
     tree: dict[str, Any] = {}
     origin = "<defaults>"
     if path is not None:
         path = Path(path)
         origin = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found; see configs/ for examples")
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: top level must be a mapping of sections")
-        tree = loaded
+        tree = read_config_file(path)
     if overrides:
         tree = _merge(tree, parse_overrides(overrides))
         origin += " + overrides"
     return build_config(tree, origin)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The mapping of sections in a YAML config file.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not UTF-8, not valid YAML, empty
+            (only comments) or not a mapping at the top level.
+    """
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found; see configs/ for examples")
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the file ({err.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); "
+            "re-save the file as UTF-8"
+        ) from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(err)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
+    if loaded is None:
+        raise ConfigError(
+            f"{path}: the file is empty (no settings); add the sections to change "
+            "(see configs/default.yaml), or leave out --config to run the embedded defaults"
+        )
+    if not isinstance(loaded, dict):
+        raise ConfigError(
+            f"{path}: top level must be a mapping of sections (data:, model:, train: ...), "
+            f"got {type(loaded).__name__}"
+        )
+    return loaded
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """What is wrong and where, without quoting the offending line (it may be huge)."""
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = err.problem or err.context or "syntax error"
+        return f"{quote(problem, 120)[1:-1]}{where}"
+    return quote(str(err), 120)

@@ -15,6 +15,8 @@ near one copy of the data.
 from __future__ import annotations
 
 import re
+import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from components.config import DataConfig
 from components.data.errors import DataError
 from components.data.meta import TIMESTAMP
 from components.data.sources import ResolvedSource
+from components.excerpt import name_list, quote
 
 _TS_NAMES = ("timestamp", "datetime", "date_time", "time", "date", "ds", "period", "time_idx")
 _ID_NAMES = ("unique_id", "series_id", "item_id", "id", "series", "channel", "variable", "key")
@@ -86,7 +89,7 @@ def _where(src: ResolvedSource, column: str | None = None) -> str:
     text = src.label
     if src.label != str(src.path) and src.fmt:
         text = f"{src.label} ({src.path.name})" if src.path.name not in src.label else src.label
-    return f"{text}, column {column!r}" if column else text
+    return f"{text}, column {quote(column, 40)}" if column else text
 
 
 def _row_text(src: ResolvedSource, i: int) -> str:
@@ -97,6 +100,54 @@ def _row_text(src: ResolvedSource, i: int) -> str:
 
 
 # --------------------------------------------------------------------------- reading
+
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it first (gunzip FILE)"),
+    (b"BZh", "a bzip2-compressed file", "decompress it first (bunzip2 FILE)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file", "decompress it first (unxz FILE)"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file", "decompress it first (unzstd FILE)"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an old Excel workbook (.xls)",
+        "export the sheet as CSV (Save As > CSV UTF-8)",
+    ),
+    (b"PAR1", "a Parquet file", "rename it to .parquet"),
+)
+
+
+def check_text_file(src: ResolvedSource) -> None:
+    """Refuse a ``.csv`` whose content is compressed, a spreadsheet or not UTF-8 text.
+
+    Only the first bytes and the header line are read, so this is cheap for any size.
+
+    Raises:
+        DataError: naming what the file really is and how to get a CSV from it.
+    """
+    with open(src.path, "rb") as fh:
+        head = fh.read(1 << 16)
+    for magic, what, fix in _MAGIC:
+        if head.startswith(magic):
+            raise DataError(_where(src), f"this is {what}, not CSV text", fix)
+    if head.startswith(b"PK\x03\x04"):
+        what, fix = "a ZIP archive", "extract the CSV from it (unzip FILE)"
+        if zipfile.is_zipfile(src.path):
+            with zipfile.ZipFile(src.path) as archive:
+                if any(n.startswith("xl/") for n in archive.namelist()):
+                    what = "an Excel workbook (.xlsx)"
+                    fix = "export the sheet as CSV (Save As > CSV UTF-8)"
+        raise DataError(_where(src), f"this is {what}, not CSV text", fix)
+    header = head.split(b"\n", 1)[0]
+    try:
+        header.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if len(header) == len(head) and err.start >= len(head) - 3:
+            return  # a multi-byte character cut by the 64 KiB read, not a bad byte
+        raise DataError(
+            _where(src),
+            f"the header line is not UTF-8 text (byte 0x{header[err.start]:02x} at "
+            f"column {err.start + 1})",
+            "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE)",
+        ) from None
 
 
 def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
@@ -111,6 +162,9 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
         raise DataError(
             where, "the file is empty", "supply a file with a header line and data rows"
         )
+    if src.fmt == "csv":
+        check_text_file(src)
+        _check_line_count(src, cfg)
     bad_rows: list[tuple[int | None, int, int, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -134,8 +188,21 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
             )
         else:
             table = pq.read_table(src.path)
+    except UnicodeDecodeError as err:
+        raise DataError(
+            where,
+            f"not UTF-8 text (byte 0x{err.object[err.start]:02x})",
+            "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE)",
+        ) from None
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as err:
         msg = str(err).strip().splitlines()[0]
+        if "invalid UTF8" in msg or "invalid UTF-8" in msg:
+            raise DataError(
+                where,
+                f"not UTF-8 text ({quote(msg, 120)[1:-1]})",
+                "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE)",
+            ) from None
+        msg = quote(msg, 200)[1:-1]
         fix = (
             f"check data.delimiter ({cfg.delimiter!r}) and that every line has the same number of fields"
             if src.fmt == "csv"
@@ -149,7 +216,7 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
         line = f"line {number}" if number else "a line"
         raise DataError(
             where,
-            f"{line} has {actual} fields, the header has {expected} ({text[:80]!r})",
+            f"{line} has {actual} fields, the header has {expected} ({quote(text)})",
             f"check data.delimiter ({cfg.delimiter!r}) and that every line has the same number of fields",
         )
     names = table.column_names
@@ -158,18 +225,20 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
             if delim != cfg.delimiter and delim in names[0]:
                 raise DataError(
                     where,
-                    f"only one column found ({names[0][:60]!r}); the header looks {text}-delimited",
+                    f"only one column found ({quote(names[0])}); the header looks {text}-delimited",
                     f"set data.delimiter: {text}",
                 )
     if len(names) < 2:
         raise DataError(
             where,
-            f"only {len(names)} column(s) found ({names})",
+            f"only {len(names)} column(s) found ({name_list(names)})",
             "supply a timestamp column and at least one value column",
         )
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
     if dupes:
-        raise DataError(where, f"duplicate column names {dupes}", "give every column a unique name")
+        raise DataError(
+            where, f"duplicate column names {name_list(dupes)}", "give every column a unique name"
+        )
     if table.num_rows == 0:
         raise DataError(
             where,
@@ -177,6 +246,30 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
             "supply at least seq_len + horizon rows of data",
         )
     return table
+
+
+def _can_only_shrink(cfg: DataConfig) -> bool:
+    """Without resampling or gap filling, the series has at most as many rows as the file."""
+    return cfg.resample is None and cfg.missing == "refuse"
+
+
+def _check_line_count(src: ResolvedSource, cfg: DataConfig) -> None:
+    """Refuse a CSV with fewer data lines than one window needs, before parsing it.
+
+    Every data row takes at least one non-blank line, so non-blank lines minus the
+    header bound the row count from above. Reading stops as soon as there are enough.
+    """
+    if not _can_only_shrink(cfg):
+        return
+    need = cfg.window.seq_len + cfg.window.horizon
+    lines = 0
+    with open(src.path, "rb") as fh:
+        for line in fh:
+            lines += bool(line.strip())
+            if lines > need:
+                return
+    if lines >= 2:  # a header without rows gets its own message from the parser
+        _check_length(lines - 1, cfg, src)
 
 
 def _line_of(src: ResolvedSource, text: str) -> int | None:
@@ -203,7 +296,7 @@ def _pick_timestamp(
         if cfg.timestamp_col not in names:
             raise DataError(
                 _where(src, cfg.timestamp_col),
-                f"timestamp column not found; columns are {names}",
+                f"timestamp column not found; columns are {name_list(names)}",
                 "set data.timestamp_col to one of these (or remove it to infer)",
             )
         return cfg.timestamp_col
@@ -218,7 +311,7 @@ def _pick_timestamp(
         return by_name[0]
     raise DataError(
         _where(src),
-        f"no timestamp column found among {names}",
+        f"no timestamp column found among {name_list(names)}",
         "set data.timestamp_col to the column holding the time stamps (ISO 8601 text)",
     )
 
@@ -266,7 +359,7 @@ def _timestamps_ns(
         kind = "with a UTC offset" if aware[first] else "without a UTC offset"
         raise DataError(
             _where(src, name),
-            f"mixed time zones: {_row_text(src, first)} ({text.iloc[first]!r}) is {kind} unlike row 0 ({text.iloc[0]!r})",
+            f"mixed time zones: {_row_text(src, first)} ({quote(text.iloc[first])}) is {kind} unlike row 0 ({quote(text.iloc[0])})",
             "write every timestamp with an offset (e.g. 2020-01-01T00:00:00Z) or none of them",
         )
     try:
@@ -274,12 +367,10 @@ def _timestamps_ns(
     except (ValueError, TypeError, OverflowError):
         parsed = None
     if parsed is None:
-        coerced = pd.to_datetime(text, errors="coerce", format="mixed", utc=bool(aware.all()))
-        bad = np.flatnonzero(coerced.isna().to_numpy())
-        first = int(bad[0]) if len(bad) else 0
+        first = _first_unparsable(text, bool(aware.all()))
         raise DataError(
             _where(src, name),
-            f"cannot parse timestamp {text.iloc[first]!r} at {_row_text(src, first)}",
+            f"cannot parse timestamp {quote(text.iloc[first])} at {_row_text(src, first)}",
             "write timestamps as ISO 8601 (2020-01-31 13:30:00) or set data.timestamp_col to the right column",
         )
     if aware.all():
@@ -287,6 +378,23 @@ def _timestamps_ns(
         inferred["timezone"] = "converted to UTC from the offsets in the text timestamps"
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed.to_numpy(dtype="datetime64[ns]").view(np.int64), tz
+
+
+def _first_unparsable(text: pd.Series, utc: bool) -> int:
+    """Row of the first timestamp that fails ISO 8601 parsing on its own.
+
+    The whole-column parse fails on one bad row, a different format in some rows, or a
+    date out of range; parsing each row alone (coerced) finds the first culprit.
+    """
+    coerced = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
+    bad = np.flatnonzero(coerced.isna().to_numpy())
+    if len(bad):
+        return int(bad[0])
+    # Every row parses alone, so the rows disagree in format: name the first that
+    # differs in shape (digits -> 9) from row 0.
+    shapes = text.str.replace(r"\d", "9", regex=True)
+    differ = np.flatnonzero((shapes != shapes.iloc[0]).to_numpy())
+    return int(differ[0]) if len(differ) else 0
 
 
 # --------------------------------------------------------------------------- channels
@@ -310,6 +418,16 @@ def _channel_values(col: pa.ChunkedArray, name: str, src: ResolvedSource) -> np.
         )
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
         text = pd.Series(col.to_numpy(zero_copy_only=False), dtype=object)
+        nul = np.flatnonzero(text.str.contains("\x00", regex=False).fillna(False).to_numpy(bool))
+        if len(nul):
+            i = int(nul[0])
+            raise DataError(
+                _where(src, name),
+                f"NUL byte (\\x00) inside the value {quote(text.iloc[i])} at "
+                f"{_row_text(src, i)} ({len(nul)} such cells)",
+                "a number never contains NUL bytes: the file is corrupted or binary; "
+                "re-export it as plain text",
+            )
         lowered = text.str.strip().str.lower()
         if lowered.dropna().isin(["true", "false"]).all() and lowered.notna().any():
             return lowered.map({"true": 1.0, "false": 0.0}).to_numpy(
@@ -321,7 +439,7 @@ def _channel_values(col: pa.ChunkedArray, name: str, src: ResolvedSource) -> np.
             i = int(bad[0])
             raise DataError(
                 _where(src, name),
-                f"non-numeric value {text.iloc[i]!r} at {_row_text(src, i)} ({len(bad)} such cells)",
+                f"non-numeric value {quote(text.iloc[i])} at {_row_text(src, i)} ({len(bad)} such cells)",
                 "fix or blank those cells (blanks follow data.missing), or leave the column out via data.targets/data.covariates",
             )
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -351,7 +469,8 @@ def _select_channels(
             if col not in names:
                 raise DataError(
                     _where(src, col),
-                    f"{field_name} names a column that is not in the file; columns are {names}",
+                    f"{field_name} names a column that is not in the file; "
+                    f"columns are {name_list(names)}",
                     f"fix the spelling in {field_name} or add the column to the file",
                 )
     if declared:
@@ -382,7 +501,7 @@ def _select_channels(
     if not targets:
         raise DataError(
             _where(src),
-            f"no target channel among {names}",
+            f"no target channel among {name_list(names)}",
             "set data.targets to the column(s) to forecast",
         )
     keep = set(targets) | set(covs)
@@ -407,7 +526,7 @@ def _pivot_long(
         if col is not None and col not in names:
             raise DataError(
                 _where(src, col),
-                f"{field_name} is not a column; columns are {names}",
+                f"{field_name} is not a column; columns are {name_list(names)}",
                 f"fix {field_name}",
             )
     if id_col is None:
@@ -427,7 +546,7 @@ def _pivot_long(
         if len(cands) != 1 and not any(n.lower() in _VALUE_NAMES for n in names):
             raise DataError(
                 _where(src),
-                f"long layout but the value column is ambiguous among {cands}",
+                f"long layout but the value column is ambiguous among {name_list(cands)}",
                 "set data.value_col",
             )
         value_col = cands[0]
@@ -446,7 +565,7 @@ def _pivot_long(
         i = int(np.flatnonzero(dup)[0])
         raise DataError(
             _where(src, ts_col),
-            f"duplicated (series, timestamp) at {_row_text(src, i)}: {frame[id_col].iloc[i]!r} at {frame[ts_col].iloc[i]}",
+            f"duplicated (series, timestamp) at {_row_text(src, i)}: {quote(str(frame[id_col].iloc[i]))} at {frame[ts_col].iloc[i]}",
             "keep one value per series and timestamp (aggregate or drop duplicates)",
         )
     order = list(dict.fromkeys(frame[id_col]))  # channels in order of first appearance
@@ -508,6 +627,40 @@ def _fill(values: np.ndarray, policy: str) -> int:
     return count
 
 
+def magnitude_limit(rows: int) -> float:
+    """Largest |value| whose square, summed over ``rows`` values, stays finite in float64.
+
+    Variances, standardisation and the squared-error loss all sum squares; beyond this
+    limit they overflow to inf (the profile crashes, training "diverges").
+    """
+    return float(np.sqrt(np.finfo(np.float64).max / max(rows, 1)))
+
+
+def _check_magnitude(arr: np.ndarray, limit: float, name: str, src: ResolvedSource) -> None:
+    big = np.flatnonzero(np.abs(arr) > limit)
+    if len(big):
+        i = int(big[0])
+        raise DataError(
+            _where(src, name),
+            f"value {arr[i]:.6g} at {_row_text(src, i)} is too large for float64 statistics: "
+            f"squares of values beyond ±{limit:.3g} overflow over {len(arr)} rows "
+            f"({len(big)} such cells)",
+            "rescale the column (e.g. divide it by a power of ten and note the unit in "
+            "data.units), or fix the cells if they are sentinel values",
+        )
+
+
+def _check_length(rows: int, cfg: DataConfig, src: ResolvedSource) -> None:
+    need = cfg.window.seq_len + cfg.window.horizon
+    if rows < need:
+        raise DataError(
+            _where(src),
+            f"series too short: {rows} rows but seq_len + horizon = "
+            f"{cfg.window.seq_len} + {cfg.window.horizon} = {need}",
+            "supply a longer series or lower data.window.seq_len / data.window.horizon",
+        )
+
+
 def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
     """Read, validate and regularise a resolved source.
 
@@ -524,6 +677,11 @@ def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
     """
     inferred: dict[str, str] = {}
     table = read_raw(src, cfg)
+    if _can_only_shrink(cfg):
+        # Cheap first: without resampling or gap filling the series cannot gain rows
+        # (a long layout only loses them), so a short file is refused before any
+        # per-column work (a 20,000-column, 3-row file used to take minutes).
+        _check_length(table.num_rows, cfg, src)
     ts_col = _pick_timestamp(table, cfg, src, inferred)
     pkg = src.packaged
 
@@ -564,12 +722,16 @@ def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
         pkg.targets if pkg else None,
         pkg.covariates if pkg else [],
     )
-    channels = [n for n in table.column_names if n in set(targets) | set(covs)]  # file order
-    table = table.select([*channels])  # drop timestamp + ignored columns early (memory)
+    keep = set(targets) | set(covs)
+    channels = [n for n in table.column_names if n in keep]  # file order
+    # Hold each channel once and release it after conversion, so peak memory stays near
+    # one copy of the data (popping from a dict is O(1); drop_columns would copy the schema).
+    pending = dict(zip(channels, table.select(channels).columns, strict=True))
+    del table
+    limit = magnitude_limit(n)
     values: dict[str, np.ndarray] = {}
     for name in channels:
-        arr = _channel_values(table.column(name), name, src)
-        table = table.drop_columns([name])  # free the Arrow buffers of this column now
+        arr = _channel_values(pending.pop(name), name, src)
         bad = np.flatnonzero(np.isinf(arr))
         if len(bad):
             i = int(bad[0])
@@ -578,6 +740,7 @@ def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
                 f"infinite value {arr[i]} at {_row_text(src, i)} ({len(bad)} such cells)",
                 "replace ±inf by a finite value or blank it (blanks follow data.missing)",
             )
+        _check_magnitude(arr, limit, name, src)
         if n and np.isnan(arr).all():
             raise DataError(
                 _where(src, name),
@@ -708,13 +871,7 @@ def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
         values[c] = np.array(values[c], dtype=np.float64)  # own the buffer before filling in place
         filled[c] = _fill(values[c], cfg.missing)
 
-    need = cfg.window.seq_len + cfg.window.horizon
-    if n < need:
-        raise DataError(
-            _where(src),
-            f"series too short: {n} rows but seq_len + horizon = {cfg.window.seq_len} + {cfg.window.horizon} = {need}",
-            "supply a longer series or lower data.window.seq_len / data.window.horizon",
-        )
+    _check_length(n, cfg, src)
 
     columns = [pa.array(ts.view("datetime64[ns]"), type=pa.timestamp("ns"))]
     columns += [pa.array(values[c], type=pa.float64()) for c in channels]
@@ -782,6 +939,9 @@ def stream_canonical(src: ResolvedSource, cfg: DataConfig, out_path: Path) -> Ca
     step = 0
     channels: list[str] = []
     tz = ""
+    peak = 0.0  # largest |value| seen, checked against magnitude_limit(rows) at the end
+    if src.fmt == "csv":
+        check_text_file(src)
     try:
         for batch in _batches(src, cfg):
             if batch.num_rows == 0:
@@ -836,6 +996,7 @@ def stream_canonical(src: ResolvedSource, cfg: DataConfig, out_path: Path) -> Ca
                     or pc.any(pc.is_inf(col)).as_py()
                 ):
                     raise NeedsFullRead(f"missing/infinite values in {name}")
+                peak = max(peak, pc.max(pc.abs(col)).as_py() or 0.0)
                 cols.append(col)
             pending.append(pa.RecordBatch.from_arrays(cols, schema=writer.schema))
             pending_rows += batch.num_rows
@@ -844,6 +1005,8 @@ def stream_canonical(src: ResolvedSource, cfg: DataConfig, out_path: Path) -> Ca
                 pending, pending_rows = _flush(writer, pending, full_only=True)
         if writer is None or rows < cfg.window.seq_len + cfg.window.horizon:
             raise NeedsFullRead("empty or short")
+        if peak > magnitude_limit(rows):
+            raise NeedsFullRead("values too large for float64 statistics")
         _flush(writer, pending, full_only=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, DataError) as err:
         raise NeedsFullRead(str(err)) from None

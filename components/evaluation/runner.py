@@ -30,7 +30,12 @@ from components.evaluation.forecast import predict_windows
 from components.evaluation.leaderboard import paradigm_of, recommended_won, render_leaderboard
 from components.evaluation.plots import write_plots
 from components.evaluation.provenance import provenance
-from components.models import ModelBuildError, ModelSpec, build_model, get_entry, load_pretrained
+from components.models import (
+    ModelSpec,
+    baseline_problem,
+    build_model,
+    load_pretrained,
+)
 from components.refs import EvalReport
 
 HORIZON_BUCKETS = 4
@@ -111,16 +116,10 @@ def check_baselines(names: list[str]) -> None:
         EvaluationError: an unknown name, or a trainable model listed as a baseline
             (it belongs in ``compare``, which trains it beside the candidate).
     """
-    for name in names:
-        try:
-            entry = get_entry(name)
-        except ModelBuildError as err:
-            raise EvaluationError(f"eval.baselines: {err}") from None
-        if entry.trainable:
-            raise EvaluationError(
-                f"eval.baselines: {name!r} has parameters to train and would be scored with "
-                f"random weights; move it to compare: [{name}] so it is trained beside the candidate"
-            )
+    for i, name in enumerate(names):
+        problem = baseline_problem(name)
+        if problem is not None:
+            raise EvaluationError(f"eval.baselines[{i}]: {problem}")
 
 
 def _load_candidate(name: str, directory: str, cfg: DataConfig, n_channels: int) -> torch.nn.Module:

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 # Importing the paradigm modules registers their catalogue entries.
 from components.models import baselines, bridging, injective, internal  # noqa: F401
-from components.models.catalogue import build_model, count_parameters, get_entry, list_models
+from components.models.catalogue import (
+    baseline_names,
+    baseline_problem,
+    build_model,
+    count_parameters,
+    get_entry,
+    list_models,
+)
 from components.models.persistence import PersistenceError, load_pretrained, save_pretrained
 from components.models.spec import ModelBuildError, ModelSpec
 
@@ -17,6 +24,8 @@ __all__ = [
     "ModelBuildError",
     "ModelSpec",
     "PersistenceError",
+    "baseline_names",
+    "baseline_problem",
     "build_model",
     "count_parameters",
     "get_entry",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from components.config import ModelConfig
+from components.excerpt import quote
 from components.models.spec import TASKS, ModelBuildError, ModelSpec
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,27 @@ def get_entry(name: str) -> Entry:
         raise ModelBuildError(
             f"model.name {name!r} is not in the catalogue; valid names: {list_models()}"
         ) from None
+
+
+def baseline_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an evaluation baseline, or None when it can.
+
+    Baselines are scored as built, so they must be catalogue entries with nothing to train.
+    """
+    entry = _CATALOGUE.get(name)
+    if entry is None:
+        return f"{quote(name)} is not in the catalogue; valid baselines: {baseline_names()}"
+    if entry.trainable:
+        return (
+            f"{name!r} has parameters to train and would be scored with random weights; "
+            f"move it to compare: [{name}] so it is trained beside the candidate"
+        )
+    return None
+
+
+def baseline_names() -> list[str]:
+    """Catalogue entries with nothing to train (valid ``eval.baselines``)."""
+    return [n for n in list_models() if not get_entry(n).trainable]
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

@@ -353,6 +353,7 @@ def print_profile(profile: Profile, console: Any) -> None:
         console: a ``rich.console.Console``.
     """
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"profile: {profile.dataset}", show_header=False, title_justify="left")
     table.add_column("field", style="bold")
@@ -365,4 +366,8 @@ def print_profile(profile: Profile, console: Any) -> None:
         :3
     ]
     for reason in top:
-        console.print(f"  [green]{reason.points:+.1f}[/green] {reason.paradigm}: {reason.text}")
+        console.print(
+            Text.assemble(
+                "  ", (f"{reason.points:+.1f}", "green"), f" {reason.paradigm}: {reason.text}"
+            )
+        )

@@ -30,10 +30,10 @@ import typer
 from flows.cli import data as data_cli
 from flows.cli import registry as registry_cli
 from flows.cli.cluster import jobs_cmd, submit_cmd
-from flows.cli.common import ConfigOpt, DataRevOpt, Overrides, load, user_errors
+from flows.cli.common import ConfigOpt, DataRevOpt, Overrides, load_run, set_debug, user_errors
 from flows.cli.predict import predict_cmd
 from flows.cli.serve import serve_cmd
-from flows.console import console
+from flows.console import console, styled
 
 app = typer.Typer(
     name="tsalign",
@@ -48,6 +48,23 @@ app.command("predict")(predict_cmd)
 app.command("submit")(submit_cmd)
 app.command("jobs")(jobs_cmd)
 app.command("serve")(serve_cmd)
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="TSALIGN_DEBUG",
+            help="Print the Python traceback of a user error too (it always goes to the "
+            "log file, $TSALIGN_LOG_FILE or ~/.cache/tsalign/logs/tsalign.log).",
+        ),
+    ] = False,
+) -> None:
+    """Align pretrained language models with time series."""
+    set_debug(debug)
+
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", help="Project root holding data/, data.dvc and .dvc/.")
@@ -68,7 +85,7 @@ def run(
     from flows.pipeline import pipeline
     from flows.summary import print_summary
 
-    cfg = load(config, overrides, data_rev)
+    cfg = load_run(config, overrides, data_rev)
     with user_errors():
         version = pipeline(config=cfg, project_root=str(project))
     print_summary(cfg)
@@ -85,12 +102,16 @@ def ingest(
     """Validate the configured source, write canonical Parquet under data/ and `dvc add` + push it."""
     from flows.ingest import ingest_flow
 
-    cfg = load(config, overrides, data_rev)
+    cfg = load_run(config, overrides, data_rev)
     with user_errors():
         dataset = ingest_flow(cfg, str(project))
     console.print(
-        f"[green]ingested[/] {dataset.name}: {dataset.rows} rows, "
-        f"channels {dataset.channels}, data version (md5) {dataset.md5}"
+        styled(
+            "ingested",
+            "green",
+            f" {dataset.name}: {dataset.rows} rows, "
+            f"channels {dataset.channels}, data version (md5) {dataset.md5}",
+        )
     )
 
 
@@ -100,7 +121,7 @@ def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     from components.profiling import load_profile, print_profile
     from flows.profile import profile_flow
 
-    cfg = load(config, overrides)
+    cfg = load_run(config, overrides)
     with user_errors():
         ref = profile_flow(cfg)
     print_profile(load_profile(Path(ref.profile_path)), console)
@@ -113,11 +134,13 @@ def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     from flows.summary import run_line
     from flows.train import train_flow
 
-    cfg = load(config, overrides)
+    cfg = load_run(config, overrides)
     with user_errors():
         result = train_flow(cfg)
     for run in result.runs:
-        console.print(f"[green]trained[/] {run_line(run)}; best checkpoint {run.checkpoint_uri}")
+        console.print(
+            styled("trained", "green", f" {run_line(run)}; best checkpoint {run.checkpoint_uri}")
+        )
 
 
 @app.command()
@@ -126,7 +149,7 @@ def evaluate(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     from flows.evaluate import evaluate_flow
     from flows.summary import metrics_table
 
-    cfg = load(config, overrides)
+    cfg = load_run(config, overrides)
     with user_errors():
         report = evaluate_flow(cfg)
     console.print(metrics_table(report))
@@ -139,7 +162,7 @@ def publish(
     """Publish the latest evaluated model as a new immutable registry version."""
     from flows.publish import publish_flow
 
-    cfg = load(config, overrides)
+    cfg = load_run(config, overrides)
     with user_errors():
         version = publish_flow(cfg, project_root=str(project))
     typer.echo(str(version))

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import typer
 
 from flows.cli.common import Overrides, fail, load
-from flows.console import console
+from flows.console import console, styled
 
 AddressOpt = Annotated[
     str | None,
@@ -211,13 +211,13 @@ def submit_cmd(
         },
         metadata={"tsalign": "pipeline" if pipeline else "train", "config": config.name},
     )
-    console.print(f"submitted [bold]{job_id}[/]: {entrypoint}")
+    console.print("submitted", styled(job_id, "bold", f": {entrypoint}"))
     if not follow:
         typer.echo(job_id)
         return
     status = _follow(client, job_id)
     colour = "green" if status == "SUCCEEDED" else "red"
-    console.print(f"job {job_id}: [{colour}]{status}[/]")
+    console.print(f"job {job_id}:", styled(status, colour))
     if status != "SUCCEEDED":
         info = client.get_job_info(job_id)
         fail(f"job {job_id} {status.lower()}: {info.message or 'see its logs above'}")

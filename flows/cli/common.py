@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import logging.handlers
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +14,7 @@ from typing import Annotated
 import typer
 
 from components.config import ConfigError, RunConfig, load_config
-from flows.console import console
+from flows.console import console, styled
 
 ConfigOpt = Annotated[
     Path | None,
@@ -62,19 +66,126 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     )
 
 
-def fail(message: str) -> None:
-    """Print ``message`` as an error and exit 1."""
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+LOG_FILE_ENV = "TSALIGN_LOG_FILE"
+DEFAULT_LOG_FILE = "~/.cache/tsalign/logs/tsalign.log"
+_debug = False
+
+
+def log_file() -> Path:
+    """Where full logs and tracebacks go (``$TSALIGN_LOG_FILE``, else under ~/.cache)."""
+    return Path(os.path.expanduser(os.environ.get(LOG_FILE_ENV) or DEFAULT_LOG_FILE))
+
+
+def _is_user_error(err: BaseException | None) -> bool:
+    """Whether ``err`` or an exception it was raised from is a user error."""
+    seen: set[int] = set()
+    kinds = user_error_types()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, kinds):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
+class UserErrorConsoleFilter(logging.Filter):
+    """Keeps Prefect's reports of a user error off the console.
+
+    The engine logs a failed task or flow with its traceback, then "Finished in state
+    Failed(...)"; the CLI prints the clean message itself, once. The records still reach
+    the log file; ``tsalign --debug`` removes this filter.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and _is_user_error(record.exc_info[1]):
+            return False
+        if record.name.startswith("prefect."):
+            text = record.getMessage()
+            if text.startswith("Finished in state") and any(
+                f"{kind.__name__}:" in text for kind in user_error_types()
+            ):
+                return False
+        return True
+
+
+def set_debug(debug: bool) -> None:
+    """``tsalign --debug``: print the traceback of user errors too."""
+    global _debug
+    _debug = debug
+
+
+_file_log = logging.getLogger("tsalign.cli")
+_file_log.propagate = False  # tracebacks of user errors go to the log file only
+_file_handler: logging.Handler | None = None
+
+
+def install_logging() -> None:
+    """Send every log record to the log file; keep user-error reports off the console.
+
+    Called once the command has imported what it runs (Prefect configures its console
+    handler on import and would skip it if the root logger already had a file handler).
+    """
+    global _file_handler
+    root = logging.getLogger()
+    path = log_file()
+    if _file_handler is None or getattr(_file_handler, "baseFilename", None) != str(path):
+        if _file_handler is not None:
+            root.removeHandler(_file_handler)
+            _file_log.removeHandler(_file_handler)
+            _file_handler.close()
+            _file_handler = None
+        with contextlib.suppress(OSError):  # an unwritable log dir must not stop a run
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _file_handler = logging.handlers.RotatingFileHandler(
+                path, maxBytes=5 << 20, backupCount=2, encoding="utf-8"
+            )
+            _file_handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )
+            root.addHandler(_file_handler)
+            _file_log.addHandler(_file_handler)
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        ):
+            handler.filters = [
+                f for f in handler.filters if not isinstance(f, UserErrorConsoleFilter)
+            ]
+            if not _debug:
+                handler.addFilter(UserErrorConsoleFilter())
+
+
+def fail(message: str, err: BaseException | None = None) -> None:
+    """Print ``message`` as an error (never parsed as markup) and exit 1.
+
+    Args:
+        message: the user-facing text; shown as is.
+        err: the exception behind it: its traceback goes to the log file, and to the
+            terminal as well under ``--debug``.
+    """
+    if err is not None:
+        _file_log.error("user error: %s", message, exc_info=err)
+        if _debug:
+            console.print_exception()
+    console.print(styled("error:", "bold red", f" {message}"), highlight=False, soft_wrap=True)
+    if err is not None and not _debug:
+        console.print(
+            f"(traceback in {log_file()}; run with tsalign --debug to print it)",
+            style="dim",
+            highlight=False,
+            soft_wrap=True,
+        )
     raise typer.Exit(code=1)
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn user errors into a readable message and exit code 1."""
+    install_logging()
     try:
         yield
     except user_error_types() as err:
-        fail(str(err))
+        fail(str(err), err)
 
 
 def load(
@@ -84,6 +195,21 @@ def load(
     extra = [f"data.rev={data_rev}"] if data_rev else []
     try:
         return load_config(config, [*(overrides or []), *extra])
+    except ConfigError as err:
+        fail(str(err))
+        raise  # unreachable: fail() exits
+
+
+def load_run(
+    config: Path | None, overrides: list[str] | None, data_rev: str | None = None
+) -> RunConfig:
+    """:func:`load`, then check every catalogue name and preset before any stage runs."""
+    from components.preflight import check_run_config
+
+    cfg = load(config, overrides, data_rev)
+    origin = str(config) if config is not None else "<defaults>"
+    try:
+        return check_run_config(cfg, origin + (" + overrides" if overrides or data_rev else ""))
     except ConfigError as err:
         fail(str(err))
         raise  # unreachable: fail() exits

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from flows.cli.common import fail
+from flows.console import console as _err
+from flows.console import out as _out
+
 app = typer.Typer(help="Inspect dataset versions.", no_args_is_help=True)
-_out = Console()
-_err = Console(stderr=True)
 
 RootOpt = Annotated[
     Path, typer.Option("--project-root", help="DVC project holding data/ and data.dvc.")
@@ -36,8 +37,7 @@ def versions(
     try:
         found = list_versions(project_root.resolve(), data_dir)
     except DataError as err:
-        _err.print(f"[red]error:[/] {err}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(str(err), err)
     if as_json:
         typer.echo(json.dumps([v.model_dump() for v in found], indent=2))
         return
@@ -70,6 +70,5 @@ def show(
         else:
             meta = load_meta(checkout_version(name, rev, root, data_dir))
     except DataError as err:
-        _err.print(f"[red]error:[/] {err}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(str(err), err)
     typer.echo(meta.model_dump_json(indent=2))

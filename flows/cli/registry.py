@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from flows.cli.common import ConfigOpt, fail, load, user_errors
+from flows.console import out as _out
+from flows.console import styled
 
 app = typer.Typer(help="Browse and manage the model registry.", no_args_is_help=True)
-_out = Console(highlight=False)
 
 RegistryOpt = Annotated[
     str | None,
@@ -179,7 +179,9 @@ def show_cmd(
             typer.echo(reg.read_text(manifest.ref, "README.md"))
             return
         aliases = [a for a, v in reg.list_aliases(manifest.name).items() if v == manifest.version]
-    _out.print(f"[bold]{manifest.ref}[/]  created {manifest.created_at} by {manifest.created_by}")
+    _out.print(
+        styled(manifest.ref, "bold", f"  created {manifest.created_at} by {manifest.created_by}")
+    )
     if aliases:
         _out.print("aliases: " + ", ".join(f"@{a}" for a in aliases))
     if manifest.description:

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from flows.cli.common import ConfigOpt, Overrides, fail, load
-from flows.console import console
+from flows.console import console, styled
 
 
 def serve_cmd(
@@ -64,5 +64,5 @@ def serve_cmd(
     console.print(f"runs read local data only under: {', '.join(roots)}")
     for dep in deployments:
         crons = ", ".join(s.schedule.cron for s in dep.schedules) or "no schedule"
-        console.print(f"serving [bold]{dep.flow_name}/{dep.name}[/] ({crons})")
+        console.print("serving", styled(f"{dep.flow_name}/{dep.name}", "bold", f" ({crons})"))
     serve_deployments(deployments, limit=limit)

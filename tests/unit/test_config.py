@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from components.config import ConfigError, RunConfig, build_config, load_config, parse_overrides
 
@@ -84,3 +86,83 @@ def test_profile_prices_the_training_window_unless_told_otherwise():
 
     cfg = RunConfig(data=DataConfig(window=WindowConfig(seq_len=200)))
     assert cfg.profile.input_len == 200
+
+
+# --- broken configs (tests/fixtures/broken/cases.yaml: config_cases) -----------------------
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "broken"
+CONFIG_CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())["config_cases"]
+
+
+def load_case(case: dict) -> RunConfig:
+    """Load a broken-config case the way the CLI does: file + overrides, then the catalogues."""
+    from components.preflight import check_run_config
+
+    path = CORPUS / case["file"] if "file" in case else None
+    return check_run_config(load_config(path, case.get("overrides", [])), str(path))
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES, ids=[c["id"] for c in CONFIG_CASES])
+def test_broken_config_is_refused_with_the_field_and_fix(case: dict):
+    with pytest.raises(ConfigError) as caught:
+        load_case(case)
+    message = str(caught.value)
+    if "file" in case:
+        assert case["file"] in message, message
+    for word in case["expect"]:
+        assert word in message, f"{word!r} not in: {message}"
+    for word in case.get("absent", []):
+        assert word not in message, message
+    assert len(message) <= case.get("max_chars", 2000), len(message)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_config_names_real_models_and_presets(path: Path):
+    from components.preflight import check_run_config
+
+    check_run_config(load_config(path))
+
+
+def test_override_that_is_not_yaml_is_a_plain_string():
+    cfg = load_config(None, ["data.description=[draft: x"])
+    assert cfg.data.description == "[draft: x"
+    with pytest.raises(ConfigError, match=r"data\.units: .*dictionary.*got '\{load: kW'"):
+        load_config(None, ["data.units={load: kW"])
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("train.epochs=100001", "train.epochs"),
+        ("train.batch_size=1000000", "train.batch_size"),
+        ("train.lr=2.0", "train.lr"),
+        ("train.lr=.nan", "train.lr"),
+        ("train.num_workers=100000", "train.num_workers"),
+        ("data.window.seq_len=10000000", "data.window.seq_len"),
+        ("model.n_layers=1000", "model.n_layers"),
+    ],
+)
+def test_settings_have_sane_bounds(override: str, field: str):
+    with pytest.raises(ConfigError, match=re.escape(field) + ": Input should be"):
+        load_config(None, [override])
+
+
+def test_list_items_are_reported_by_index():
+    with pytest.raises(ConfigError, match=r"compare\[1\]: Input should be a valid string"):
+        load_config(None, ["compare=[dlinear, 3]"])
+
+
+def test_yaml_error_does_not_quote_the_offending_line(tmp_path: Path):
+    bad = tmp_path / "long.yaml"
+    bad.write_text("data:\n  source: [" + "x" * 20_000 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad)
+    assert "at line 3" in str(caught.value) and "xxxx" not in str(caught.value)
+
+
+def test_a_flood_of_problems_is_cut_to_a_readable_list():
+    tree = {"data": {f"key{i}": i for i in range(500)}}
+    with pytest.raises(ConfigError) as caught:
+        build_config(tree)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 21 and lines[-1].endswith("… and 480 more problems")

@@ -86,6 +86,7 @@ def test_broken_input_is_refused_cleanly(
     assert "Fix: " in message and caught.value.fix.strip(), message
     for word in case["expect"]:
         assert word in message, f"{word!r} not in: {message}"
+    assert len(message) <= case.get("max_chars", 2000), len(message)
     assert state(seeded) == before
     assert not [p for p in (seeded / "data").iterdir() if p.name.startswith(".")]  # no temp files
 

@@ -133,7 +133,7 @@ def test_trainable_baseline_is_refused_with_the_fix():
     check_baselines(["naive", "seasonal_naive"])
     with pytest.raises(EvaluationError, match=r"move it to compare: \[dlinear\]"):
         check_baselines(["dlinear"])
-    with pytest.raises(EvaluationError, match=r"eval\.baselines: .*valid"):
+    with pytest.raises(EvaluationError, match=r"eval\.baselines\[0\]: .*valid"):
         check_baselines(["nope"])
 
 

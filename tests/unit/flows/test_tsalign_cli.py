@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -67,3 +71,61 @@ def test_module_entry_point_is_the_run_command():
     )
     assert result.returncode == 0
     assert "Run the whole pipeline" in result.stdout
+
+
+# --- user errors: clean message, exit 1, no traceback, nothing written ---------------------
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "broken"
+CONFIG_CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())["config_cases"]
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES, ids=[c["id"] for c in CONFIG_CASES])
+def test_broken_config_exits_1_before_any_stage(
+    case: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--project", str(tmp_path)]
+    if "file" in case:
+        args += ["--config", str(CORPUS / case["file"])]
+    result = runner.invoke(app, [*args, *case.get("overrides", [])])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # typer.Exit(1), not a crash
+    for word in case["expect"]:
+        assert word in result.output, f"{word!r} not in: {result.output}"
+    assert list(tmp_path.iterdir()) == []  # no outputs/, data/ or state written
+
+
+def test_messages_are_never_parsed_as_markup():
+    result = runner.invoke(app, ["ingest", "data.name=[/]x"])
+    assert result.exit_code == 1, result.output
+    # The pattern's character classes and the value's [/] print as themselves.
+    assert r"'^[a-z0-9][a-z0-9_\-]*$'" in result.output and "'[/]x'" in result.output
+
+
+@pytest.mark.slow
+def test_user_error_inside_a_stage_prints_one_clean_message(tmp_path: Path):
+    """Through the real console script: no Prefect traceback, the traceback goes to the log."""
+    from components.data import ensure_dvc_project
+
+    ensure_dvc_project(tmp_path / "proj")
+    rows = "".join(f"2021-01-01 {h:02d}:00:00,{h}.5\n" for h in range(20))
+    csv = tmp_path / "cells.csv"
+    csv.write_text("timestamp,load\n" + rows.replace("7.5", "[/x]"))
+    log = tmp_path / "tsalign.log"
+    env = {**os.environ, "TSALIGN_LOG_FILE": str(log), "COLUMNS": "300"}
+    command = [
+        shutil.which("tsalign") or "tsalign", "ingest", "--project", str(tmp_path / "proj"),
+        f"data.source={csv}", "data.name=cells",
+        f"workdir={tmp_path / 'out'}",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert output.count("non-numeric value '[/x]' at row 7") == 1, output
+    assert "Traceback" not in output and "MarkupError" not in output, output
+    assert "Traceback" in log.read_text() and "--debug" in output
+    debug = subprocess.run(
+        [command[0], "--debug", *command[1:]], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert debug.returncode == 1 and "Traceback" in debug.stdout + debug.stderr
