@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from components.excerpt import quote
 from components.redaction import REDACTED, redact  # noqa: F401  (re-exported)
 from components.registry.errors import RefError
 
@@ -17,6 +18,16 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 """Model names: the same rule as ``RegistryConfig.model_name`` (safe as an S3 key and a dir)."""
 
 ALIAS_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
+VERSION_RE = re.compile(r"[0-9]{1,9}")
+"""A version number as written: ASCII digits only (``str.isdigit`` also accepts '²' and
+Arabic-Indic digits), at most 9 of them (an int, never a 5,000-digit parse)."""
+
+
+def is_version_text(text: str) -> bool:
+    """Whether ``text`` spells a version number (see :data:`VERSION_RE`)."""
+    return VERSION_RE.fullmatch(text) is not None
+
+
 """Alias names start with a letter so that ``name@3`` can never be mistaken for a version."""
 
 SCHEMA_VERSION = 1
@@ -168,7 +179,7 @@ def check_name(name: str) -> str:
     Raises:
         RefError: the name is not lower-case letters, digits, ``_`` and ``-``.
     """
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise RefError(
             f"model name {name!r} is invalid: use lower-case letters, digits, '_' and '-', "
             "starting with a letter or digit (e.g. tsalign-forecaster)"
@@ -182,7 +193,7 @@ def check_alias(alias: str) -> str:
     Raises:
         RefError: the alias does not start with a letter or has other characters.
     """
-    if not isinstance(alias, str) or not ALIAS_RE.match(alias):
+    if not isinstance(alias, str) or not ALIAS_RE.fullmatch(alias):
         raise RefError(
             f"alias {alias!r} is invalid: use lower-case letters, digits, '_' and '-', "
             "starting with a letter (e.g. champion, staging)"
@@ -212,9 +223,10 @@ def parse_ref(ref: str) -> tuple[str, int | str | None]:
         check_name(name)
         if version == "latest":
             return name, None
-        if not version.isdigit() or int(version) < 1:
+        if not is_version_text(version) or int(version) < 1:
             raise RefError(
-                f"reference {ref!r}: version {version!r} is not a positive integer; {forms}"
+                f"reference {quote(ref)}: version {quote(version)} is not a positive integer "
+                f"of at most 9 ASCII digits; {forms}"
             )
         return name, int(version)
     if not text:

@@ -51,6 +51,7 @@ from components.registry.manifest import (
     check_alias,
     check_file_key,
     check_name,
+    is_version_text,
     parse_ref,
     redact,
     utcnow,
@@ -194,7 +195,7 @@ class Registry:
         versions = set()
         for info in self.store.list(prefix):
             number, _, rest = info.key[len(prefix) :].partition("/")
-            if rest == "manifest.json" and number.isdigit():
+            if rest == "manifest.json" and is_version_text(number):
                 versions.add(int(number))
         return sorted(versions)
 
@@ -629,7 +630,16 @@ class Registry:
             body, _ = self.store.read(self._model_key(name))
         except ObjectMissing:
             return ModelInfo(name=name)
-        return ModelInfo.model_validate_json(body)
+        return self._model_info(name, body)
+
+    def _model_info(self, name: str, body: bytes) -> ModelInfo:
+        try:
+            return ModelInfo.model_validate_json(body)
+        except ValidationError:
+            raise IntegrityError(
+                f"{self.store.uri}/{self._model_key(name)} is damaged (not a valid model "
+                f"record); restore it from a backup or delete it (tags and description are lost)"
+            ) from None
 
     def set_model_info(
         self, name: str, *, description: str | None = None, tags: dict[str, str] | None = None
@@ -646,7 +656,7 @@ class Registry:
         for attempt in range(MAX_CAS_ATTEMPTS):
             try:
                 body, etag = self.store.read(key)
-                current = ModelInfo.model_validate_json(body)
+                current = self._model_info(name, body)
             except ObjectMissing:
                 current, etag = ModelInfo(name=name), None
             new = ModelInfo(

@@ -31,7 +31,7 @@ from typing import Any
 
 from components.registry.errors import NotFoundError, PreconditionFailed, RegistryError
 from components.registry.manifest import check_file_key
-from components.storage import StorageURI, parse_uri, s3_client
+from components.storage import StorageURI, StorageURIError, parse_uri, s3_client
 
 CHUNK = 1 << 20  # 1 MiB: streaming unit for hashing, downloads and local copies
 
@@ -108,12 +108,30 @@ def etag_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _check_directory(root: Path) -> None:
+    """Refuse a local registry root that is, or lies under, an existing non-directory.
+
+    Raises:
+        StorageURIError: naming the file in the way (the root itself is created on first write).
+    """
+    for path in (root, *root.parents):
+        if path.exists():
+            if not path.is_dir():
+                where = "is a file" if path == root else f"lies under the file {path}"
+                raise StorageURIError(
+                    f"registry location {root} {where}, not a directory; point registry.uri "
+                    "(or --registry) at a directory (created if missing) or an s3:// prefix"
+                )
+            return
+
+
 class LocalStore(ObjectStore):
     """Objects as files under a root directory."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser().resolve()
         self.uri = str(self.root)
+        _check_directory(self.root)
 
     def _path(self, key: str) -> Path:
         path = self.root / _check_key(key)

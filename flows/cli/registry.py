@@ -20,9 +20,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from components.registry.errors import IntegrityError, RegistryError
 from flows.cli.common import ConfigOpt, fail, load, user_errors
+from flows.console import console, styled
 from flows.console import out as _out
-from flows.console import styled
 
 app = typer.Typer(help="Browse and manage the model registry.", no_args_is_help=True)
 
@@ -97,6 +98,7 @@ def list_cmd(
     """List models (or the versions of NAME) with their aliases."""
     reg = _open(config, registry, endpoint_url)
     wanted = _parse_pairs(tag, "--tag")
+    damaged: list[str] = []
     with user_errors():
         if name is None and not wanted:
             table = Table(
@@ -110,8 +112,13 @@ def list_cmd(
             )
             for model in reg.list_models():
                 versions = reg.list_versions(model)
-                info = reg.get_model_info(model)
-                aliases = ", ".join(f"{a}->{v}" for a, v in reg.list_aliases(model).items())
+                try:
+                    info = reg.get_model_info(model)
+                    aliases = ", ".join(f"{a}->{v}" for a, v in reg.list_aliases(model).items())
+                except RegistryError as err:  # one damaged record must not hide the others
+                    table.add_row(model, str(len(versions)), str(versions[-1]), "", "", "(damaged)")
+                    damaged.append(str(err))
+                    continue
                 table.add_row(
                     model,
                     str(len(versions)),
@@ -124,6 +131,7 @@ def list_cmd(
                 _out.print(f"no models in {reg.store.uri} yet; publish one with `tsalign publish`")
                 return
             _out.print(table)
+            _report_damaged(damaged)
             return
         if wanted:
             hits = [(m, v) for m, v in reg.search(wanted) if name is None or m == name]
@@ -142,8 +150,13 @@ def list_cmd(
         )
         alias_cache: dict[str, dict[str, int]] = {}
         for model, version in hits:
-            manifest = reg.show(f"{model}:{version}")
-            aliases = alias_cache.setdefault(model, reg.list_aliases(model))
+            try:
+                manifest = reg.show(f"{model}:{version}")
+                aliases = alias_cache.setdefault(model, reg.list_aliases(model))
+            except IntegrityError as err:  # list the others, report this one as damaged
+                table.add_row(f"{model}:{version}", "", "", "", "", "", "(damaged)")
+                damaged.append(str(err))
+                continue
             table.add_row(
                 f"{model}:{version}",
                 manifest.created_at,
@@ -157,6 +170,13 @@ def list_cmd(
             _out.print(f"no versions match {_tags(wanted)}")
             return
         _out.print(table)
+        _report_damaged(damaged)
+
+
+def _report_damaged(damaged: list[str]) -> None:
+    """Name every damaged record after the table (stderr), with how to repair it."""
+    for problem in damaged:
+        console.print(styled("damaged:", "bold yellow", f" {problem}"), soft_wrap=True)
 
 
 @app.command("show")

@@ -118,3 +118,63 @@ def test_tag_sets_model_info(reg: Registry) -> None:
     assert res.exit_code == 0, res.output
     assert reg.get_model_info("demo").tags == {"team": "grid"}
     assert "electricity load" in cli(reg, "list").output
+
+
+# --- user text and damaged records never crash the listing ---------------------------------
+
+
+def test_tag_with_markup_saves_and_lists_as_itself(reg: Registry) -> None:
+    res = cli(reg, "tag", "demo", "stage=[/]", "note=[bold]x[/bold]")
+    assert res.exit_code == 0, res.output
+    res = cli(reg, "list")
+    assert res.exit_code == 0, res.output
+    assert "stage=[/]" in res.output and "note=[bold]x[/bold]" in res.output
+
+
+@pytest.mark.parametrize("version", ["²", "١", "9" * 5000, "1_0", "-1", "0"])
+def test_version_must_be_a_few_ascii_digits(reg: Registry, version: str) -> None:
+    res = cli(reg, "show", f"demo:{version}")
+    assert res.exit_code == 1, res.output
+    assert "positive integer of at most 9 ASCII digits" in res.output
+    assert len(res.output) < 1000 and "Traceback" not in res.output
+
+
+def test_model_names_with_a_trailing_newline_are_refused() -> None:
+    from components.registry.errors import RefError
+    from components.registry.manifest import check_name
+
+    with pytest.raises(RefError):
+        check_name("demo\n")
+
+
+@pytest.mark.parametrize("under", [False, True])
+def test_registry_location_that_is_a_file_exits_1(tmp_path: Path, under: bool) -> None:
+    blocker = tmp_path / "registry"
+    blocker.write_text("not a directory")
+    uri = blocker / "sub" if under else blocker
+    res = runner.invoke(app, ["list", "--registry", str(uri)])
+    assert res.exit_code == 1, res.output
+    assert "not a directory" in res.output and str(blocker) in res.output
+    assert "no models" not in res.output and blocker.read_text() == "not a directory"
+
+
+def test_damaged_model_record_is_reported_and_the_others_listed(
+    reg: Registry, tmp_path: Path
+) -> None:
+    (tmp_path / "w3").write_text("weights 3")
+    reg.publish(
+        "other", {"model/weights.safetensors": tmp_path / "w3"}, config={}, metrics={}, lineage={}
+    )
+    (Path(reg.store.uri) / "models" / "demo" / "model.json").write_text("{not json")
+    res = cli(reg, "list")
+    assert res.exit_code == 0, res.output
+    assert "other" in res.output and "(damaged)" in res.output
+    assert "models/demo/model.json is damaged" in res.output
+
+
+def test_damaged_manifest_is_reported_and_the_other_versions_listed(reg: Registry) -> None:
+    manifest = Path(reg.store.uri) / "models" / "demo" / "versions" / "1" / "manifest.json"
+    manifest.write_text("[]")
+    res = cli(reg, "list", "demo")
+    assert res.exit_code == 0, res.output
+    assert "demo:2" in res.output and "(damaged)" in res.output
