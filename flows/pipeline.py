@@ -9,6 +9,7 @@ from __future__ import annotations
 from prefect import flow
 
 from components.config import RunConfig
+from components.preflight import check_run_config
 from components.refs import PublishedVersion
 from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
@@ -20,6 +21,9 @@ from flows.train import train_flow
 @flow(name="pipeline", log_prints=True)
 def pipeline(config: RunConfig = RunConfig(), project_root: str = ".") -> PublishedVersion:  # noqa: B008
     """Version the data, profile it, train, evaluate against baselines, publish."""
+    # Runs started from the UI skip the CLI's loading: refuse a bad catalogue name or preset
+    # here, before ingest and profile rewrite their outputs.
+    check_run_config(config, "pipeline config")
     dataset = ingest_flow(config, project_root)
     profile = profile_flow(config, dataset)
     trained = train_flow(config, dataset, profile)

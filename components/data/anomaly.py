@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from components.data.errors import DataError
+from components.excerpt import short_repr
 
 WINDOWS_FILE = Path("labels") / "combined_windows.json"
 """Where a NAB-layout corpus keeps its windows, relative to the corpus root."""
@@ -95,11 +96,11 @@ def _parse_windows(where: str, name: str, pairs: object) -> list[Window]:
     for k, pair in enumerate(pairs):
         at = f"{where} [{name}] window {k}"
         if not (isinstance(pair, list) and len(pair) == 2):
-            raise DataError(at, f"expected a [start, end] pair, got {pair!r}", fix_shape)
+            raise DataError(at, f"expected a [start, end] pair, got {short_repr(pair)}", fix_shape)
         try:
             start, end = (pd.Timestamp(t) for t in pair)
         except (ValueError, TypeError):
-            raise DataError(at, f"unparsable timestamp in {pair!r}", fix_shape) from None
+            raise DataError(at, f"unparsable timestamp in {short_repr(pair)}", fix_shape) from None
         if end < start:
             raise DataError(at, f"ends ({end}) before it starts ({start})", "swap start and end")
         if windows and start <= windows[-1][1]:

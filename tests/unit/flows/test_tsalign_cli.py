@@ -129,3 +129,13 @@ def test_user_error_inside_a_stage_prints_one_clean_message(tmp_path: Path):
         [command[0], "--debug", *command[1:]], capture_output=True, text=True, timeout=300, env=env
     )
     assert debug.returncode == 1 and "Traceback" in debug.stdout + debug.stderr
+
+
+def test_pipeline_started_from_the_ui_checks_catalogue_names_first(tmp_path: Path):
+    from components.config import ConfigError, build_config
+    from flows.pipeline import pipeline
+
+    config = build_config({"compare": ["gpt4ts_wo_llm", "dlinaer"], "workdir": str(tmp_path)})
+    with pytest.raises(ConfigError, match=r"compare\[1\]: 'dlinaer' is not in the catalogue"):
+        pipeline.fn(config=config, project_root=str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
