@@ -89,9 +89,26 @@ class EpochResult:
     diverged: float | None = None  # the non-finite loss that stopped the epoch, if any
 
 
+@dataclass
+class EpochMetrics:
+    """What every finished epoch reports (to Ray Train, or the plain process's log)."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    val_loss: float
+    samples_per_s: float  # all ranks together
+    num_nodes: int  # distinct nodes the ranks ran on
+
+    @property
+    def checkpoint_name(self) -> str:
+        """Same name on every rank; epoch and step make it unique within the run."""
+        return checkpoint_name(self.epoch, self.step)
+
+
 StepCallback = Callable[[int, float], None]
 """Called on rank 0 with (optimizer step, last loss) after every optimizer step."""
-ReportCallback = Callable[[dict[str, Any], Path], None]
+ReportCallback = Callable[[EpochMetrics, Path], None]
 """Called on every rank with an epoch's metrics and the directory its checkpoint was saved in."""
 
 
@@ -193,9 +210,9 @@ def build_engine(
     return engine
 
 
-def checkpoint_name(state: TrainState) -> str:
-    """Same name on every rank; epoch and step make it unique within the run."""
-    return f"checkpoint_epoch{state.epoch:04d}_step{state.step:07d}"
+def checkpoint_name(epoch: int, step: int) -> str:
+    """The directory name of a checkpoint: sortable, unique within the run."""
+    return f"checkpoint_epoch{epoch:04d}_step{step:07d}"
 
 
 def _any_rank(flag: bool, device: torch.device) -> bool:
@@ -343,7 +360,7 @@ class TrainingRecipe:
         engine.train()
         return float(total[0] / total[1].clamp(min=1))
 
-    def end_epoch(self, result: EpochResult, val_loss: float) -> dict[str, Any]:
+    def end_epoch(self, result: EpochResult, val_loss: float) -> EpochMetrics:
         """Record a finished epoch in the TrainState; return the metrics to report."""
         s = self.state
         s.epoch += 1
@@ -352,14 +369,14 @@ class TrainingRecipe:
         s.curves.samples_per_s.append(result.samples_per_s)
         s.stale_epochs = 0 if val_loss < s.best_val else s.stale_epochs + 1
         s.best_val = min(s.best_val, val_loss)
-        return {
-            "epoch": s.epoch,
-            "step": s.step,
-            "train_loss": result.train_loss,
-            "val_loss": val_loss,
-            "samples_per_s": result.samples_per_s,
-            "num_nodes": len(set(s.nodes)),
-        }
+        return EpochMetrics(
+            epoch=s.epoch,
+            step=s.step,
+            train_loss=result.train_loss,
+            val_loss=val_loss,
+            samples_per_s=result.samples_per_s,
+            num_nodes=len(set(s.nodes)),
+        )
 
     def save(self, directory: Path) -> None:
         """Every rank: its optimizer shard (and the ZeRO-3 gather); rank 0: weights, state, export."""
@@ -424,8 +441,8 @@ def _publish_checkpoint(run_dir: Path, rank: int) -> ReportCallback:
     """Copy each epoch's checkpoint into ``run_dir``; state.json lands last, after every rank."""
     import shutil
 
-    def report(metrics: dict[str, Any], directory: Path) -> None:
-        target = run_dir / checkpoint_name_from(metrics)
+    def report(metrics: EpochMetrics, directory: Path) -> None:
+        target = run_dir / metrics.checkpoint_name
         target.mkdir(parents=True, exist_ok=True)
         for item in directory.iterdir():
             if item.name == STATE_FILE:
@@ -437,15 +454,10 @@ def _publish_checkpoint(run_dir: Path, rank: int) -> ReportCallback:
         _barrier()
         if rank == 0:
             shutil.copy2(directory / STATE_FILE, target / STATE_FILE)
-            log.warning("epoch %d: %s", metrics["epoch"], {k: metrics[k] for k in metrics})
+            log.info("%s", metrics)
         _barrier()
 
     return report
-
-
-def checkpoint_name_from(metrics: dict[str, Any]) -> str:
-    """The checkpoint name of an epoch's reported metrics (see :func:`checkpoint_name`)."""
-    return checkpoint_name(TrainState(epoch=metrics["epoch"], step=metrics["step"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -468,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     from components.training.deepspeed_config import PresetError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    log.setLevel(logging.INFO)  # one line per epoch on stderr
     logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
     try:
         _train_plain(args.config, args.overrides)
@@ -535,7 +548,7 @@ def _train_plain(config: Path, overrides: list[str]) -> None:
     if diverged is not None:
         raise TrainingDiverged(divergence_message(diverged, recipe.state.step, tcfg))
     if rank == 0:
-        print(run_dir / checkpoint_name(recipe.state))
+        print(run_dir / checkpoint_name(recipe.state.epoch, recipe.state.step))
     torch.distributed.destroy_process_group()
 
 

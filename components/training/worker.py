@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,11 @@ import torch
 
 from components.training.checkpoint import MODEL_DIR, SCALER_FILE, STATE_FILE, TRAINABLE_FILE
 from components.training.recipe import (
+    EpochMetrics,
     RecipeConfig,
     StepCallback,
     TrainingDiverged,
     TrainingRecipe,
-    checkpoint_name_from,
     divergence_message,
 )
 
@@ -67,11 +68,11 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
 
     on_step = _progress(wcfg.progress_actor, recipe.total_steps, recipe.state.step, rank)
 
-    def report(metrics: dict[str, Any], directory: Path) -> None:
+    def report(metrics: EpochMetrics, directory: Path) -> None:
         # Every rank reports its directory (its optimizer shard); Ray Train merges them.
         ckpt = ray.train.Checkpoint.from_directory(directory) if any(directory.iterdir()) else None
         ray.train.report(
-            metrics, checkpoint=ckpt, checkpoint_dir_name=checkpoint_name_from(metrics)
+            asdict(metrics), checkpoint=ckpt, checkpoint_dir_name=metrics.checkpoint_name
         )
 
     diverged = recipe.run(report, on_step)

@@ -55,3 +55,23 @@ def test_run_name_is_fixed_per_candidate_when_configured():
     assert effective_run_name(fixed, "dlinear", "ignored") == "nightly-dlinear"
     with pytest.raises(ValueError, match="run_name"):
         TrainConfig(run_name="../escape")
+
+
+def test_train_state_is_the_checkpoint_schema():
+    from components.training.checkpoint import CheckpointMismatch, TrainState
+
+    state = TrainState(epoch=2, step=14, best_val=0.5, nodes=["a"], resumed_from=[1])
+    state.curves.val_loss.extend([0.7, 0.5])
+    assert TrainState.from_json(state.to_json()) == state
+    assert TrainState.from_json(TrainState().to_json()).best_val == float("inf")
+    with pytest.raises(CheckpointMismatch, match=r"state\.json is not a training state"):
+        TrainState.from_json('{"epochs": 2}')  # a misspelt field is refused, not defaulted
+
+
+def test_every_rank_names_an_epoch_checkpoint_alike():
+    from components.training.recipe import EpochMetrics
+
+    metrics = EpochMetrics(
+        epoch=3, step=42, train_loss=0.1, val_loss=0.2, samples_per_s=9.0, num_nodes=1
+    )
+    assert metrics.checkpoint_name == "checkpoint_epoch0003_step0000042"
