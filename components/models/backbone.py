@@ -403,7 +403,11 @@ def load_backbone(
         config.num_hidden_layers = n_layers
         extra: dict[str, Any] = {"add_pooling_layer": False} if config.model_type == "bert" else {}
         try:
-            lm = AutoModel.from_pretrained(path, config=config, local_files_only=True, **extra)
+            # fp32 whatever the file holds (a bf16 copy halves what travels to a GPU machine):
+            # training autocasts to bf16 itself, and evaluation/predict feed fp32 batches.
+            lm = AutoModel.from_pretrained(
+                path, config=config, local_files_only=True, dtype=torch.float32, **extra
+            )
         except (OSError, ValueError) as err:
             raise BackboneError(
                 f"model.backbone {ref!r}: cannot load weights from {path}: {err}; check that the "

@@ -63,3 +63,16 @@ def test_lora_policy_trains_only_adapters_and_full_trains_all():
     assert all(p.requires_grad for p in full.parameters())
     with pytest.raises(BackboneError, match="valid policies"):
         load_backbone("minilm", n_layers=1, freeze="half")
+
+
+def test_a_bf16_copy_of_the_backbone_loads_in_fp32(tmp_path):
+    import torch
+    from transformers import AutoModel
+
+    # A bf16 safetensors copy (about 45 MB for MiniLM) is what travels to a GPU machine;
+    # the model must still be fp32 so fp32 batches and checkpoints fit it.
+    AutoModel.from_pretrained(resolve_backbone("minilm")).to(torch.bfloat16).save_pretrained(
+        tmp_path
+    )
+    backbone = load_backbone(str(tmp_path), n_layers=1, freeze="ln_pos")
+    assert {p.dtype for p in backbone.lm.parameters()} == {torch.float32}
