@@ -246,6 +246,11 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "dropout": 0.3,
         "head_dropout": 0.0,
     },
+    # Time-LLM's run_main.py / ETTh1 script: d_model 32, d_ff 128, 8 reprogramming heads.
+    **{
+        name: {"d_model": 32, "n_heads": 8, "d_ff": 128}
+        for name in ("timellm", "timellm_wo_llm", "timellm_llm2attn", "timellm_llm2trans")
+    },
     "patchtst_compact": {
         "d_model": 64,
         "e_layers": 2,
@@ -302,15 +307,32 @@ class ModelConfig(Section):
         128,
         ge=1,
         le=1_048_576,
-        description="Feed-forward width (PatchTST); hidden features "
-        "Time-LLM keeps before its head.",
+        description="Feed-forward width (PatchTST); hidden features Time-LLM keeps before its "
+        "head, and its per-head reprogramming key width (as the reference code).",
     )
     moving_avg: int = Field(
         25, ge=1, le=100_000, description="DLinear trend kernel, in time steps (odd)."
     )
-    n_prototypes: int = Field(100, ge=1, le=100_000, description="Time-LLM text prototypes.")
-    prompt_tokens: int = Field(
-        64, ge=8, le=100_000, description="Cap on Time-LLM prompt-as-prefix tokens."
+    n_prototypes: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="Time-LLM text prototypes (1000 in the paper and reference code).",
+    )
+    prompt_tokens: int | None = Field(
+        None,
+        ge=8,
+        le=100_000,
+        description="Optional cap on Time-LLM's prompt-as-prefix tokens; None = no cap, as the "
+        "reference code. A cap shorter than the dataset description and task is refused at "
+        "build time; within it, only the tail of the input statistics can be cut.",
+    )
+    prompt_decimals: int | None = Field(
+        None,
+        ge=0,
+        le=17,
+        description="Decimals of the statistics quoted in Time-LLM's prompt; None = full "
+        "precision, as the reference code (fewer decimals cost fewer tokens).",
     )
     top_lags: int = Field(
         5, ge=1, le=1000, description="Autocorrelation lags quoted in the prompt."

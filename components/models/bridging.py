@@ -1,11 +1,20 @@
 """Bridging paradigm: a learned adapter into a frozen LM (Time-LLM, Jin et al. ICLR 2024).
 
-Recipe: RevIN -> patching -> patch embedding (d_model) -> reprogramming: cross-attention
-from patches to S text prototypes, themselves learned linear combinations of the frozen
-word-embedding matrix -> prompt-as-prefix (domain context + task + per-window statistics,
-tokenised and embedded by the frozen LM) -> frozen LM over [prompt; patches] -> the patch
-positions' first d_ff features -> flatten-linear head. Only the patch embedding, prototype
-mapping, reprogramming layer and head train. Channel independent.
+Recipe, as the reference code (KimMeen/Time-LLM, models/TimeLLM.py): RevIN -> patching ->
+convolutional patch embedding (d_model) -> reprogramming: cross-attention from patches to
+1000 text prototypes, themselves learned linear combinations of the frozen word-embedding
+matrix -> prompt-as-prefix (dataset description, then task, then per-window input
+statistics; tokenised and embedded by the frozen LM) -> frozen LM over [prompt; patches] ->
+the patch positions' first d_ff features -> flatten-linear head. Only the patch embedding,
+prototype mapping, reprogramming layer and head train. Channel independent.
+
+Deliberate differences from the reference, each a setting or stated here:
+- ``model.head_dropout`` (default 0): the reference drops out its forecast with ``dropout``
+  (0.1); set ``model.head_dropout=0.1`` to match it.
+- ``model.prompt_tokens`` (default None, no cap) and ``model.prompt_decimals`` (default None,
+  full precision) only shorten the prompt when set.
+- The quoted lags are those of the strongest unbiased, zero-padded autocorrelation over lags
+  1..L/2; the reference takes a circular autocorrelation whose top lag is always 0.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from components.models.backbone import load_backbone, load_tokenizer
 from components.models.catalogue import register
 from components.models.layers import (
     ABLATIONS,
+    ConvPatchEmbedding,
     FlattenHead,
     IdentityMixer,
     Patcher,
@@ -62,11 +72,38 @@ def window_statistics(x: torch.Tensor, top_lags: int) -> dict[str, torch.Tensor]
     }
 
 
+def prompt_prefix(domain_context: str, seq_len: int, horizon: int) -> str:
+    """The constant start of every prompt: the whole dataset description, then the task."""
+    return (
+        f"<|start_prompt|>Dataset description: {domain_context} "
+        f"Task description: forecast the next {horizon} steps given the previous {seq_len} "
+        "steps information; "
+    )
+
+
 def build_prompts(
-    stats: dict[str, torch.Tensor], domain_context: str, seq_len: int, horizon: int
+    stats: dict[str, torch.Tensor],
+    domain_context: str,
+    seq_len: int,
+    horizon: int,
+    decimals: int | None = None,
 ) -> list[str]:
-    """One prompt per series. Statistics come before the domain text so that truncation to
-    ``prompt_tokens`` cuts the (long, constant) description, never the per-window numbers."""
+    """One prompt per series, in Time-LLM's order: description, task, input statistics.
+
+    Args:
+        stats: From :func:`window_statistics`.
+        domain_context: The dataset description, quoted whole.
+        seq_len, horizon: L and H, stated in the task.
+        decimals: Round the statistics; None prints them at full precision (the reference).
+
+    Returns:
+        S prompt strings.
+    """
+
+    def num(value: float) -> str:
+        return str(value) if decimals is None else f"{value:.{decimals}f}"
+
+    prefix = prompt_prefix(domain_context, seq_len, horizon)
     rows = zip(
         stats["min"].tolist(),
         stats["max"].tolist(),
@@ -75,16 +112,13 @@ def build_prompts(
         stats["lags"].tolist(),
         strict=True,
     )
-    prompts = []
-    for lo, hi, med, trend, lags in rows:
-        direction = "upward" if trend > 0 else "downward" if trend < 0 else "flat"
-        prompts.append(
-            f"Task: forecast the next {horizon} steps given the previous {seq_len} steps. "
-            f"Input statistics: min {lo:.3f}, max {hi:.3f}, median {med:.3f}, "
-            f"the trend is {direction}, top lags are {', '.join(map(str, lags))}. "
-            f"Dataset: {domain_context}"
-        )
-    return prompts
+    return [
+        f"{prefix}Input statistics: min value {num(lo)}, max value {num(hi)}, "
+        f"median value {num(med)}, the trend of input is "
+        f"{'upward' if trend > 0 else 'downward'}, top {len(lags)} lags are : {lags}"
+        "<|<end_prompt>|>"
+        for lo, hi, med, trend, lags in rows
+    ]
 
 
 class TimeLLM(nn.Module):
@@ -93,6 +127,9 @@ class TimeLLM(nn.Module):
     Args:
         spec: Data shapes and the domain context.
         cfg: Hyper-parameters (d_model, n_heads, d_ff, n_prototypes, prompt_tokens, ...).
+
+    Raises:
+        ModelBuildError: ``cfg.prompt_tokens`` would cut the dataset description.
         mixer: The frozen LM (a Backbone) or its Tan et al. replacement, width d_llm.
         word_embeddings: Frozen vocabulary [V, d_llm] the prototypes and the prompt use.
         tokenizer: The LM's tokenizer (None when the mixer ignores the prompt).
@@ -109,22 +146,37 @@ class TimeLLM(nn.Module):
         super().__init__()
         vocab, d_llm = word_embeddings.shape
         self.spec, self.top_lags, self.prompt_tokens = spec, cfg.top_lags, cfg.prompt_tokens
+        self.prompt_decimals = cfg.prompt_decimals
         self.revin = RevIN(spec.n_channels, affine=cfg.revin_affine)
         self.patcher = Patcher(spec.seq_len, cfg.patch_len, cfg.stride)
-        self.embed = nn.Sequential(nn.Linear(cfg.patch_len, cfg.d_model), nn.Dropout(cfg.dropout))
+        self.embed = nn.Sequential(
+            ConvPatchEmbedding(cfg.patch_len, cfg.d_model), nn.Dropout(cfg.dropout)
+        )
         # Not a state_dict entry: it is the backbone's frozen matrix, rebuilt from model.backbone.
         self.register_buffer("vocab", word_embeddings.detach(), persistent=False)
         self.prototype_map = nn.Linear(vocab, cfg.n_prototypes)  # S prototypes from V words
-        self.reprogram = ReprogrammingLayer(
-            cfg.d_model, cfg.n_heads, cfg.d_ff // cfg.n_heads or 1, d_llm, cfg.dropout
-        )
+        # The reference passes d_ff as the per-head key width.
+        self.reprogram = ReprogrammingLayer(cfg.d_model, cfg.n_heads, cfg.d_ff, d_llm, cfg.dropout)
         self.mixer = mixer
         self.tokenizer = tokenizer
         self.use_prompt = tokenizer is not None and not isinstance(mixer, IdentityMixer)
+        if self.use_prompt and self.prompt_tokens is not None:
+            self._check_prompt_cap()
         self.keep = min(cfg.d_ff, d_llm)  # Time-LLM keeps the first d_ff features of the LM
         self.head = FlattenHead(
             self.patcher.n_patches, self.keep, spec.horizon, cfg.head_dropout
         )
+
+    def _check_prompt_cap(self) -> None:
+        """Refuse a cap that would cut the description: only statistics may be truncated."""
+        prefix = prompt_prefix(self.spec.domain_context, self.spec.seq_len, self.spec.horizon)
+        needed = len(self.tokenizer(prefix, add_special_tokens=True)["input_ids"])
+        if needed > self.prompt_tokens:
+            raise ModelBuildError(
+                f"model.prompt_tokens={self.prompt_tokens} would cut Time-LLM's dataset "
+                f"description: the description and task alone take {needed} tokens; raise "
+                "model.prompt_tokens above that or set it to null (no cap, as the reference)"
+            )
 
     def prototypes(self) -> torch.Tensor:
         """Text prototypes [S, d_llm]: learned mixtures of the frozen word embeddings."""
@@ -134,15 +186,21 @@ class TimeLLM(nn.Module):
         """series [S, L] -> (prompt embeddings [S, T, d_llm], attention mask [S, T])."""
         stats = window_statistics(series.detach().float(), self.top_lags)
         prompts = build_prompts(
-            stats, self.spec.domain_context, self.spec.seq_len, self.spec.horizon
+            stats,
+            self.spec.domain_context,
+            self.spec.seq_len,
+            self.spec.horizon,
+            self.prompt_decimals,
         )
-        # Left padding keeps every prompt adjacent to its patches.
+        # Left padding keeps every prompt adjacent to its patches; truncation (only with a cap)
+        # cuts the right end, the statistics, never the description (checked at build).
         self.tokenizer.padding_side = "left"
+        self.tokenizer.truncation_side = "right"
         tokens = self.tokenizer(
             prompts,
             return_tensors="pt",
             padding=True,
-            truncation=True,
+            truncation=self.prompt_tokens is not None,
             max_length=self.prompt_tokens,
             add_special_tokens=True,
         )
@@ -166,14 +224,6 @@ class TimeLLM(nn.Module):
         return self.revin.denormalize(y, stats)
 
 
-def _check(cfg: ModelConfig) -> None:
-    if cfg.d_ff < cfg.n_heads:
-        raise ModelBuildError(
-            f"model.d_ff={cfg.d_ff} must be >= model.n_heads={cfg.n_heads} "
-            "(reprogramming key width is d_ff // n_heads)"
-        )
-
-
 @register(
     "timellm",
     paradigm="bridging",
@@ -181,7 +231,6 @@ def _check(cfg: ModelConfig) -> None:
 )
 def build_timellm(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """Time-LLM over the frozen backbone (``cfg.freeze`` is ignored: the LM never trains)."""
-    _check(cfg)
     backbone = load_backbone(cfg.backbone, cfg.n_layers, "frozen")
     return TimeLLM(spec, cfg, backbone, backbone.word_embeddings(), load_tokenizer(cfg.backbone))
 
@@ -194,7 +243,6 @@ def _register_ablation(kind: str) -> None:
         ablation_of="timellm",
     )
     def build(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
-        _check(cfg)
         # The vocabulary still defines the prototypes and the prompt; only the LM goes.
         lm = load_backbone(cfg.backbone, 1, "frozen")
         vocab = lm.word_embeddings().detach().clone()

@@ -91,6 +91,27 @@ class Patcher(nn.Module):
         return x.unfold(-1, self.patch_len, self.stride)
 
 
+class ConvPatchEmbedding(nn.Module):
+    """Time-LLM's patch embedding (``TokenEmbedding`` in its reference code).
+
+    A kernel-3 Conv1d over the sequence of patches: each patch's P values are the input
+    channels, and each output token also sees its two neighbouring patches (circular padding,
+    no bias, Kaiming-normal initialisation as the reference).
+
+    patches [S, N, P] -> [S, N, D].
+    """
+
+    def __init__(self, patch_len: int, d: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(
+            patch_len, d, kernel_size=3, padding=1, padding_mode="circular", bias=False
+        )
+        nn.init.kaiming_normal_(self.conv.weight, mode="fan_in", nonlinearity="leaky_relu")
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        return self.conv(patches.transpose(1, 2)).transpose(1, 2)
+
+
 class FlattenHead(nn.Module):
     """Flatten the patch tokens of each channel and map them linearly to ``out_len`` steps.
 
