@@ -39,6 +39,7 @@ from components.config import (  # noqa: E402
     WindowConfig,
 )
 from components.data import ensure_dvc_project, ingest, load_frame, load_meta  # noqa: E402
+from components.data.splits import split_borders  # noqa: E402
 from components.evaluation.runner import evaluate  # noqa: E402
 from components.profiling import profile_dataset  # noqa: E402
 from components.training.launcher import launch_training, new_run_name  # noqa: E402
@@ -163,11 +164,13 @@ def main() -> None:
             window=WindowConfig(seq_len=args.seq_len, horizon=horizon),
         )
         dataset = ingest(data_cfg, work)
+        frame = load_frame(dataset.path)
         profile, profile_ref = profile_dataset(
-            load_frame(dataset.path),
+            frame,
             load_meta(dataset.path),
             ProfileConfig(plots=False),
             work / "profile",
+            split_borders(len(frame), data_cfg).scaler,
         )
         spec = model_spec(dataset, data_cfg, profile_ref)
         for index, name in enumerate(args.models):

@@ -12,6 +12,7 @@ from prefect import flow, task
 
 from components.config import RunConfig
 from components.data import load_frame, load_meta
+from components.data.splits import split_borders
 from components.fingerprint import outputs_exist, profile_key
 from components.profiling import profile_dataset
 from components.refs import DatasetRef, ProfileRef
@@ -23,9 +24,10 @@ from flows.caching import CACHED, key_fn, run_cached
 @task(name="profile-data", cache_key_fn=key_fn(profile_key), **CACHED)
 def profile_data(config: RunConfig, dataset: DatasetRef) -> ProfileRef:
     out_dir = Path(config.workdir) / dataset.name / "profile"
-    _, ref = profile_dataset(
-        load_frame(dataset.path), load_meta(dataset.path), config.profile, out_dir
-    )
+    frame = load_frame(dataset.path)
+    # Fitted on the training split only: the profile feeds the season, MASE and prompt text.
+    train_rows = split_borders(len(frame), config.data).scaler
+    _, ref = profile_dataset(frame, load_meta(dataset.path), config.profile, out_dir, train_rows)
     return ref
 
 

@@ -33,7 +33,11 @@ PLOT_DIR = "plots"
 
 
 def profile_dataset(
-    frame: pd.DataFrame, meta: DatasetMeta, cfg: ProfileConfig, out_dir: Path
+    frame: pd.DataFrame,
+    meta: DatasetMeta,
+    cfg: ProfileConfig,
+    out_dir: Path,
+    train_rows: tuple[int, int] | None = None,
 ) -> tuple[Profile, ProfileRef]:
     """Profile domain, characteristic and representation; recommend a paradigm; write outputs.
 
@@ -48,6 +52,10 @@ def profile_dataset(
         cfg: profiling settings.
         out_dir: receives profile.json, report.md and plots/*.png (when ``cfg.plots``);
             files appear only when everything succeeded.
+        train_rows: [start, end) rows of the training split (``split_borders(...).scaler``).
+            Everything is fitted on these rows only: the profile sets the seasonal-naive
+            period, the MASE season and the prompt text, so validation and test rows must not
+            shape it. None profiles every row of ``frame`` (a frame already cut to training).
 
     Returns:
         (the Profile, a ProfileRef pointing at the written files).
@@ -58,6 +66,8 @@ def profile_dataset(
     """
     started = time.perf_counter()
     _check(frame, meta)
+    if train_rows is not None:
+        frame = _training_part(frame, train_rows)
     channels = list(meta.channels)
     analysed = frame.iloc[-cfg.max_points :].reset_index(drop=True)
     # Single-threaded BLAS: the many small OLS fits (ADF, ARCH) are ~8x faster without
@@ -84,6 +94,7 @@ def profile_dataset(
         recommendation=recommendation,
         period=period,
         period_reason=reason,
+        fitted_rows=train_rows,
     )
     profile.elapsed_s = round(time.perf_counter() - started, 3)
     return profile, write_outputs(profile, analysed, cfg, Path(out_dir))
@@ -146,6 +157,16 @@ def write_outputs(
         recommended_paradigm=profile.recommendation.paradigm,
         domain_context=profile.domain.domain_context,
     )
+
+
+def _training_part(frame: pd.DataFrame, rows: tuple[int, int]) -> pd.DataFrame:
+    start, end = rows
+    if not 0 <= start < end <= len(frame):
+        raise ProfileError(
+            f"train_rows {rows} is not a row range of the {len(frame)}-row series; "
+            "pass split_borders(len(frame), data_cfg).scaler"
+        )
+    return frame.iloc[start:end].reset_index(drop=True)
 
 
 def _check(frame: pd.DataFrame, meta: DatasetMeta) -> None:

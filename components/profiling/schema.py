@@ -247,6 +247,12 @@ class Profile(_Model):
     recommendation: Recommendation
     period: int | None = Field(None, description="Dominant period of the first usable target.")
     period_reason: str = Field("", description="Which channel it came from, or why it is None.")
+    fitted_rows: tuple[int, int] | None = Field(
+        None,
+        description="[start, end) rows of the series the profile was fitted on (the training "
+        "split, so no validation or test row shapes the period, season or prompt); None = "
+        "every row it was given.",
+    )
 
     def dominant_period(
         self, channel: str | None = None, max_period: int | None = None
@@ -293,6 +299,12 @@ class Profile(_Model):
             ("dataset", self.dataset),
             ("shape", f"{rep.length} steps x {rep.n_channels} channels @ {rep.freq}"),
             ("span", f"{rep.start} .. {rep.end}"),
+            (
+                "fitted on",
+                "all rows given"
+                if self.fitted_rows is None
+                else f"rows [{self.fitted_rows[0]}, {self.fitted_rows[1]}) (training split)",
+            ),
             ("missing", f"{rep.missing_share:.2%}"),
             (
                 "dominant period",

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from components.config import ProfileConfig
+from components.config import DataConfig, ProfileConfig
 from components.data.meta import TIMESTAMP
-from components.profiling import print_profile, profile_dataset
+from components.data.splits import split_borders
+from components.profiling import ProfileError, print_profile, profile_dataset
 from components.profiling.characteristic import block_mean, stationarity, stl_block
 from components.profiling.representation import decimals_needed, longest_run, suggest_patch
 
@@ -119,3 +120,32 @@ def test_print_profile_shows_summary(meta_of, tmp_path):
     print_profile(profile, console)
     text = console.export_text()
     assert "recommended paradigm" in text and "load_0: periods (acf)" in text and "96" in text
+
+
+def test_profile_is_fitted_on_the_training_rows_only(meta_of, tmp_path):
+    # Training rows cycle daily; validation and test rows cycle every 12 h, at another level.
+    n = 2000
+    t = np.arange(n)
+    noise = 0.1 * np.random.default_rng(0).standard_normal(n)
+    y = np.where(t < 1400, np.sin(2 * np.pi * t / 24), 10 * np.sin(2 * np.pi * t / 12) + 50)
+    stamps = pd.date_range("2020-01-01", periods=n, freq="h")
+    frame = pd.DataFrame({TIMESTAMP: stamps, "y": y + noise})
+    meta = meta_of(frame, "shifted", ["y"])
+    data = DataConfig(name="shifted", source="shifted", split="ratio")
+    rows = split_borders(n, data).scaler
+    assert rows == (0, 1400)
+    cfg = ProfileConfig(tokenizer=None, plots=False)
+    profile, _ = profile_dataset(frame, meta, cfg, tmp_path / "train", rows)
+    assert profile.period == 24
+    assert "Main cycle: 24 steps" in profile.domain.domain_context
+    assert profile.representation.length == 1400
+    assert profile.fitted_rows == (0, 1400)
+    # The same series profiled whole is led by its test part: the leak this guards against.
+    assert profile_dataset(frame, meta, cfg, tmp_path / "all")[0].period == 12
+
+
+def test_profile_refuses_training_rows_outside_the_series(meta_of, tmp_path):
+    frame = _seasonal(500, 1)
+    meta = meta_of(frame, "short", ["load_0"], freq="15min")
+    with pytest.raises(ProfileError, match="train_rows"):
+        profile_dataset(frame, meta, ProfileConfig(tokenizer=None, plots=False), tmp_path, (0, 900))
