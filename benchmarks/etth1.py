@@ -123,6 +123,7 @@ COUNTERPART = {
 }
 DEFAULT_MODELS = ["dlinear", "patchtst", "gpt4ts_wo_llm", "gpt4ts", "timellm"]
 LEARNING_RATES = {"dlinear": 5e-3, "patchtst": 1e-3, "patchtst_compact": 1e-3}
+PATIENCE = 2  # epochs without validation improvement (tsalign's default is 3)
 
 
 def parse_args() -> argparse.Namespace:
@@ -144,6 +145,54 @@ def parse_args() -> argparse.Namespace:
         "--workdir", type=Path, default=None, help="Scratch project (default: a temp dir)."
     )
     return parser.parse_args()
+
+
+def model_config(args: argparse.Namespace, name: str) -> ModelConfig:
+    """The model section each benchmark candidate trains with."""
+    return ModelConfig(name=name, n_layers=args.n_layers)
+
+
+def train_config(args: argparse.Namespace, name: str, storage: Path) -> TrainConfig:
+    """The train section each benchmark candidate trains with."""
+    return TrainConfig(
+        num_workers=args.workers,
+        device="cuda" if args.use_gpu else "cpu",
+        cpus_per_worker=max(1, (os.cpu_count() or 2) // args.workers),
+        deepspeed_preset="zero2" if args.workers > 1 else "zero0",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=LEARNING_RATES.get(name, 1e-3),
+        max_train_windows=args.max_train_windows,
+        max_val_windows=args.max_val_windows,
+        storage_path=str(storage),
+        patience=PATIENCE,
+    )
+
+
+def differing_settings(args: argparse.Namespace) -> str:
+    """Every model/train setting that differs from tsalign's defaults, shared ones first."""
+    per_model: dict[str, set[str]] = {}
+    for name in args.models:
+        ours = {
+            **_prefixed("model", model_config(args, name), ModelConfig(name=name)),
+            **_prefixed("train", train_config(args, name, Path("runs")), TrainConfig()),
+        }
+        per_model[name] = {f"{k}={v}" for k, v in ours.items()}
+    shared = set.intersection(*per_model.values()) if per_model else set()
+    parts = [f"all models: {', '.join(sorted(shared)) or 'none'}"]
+    parts += [f"{n}: {', '.join(sorted(d - shared))}" for n, d in per_model.items() if d - shared]
+    return "; ".join(parts)
+
+
+def _prefixed(
+    section: str, ours: ModelConfig | TrainConfig, default: ModelConfig | TrainConfig
+) -> dict:
+    base = default.model_dump()
+    return {
+        f"{section}.{k}": v
+        for k, v in ours.model_dump().items()
+        if k not in {"storage_path", "name"} and v != base[k]
+    }
 
 
 def main() -> None:
@@ -174,20 +223,8 @@ def main() -> None:
         )
         spec = model_spec(dataset, data_cfg, profile_ref)
         for index, name in enumerate(args.models):
-            model_cfg = ModelConfig(name=name, n_layers=args.n_layers)
-            train_cfg = TrainConfig(
-                num_workers=args.workers,
-                device="cuda" if args.use_gpu else "cpu",
-                cpus_per_worker=max(1, (os.cpu_count() or 2) // args.workers),
-                deepspeed_preset="zero2" if args.workers > 1 else "zero0",
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                lr=LEARNING_RATES.get(name, 1e-3),
-                max_train_windows=args.max_train_windows,
-                max_val_windows=args.max_val_windows,
-                storage_path=str(work / "runs"),
-                patience=2,
-            )
+            model_cfg = model_config(args, name)
+            train_cfg = train_config(args, name, work / "runs")
             t0 = time.perf_counter()
             result = launch_training(
                 dataset, data_cfg, model_cfg, train_cfg, spec, new_run_name(name)
@@ -242,6 +279,10 @@ def write_results(stem: Path, args: argparse.Namespace, rows: list[dict], wall_s
         f"{args.epochs} epoch(s), batch {args.batch_size}"
         + (f", at most {args.max_train_windows} training windows" if args.max_train_windows else "")
         + ".",
+        "",
+        f"Validation: at most {args.max_val_windows} evenly spaced windows per epoch "
+        "(`train.max_val_windows`; the papers validate on every window). Settings that differ "
+        f"from tsalign's defaults: {differing_settings(args)}.",
         "",
         "| H | model | ours MSE | ours MAE | published MSE | published MAE | published by |",
         "| ---: | --- | ---: | ---: | ---: | ---: | --- |",

@@ -71,7 +71,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "uea.json").write_text(json.dumps({"runs": runs, "summary": summary}, indent=2))
     (args.out / "uea.md").write_text(
-        "# UEA JapaneseVowels, archive split (python benchmarks/uea.py)\n\n" + table + "\n"
+        "# UEA JapaneseVowels, archive split (python benchmarks/uea.py)\n\n"
+        f"Settings: MiniRocket + ridge at their defaults; seeds {args.seeds}; no setting "
+        "differs from the defaults.\n\n" + table + "\n"
     )
 
 
