@@ -6,6 +6,7 @@ import contextlib
 import logging
 import logging.handlers
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,8 +123,8 @@ _file_handler: logging.Handler | None = None
 def install_logging() -> None:
     """Send every log record to the log file; keep user-error reports off the console.
 
-    Called once the command has imported what it runs (Prefect configures its console
-    handler on import and would skip it if the root logger already had a file handler).
+    Called once the command has imported what it runs; the root logger (Prefect's flow
+    and task records) gets the file handler only when Prefect is loaded.
     """
     global _file_handler
     root = logging.getLogger()
@@ -142,8 +143,15 @@ def install_logging() -> None:
             _file_handler.setFormatter(
                 logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
             )
-            root.addHandler(_file_handler)
             _file_log.addHandler(_file_handler)
+    if (
+        _file_handler is not None
+        and "prefect" in sys.modules
+        and _file_handler not in root.handlers
+    ):
+        # Only once Prefect has configured logging: it skips its console handler when the
+        # root logger already has a handler of another kind.
+        root.addHandler(_file_handler)
     for handler in root.handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(
             handler, logging.FileHandler

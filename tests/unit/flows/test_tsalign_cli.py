@@ -116,7 +116,7 @@ def test_user_error_inside_a_stage_prints_one_clean_message(tmp_path: Path):
     env = {**os.environ, "TSALIGN_LOG_FILE": str(log), "COLUMNS": "300"}
     command = [
         shutil.which("tsalign") or "tsalign", "ingest", "--project", str(tmp_path / "proj"),
-        f"data.source={csv}", "data.name=cells",
+        f"data.source={csv}", "data.name=cells", "data.window.seq_len=8", "data.window.horizon=4",
         f"workdir={tmp_path / 'out'}",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
