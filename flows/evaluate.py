@@ -18,6 +18,7 @@ from components.refs import DatasetRef, EvalReport, ProfileRef, TrainedCandidate
 from components.state import latest, record
 from flows import artifacts
 from flows.caching import CACHED, key_fn, run_cached
+from flows.confinement import confine
 
 
 @task(name="evaluate-models", cache_key_fn=key_fn(evaluate_key), **CACHED)
@@ -51,6 +52,7 @@ def evaluate_flow(
     trained: TrainedCandidates | None = None,
 ) -> EvalReport:
     """Evaluate the latest (or given) trained candidates."""
+    config = confine(config)
     name = config.data.name
     dataset = dataset or latest(config.workdir, name, DatasetRef)
     profile = profile or latest(config.workdir, name, ProfileRef)

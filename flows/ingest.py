@@ -31,7 +31,7 @@ def ingest_data(config: RunConfig, project_root: str) -> DatasetRef:
 @flow(name="ingest", log_prints=True)
 def ingest_flow(config: RunConfig, project_root: str = ".") -> DatasetRef:
     """Ingest ``config.data.source`` into data/ and return the new data version."""
-    config = confine(config)
+    config = confine(config, project_root)
     root = str(Path(project_root).resolve())
     current = partial(outputs_exist, project_root=root, data_dir=config.data.data_dir)
     dataset = run_cached(ingest_data, current, config, root)

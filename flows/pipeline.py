@@ -11,6 +11,7 @@ from prefect import flow
 from components.config import RunConfig
 from components.preflight import check_run_config
 from components.refs import PublishedVersion
+from flows.confinement import confine
 from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
 from flows.profile import profile_flow
@@ -24,6 +25,7 @@ def pipeline(config: RunConfig = RunConfig(), project_root: str = ".") -> Publis
     # Runs started from the UI skip the CLI's loading: refuse a bad catalogue name or preset
     # here, before ingest and profile rewrite their outputs.
     check_run_config(config, "pipeline config")
+    config = confine(config, project_root)
     dataset = ingest_flow(config, project_root)
     profile = profile_flow(config, dataset)
     trained = train_flow(config, dataset, profile)

@@ -19,6 +19,7 @@ from components.refs import DatasetRef, ProfileRef
 from components.state import latest, record
 from flows import artifacts
 from flows.caching import CACHED, key_fn, run_cached
+from flows.confinement import confine
 
 
 @task(name="profile-data", cache_key_fn=key_fn(profile_key), **CACHED)
@@ -34,6 +35,7 @@ def profile_data(config: RunConfig, dataset: DatasetRef) -> ProfileRef:
 @flow(name="profile", log_prints=True)
 def profile_flow(config: RunConfig, dataset: DatasetRef | None = None) -> ProfileRef:
     """Profile the dataset version (the latest ingested one when none is given)."""
+    config = confine(config)
     dataset = dataset or latest(config.workdir, config.data.name, DatasetRef)
     profile = run_cached(profile_data, outputs_exist, config, dataset)
     record(config.workdir, dataset.name, profile)

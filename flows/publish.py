@@ -25,6 +25,7 @@ from components.registry.release import publish_run
 from components.state import latest, record
 from flows import artifacts
 from flows.caching import NETWORK_RETRIES, retry_transient
+from flows.confinement import confine
 
 
 def orchestration_ids() -> dict[str, str | None]:
@@ -65,6 +66,7 @@ def publish_flow(
     project_root: str = ".",
 ) -> PublishedVersion:
     """Publish the latest (or given) evaluated run to the registry."""
+    config = confine(config, project_root)
     name = config.data.name
     dataset = dataset or latest(config.workdir, name, DatasetRef)
     profile = profile or latest(config.workdir, name, ProfileRef)

@@ -25,6 +25,7 @@ from components.training.launcher import (
 )
 from components.training.spec import model_spec
 from flows.caching import CACHED, NETWORK_RETRIES, key_fn, retry_transient, run_cached
+from flows.confinement import confine
 from flows.console import training_progress
 
 
@@ -50,6 +51,7 @@ def train_flow(
     config: RunConfig, dataset: DatasetRef | None = None, profile: ProfileRef | None = None
 ) -> TrainedCandidates:
     """Train model.name and each compare entry; the profile (when present) gives period and context."""
+    config = confine(config)
     dataset = dataset or latest(config.workdir, config.data.name, DatasetRef)
     if profile is None:
         try:

@@ -40,7 +40,7 @@ def serve_cmd(
     import os
 
     from components.config import ConfigError
-    from flows.confinement import export_roots, served_roots
+    from flows.confinement import export_roots
     from flows.deployments import build_deployments, serve_deployments
 
     cfg = load(config, overrides)
@@ -59,8 +59,7 @@ def serve_cmd(
         fail(str(err))
     # Every run of these deployments reads local data only under these roots, whatever
     # config the UI submits (flows.confinement).
-    roots = served_roots(cfg, project)
-    export_roots(roots)
+    roots = export_roots(cfg, project)
     console.print(f"runs read local data only under: {', '.join(roots)}")
     for dep in deployments:
         crons = ", ".join(s.schedule.cron for s in dep.schedules) or "no schedule"

@@ -12,7 +12,13 @@ from components.config import DataConfig, RunConfig
 from components.data import DataError
 from components.data.sources import resolve_source
 from components.fingerprint import source_fingerprint
-from flows.confinement import DATA_ROOTS_ENV, confine, export_roots, served_roots
+from flows.confinement import (
+    DATA_ROOTS_ENV,
+    WRITE_ROOTS_ENV,
+    confine,
+    export_roots,
+    served_roots,
+)
 
 CSV = "timestamp,v\n2024-01-01,1\n"
 
@@ -77,12 +83,15 @@ def test_served_roots_replace_whatever_the_submitted_config_says(
     layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(DATA_ROOTS_ENV, raising=False)
+    monkeypatch.delenv(WRITE_ROOTS_ENV, raising=False)
     operator = RunConfig()
     assert served_roots(operator, layout["project"]) == [str(layout["project"].resolve())]
     submitted = RunConfig(data=DataConfig(source="../outside/secret.csv", allowed_roots=["/"]))
     assert confine(submitted) == submitted  # not served: the config's own roots apply
-    monkeypatch.setenv(DATA_ROOTS_ENV, "")  # so that the variable is removed after the test
-    export_roots(served_roots(operator, layout["project"]))
+    for name in (DATA_ROOTS_ENV, WRITE_ROOTS_ENV):
+        monkeypatch.setenv(name, "")  # so that the variable is removed after the test
+    monkeypatch.chdir(layout["project"])
+    export_roots(operator, layout["project"])
     confined = confine(submitted)
     assert confined.data.allowed_roots == [str(layout["project"].resolve())]
     with (
@@ -95,4 +104,4 @@ def test_served_roots_replace_whatever_the_submitted_config_says(
 def test_the_served_roots_do_not_outlive_the_test() -> None:
     import os
 
-    assert DATA_ROOTS_ENV not in os.environ
+    assert DATA_ROOTS_ENV not in os.environ and WRITE_ROOTS_ENV not in os.environ
