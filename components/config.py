@@ -519,8 +519,9 @@ class RunConfig(Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     compare: list[str] = Field(
         default_factory=lambda: ["gpt4ts_wo_llm"],
-        description="Catalogue names trained beside model.name with the same hyper-parameters "
-        "(LLM-free ablations, DLinear, PatchTST) and evaluated on the same windows.",
+        description="Catalogue names trained beside model.name with the model fields it sets "
+        "(each entry's MODEL_PRESETS fill the rest) and evaluated on the same windows "
+        "(LLM-free ablations, DLinear, PatchTST).",
     )
     workdir: str = Field("outputs", description="Where stage outputs (profiles, reports) go.")
 
