@@ -9,7 +9,8 @@ server, Ray Train + DeepSpeed and DVC, as a user would start them:
    is masked everywhere.
 
 Then every byte under the project — data/, the DVC cache and remote, outputs/, the Ray Train
-storage, the registry, and the Prefect database and result cache — is searched for it.
+storage, the registry, and the Prefect database and result cache — and the CLI's log file are
+searched for it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ FAST = [
 def _tsalign(project: Path, *overrides: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PREFECT_HOME": str(project / ".prefect")}
     env["PREFECT_LOCAL_STORAGE_PATH"] = str(project / ".prefect" / "storage")
+    env["TSALIGN_LOG_FILE"] = str(_log_file(project))  # searched too
     env.pop("PREFECT_API_URL", None)  # the embedded server, as on a laptop
     return subprocess.run(
         [sys.executable, "-m", "flows.pipeline", "--config", str(TINY), *FAST, *overrides],
@@ -53,6 +55,10 @@ def _tsalign(project: Path, *overrides: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=900,
     )
+
+
+def _log_file(project: Path) -> Path:
+    return project.parent / "tsalign.log"
 
 
 def _files(root: Path) -> set[Path]:
@@ -106,6 +112,8 @@ def test_no_password_survives_a_run(project: Path) -> None:
     assert (project / ".prefect" / "prefect.db").is_file()
     leaks = _files_holding(project, PASSWORD.encode())
     assert leaks == [], f"password found in {leaks}"
+    log = _log_file(project)
+    assert log.is_file() and PASSWORD.encode() not in log.read_bytes()
     # The masked description did reach the places the password would have gone.
     meta = (project / "data" / "vic_elec.meta.json").read_text()
     assert "db password=***" in meta
