@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from components.config import DataConfig, ModelConfig, RunConfig
 from components.refs import DatasetRef, EvalReport, ProfileRef, Ref, TrainResult
-from components.storage import is_s3_uri
+from components.storage import is_s3_uri, parse_uri, s3_client, sha256_file
 
 COMPONENTS = Path(__file__).resolve().parent
 
@@ -101,8 +101,6 @@ def digest(stage: str, **parts: Any) -> str:
 
 
 def _file_identity(path: Path) -> dict[str, Any]:
-    from components.data.sources import sha256_file
-
     st = path.stat()
     return {
         "path": str(path.resolve()),
@@ -113,15 +111,11 @@ def _file_identity(path: Path) -> dict[str, Any]:
 
 
 def _s3_identity(uri: str, endpoint_url: str | None) -> dict[str, Any] | None:
-    import boto3
     import botocore.exceptions as bex
 
-    parsed = urlparse(uri)
     try:
-        client = boto3.client(
-            "s3", endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        )
-        head = client.head_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+        parsed = parse_uri(uri)
+        head = s3_client(endpoint_url).head_object(Bucket=parsed.bucket, Key=parsed.path)
     except (bex.BotoCoreError, bex.ClientError, ValueError):
         return None  # ingest itself reports what is wrong, with the fix
     return {"uri": uri, "etag": head.get("ETag"), "size": head.get("ContentLength")}

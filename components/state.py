@@ -8,7 +8,6 @@ pipeline passes references directly and only records them here.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,6 +20,7 @@ from components.refs import (
     Ref,
     TrainedCandidates,
 )
+from components.storage import write_json_atomic
 
 STAGES: dict[str, type[Ref]] = {
     "ingest": DatasetRef,
@@ -48,9 +48,7 @@ def record(workdir: str | Path, dataset: str, ref: Ref) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = json.loads(path.read_text()) if path.is_file() else {}
     state[PRODUCER[type(ref)]] = redact(ref.model_dump(mode="json"))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, path)
+    write_json_atomic(path, state, indent=2)
 
 
 def latest(workdir: str | Path, dataset: str, ref_type: type[R]) -> R:

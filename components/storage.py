@@ -7,29 +7,51 @@ Three spellings are accepted everywhere a location is configured:
 - ``s3://bucket/prefix`` (any S3 endpoint; the endpoint URL is configured separately because
   it is not part of an S3 URI).
 
-This module only parses and joins; it never touches the network, so it is cheap to call while
-validating configs. :func:`s3_client` builds a boto3 client whose credentials come only from the
-standard AWS chain (environment, shared config/credentials files, instance roles) so that no
-secret ever needs to appear in a config, a manifest or a log line.
+This module is the one storage layer of the project:
+
+- :func:`parse_uri`, :func:`join_uri`, :func:`local_path` parse and join locations; they never
+  touch the network, so they are cheap to call while validating configs.
+- :func:`s3_client` is the one place a boto3 client is built. Its credentials come only from the
+  standard AWS chain (environment, shared config/credentials files, instance roles) so that no
+  secret ever needs to appear in a config, a manifest or a log line.
+- :func:`sha256_file` is the one streaming file hash.
+- :func:`atomic_path` and the ``write_*_atomic`` functions write a file through a temporary
+  file in the same directory and ``os.replace``, so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import posixpath
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
 __all__ = [
+    "CHUNK",
     "StorageURI",
     "StorageURIError",
+    "atomic_path",
+    "default_file_mode",
     "is_s3_uri",
     "join_uri",
     "local_path",
     "parse_uri",
     "s3_client",
+    "sha256_file",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
 ]
+
+CHUNK = 1 << 20
+"""Bytes read or sent per step when streaming a file (hashing, uploads, downloads)."""
 
 
 class StorageURIError(ValueError):
@@ -146,10 +168,11 @@ def local_path(uri: str | Path) -> Path:
 
 
 def s3_client(endpoint_url: str | None = None, **config: Any) -> Any:
-    """A boto3 S3 client with credentials from the standard AWS chain.
+    """The S3 client of every component: credentials from the standard AWS chain.
 
     Args:
-        endpoint_url: S3-compatible endpoint (MinIO, a moto server); ``None`` for AWS.
+        endpoint_url: S3-compatible endpoint (MinIO, a moto server); ``None`` falls back to
+            ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` and then to AWS itself.
         **config: extra ``botocore.config.Config`` options (e.g. ``retries``).
 
     Returns:
@@ -159,6 +182,12 @@ def s3_client(endpoint_url: str | None = None, **config: Any) -> Any:
     import boto3  # imported here so that parsing URIs never pays boto3's import time
     from botocore.config import Config
 
+    endpoint_url = (
+        endpoint_url
+        or os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
     options: dict[str, Any] = {"retries": {"max_attempts": 5, "mode": "standard"}}
     options.update(config)
     # path-style addressing works on every S3-compatible server (MinIO and moto need it for
@@ -169,3 +198,64 @@ def s3_client(endpoint_url: str | None = None, **config: Any) -> Any:
     # it found first, which would ignore a later change of AWS_PROFILE or rotated keys.
     session = boto3.session.Session()
     return session.client("s3", endpoint_url=endpoint_url, config=Config(**options))
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a local file, streamed in :data:`CHUNK`-byte blocks (constant memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_file_mode() -> int:
+    """The mode ``open()`` would give a new file under the current umask (``0o666 & ~umask``)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces it when the ``with`` block succeeds.
+
+    The caller writes the whole file to the yielded path (any writer: ``to_csv``, pyarrow...).
+    On success it is moved over ``path`` with ``os.replace`` (atomic within one filesystem,
+    hence the same directory); if the block raises, the temporary file is removed and ``path``
+    keeps its previous content, so nothing half-written is ever visible under ``path``.
+    The parent directory must exist.
+    """
+    target = Path(path)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        # mkstemp creates 0600; the file gets the mode a plain open() would have given it.
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_path`."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | Path, value: Any, **dumps: Any) -> None:
+    """Write ``value`` as JSON to ``path`` through :func:`atomic_path`.
+
+    Args:
+        path: the file to (re)place.
+        value: anything ``json.dumps`` accepts.
+        **dumps: ``json.dumps`` options (``indent``, ``sort_keys``, ``ensure_ascii``...).
+    """
+    write_text_atomic(path, json.dumps(value, **dumps))

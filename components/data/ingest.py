@@ -33,7 +33,7 @@ from components.data.canonical import (
 )
 from components.data.errors import DataError
 from components.data.meta import TIMESTAMP, DatasetMeta
-from components.data.sources import ResolvedSource, resolve_source, sha256_file
+from components.data.sources import ResolvedSource, resolve_source
 from components.data.splits import split_borders, window_count
 from components.data.versioning import (
     add_and_push,
@@ -44,26 +44,10 @@ from components.data.versioning import (
     remote_url,
 )
 from components.refs import DatasetRef
+from components.storage import default_file_mode, sha256_file, write_bytes_atomic
 
 STREAM_MIN_BYTES = 64 << 20
 """Files at least this large are streamed (bounded memory); smaller ones are read whole."""
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _write_atomic_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; data files are shared
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def stage_canonical(src: ResolvedSource, cfg: DataConfig, tmp_dir: Path) -> tuple[Canonical, Path]:
@@ -202,7 +186,7 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
         saved[path] = path.exists()
     try:
         digest = sha256_file(staged)
-        os.chmod(staged, _umask_mode())  # mkstemp creates 0600; data files are shared
+        os.chmod(staged, default_file_mode())  # mkstemp creates 0600; data files are shared
         os.replace(staged, parquet)
         meta = build_meta(
             canon,
@@ -213,7 +197,7 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
             pkg.description if pkg else "",
             pkg.units if pkg else None,
         )
-        _write_atomic_bytes(
+        write_bytes_atomic(
             meta_path,
             (
                 json.dumps(meta.model_dump(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -310,8 +294,8 @@ def checkout_version(name: str, rev: str, project_root: Path, data_dir: str = "d
     out_dir = root / ".dvc" / "tmp" / "tsalign-revs" / key
     out_dir.mkdir(parents=True, exist_ok=True)
     parquet, meta_path = out_dir / f"{name}.parquet", out_dir / f"{name}.meta.json"
-    _write_atomic_bytes(parquet, parquet_bytes)
-    _write_atomic_bytes(meta_path, meta_bytes)
+    write_bytes_atomic(parquet, parquet_bytes)
+    write_bytes_atomic(meta_path, meta_bytes)
     md5 = rev if rev.endswith(".dir") and len(rev) == 36 else _md5_for(root, rev, data_dir)
     return DatasetRef(
         name=name,

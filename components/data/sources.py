@@ -29,6 +29,14 @@ from urllib.parse import urlparse
 from components.config import DataConfig
 from components.data.errors import DataError
 from components.data.packaged import PACKAGED, PackagedDataset
+from components.storage import (
+    CHUNK,
+    StorageURIError,
+    atomic_path,
+    parse_uri,
+    s3_client,
+    sha256_file,
+)
 
 _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -43,15 +51,6 @@ class ResolvedSource:
     packaged: PackagedDataset | None = None
     sha256: str = ""
     notes: dict[str, str] = field(default_factory=dict)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _format_of(path_text: str, label: str) -> str:
@@ -127,13 +126,11 @@ def _fetch_pinned(url: str, sha256: str, cache_dir: Path, label: str) -> Path:
             return cached
         cached.unlink()  # a corrupted cache entry is re-downloaded, never trusted
     cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=cache_dir, prefix=".part-")
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(cached) as tmp:
         digest = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
-                while block := resp.read(1 << 20):
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
+                while block := resp.read(CHUNK):
                     digest.update(block)
                     out.write(block)
         except (urllib.error.URLError, OSError) as err:
@@ -149,27 +146,25 @@ def _fetch_pinned(url: str, sha256: str, cache_dir: Path, label: str) -> Path:
                 f"sha256 mismatch: downloaded content has {got}, data.sha256 pins {sha256}",
                 "the file changed upstream or the pin is wrong; verify the file and update data.sha256",
             )
-        os.replace(tmp, cached)
-        return cached
-    finally:
-        tmp.unlink(missing_ok=True)
+    return cached
 
 
 def _fetch_s3(uri: str, endpoint_url: str | None, dest: Path, label: str) -> None:
-    import boto3
     import botocore.exceptions as bex
 
-    parsed = urlparse(uri)
-    bucket, key = parsed.netloc, parsed.path.lstrip("/")
-    if not bucket or not key:
+    try:
+        parsed = parse_uri(uri)
+    except StorageURIError:
+        parsed = None
+    if parsed is None or not parsed.bucket or not parsed.path:
         raise DataError(
             label,
             "an S3 source needs a bucket and a key",
             "write it as s3://bucket/path/to/file.csv",
         )
-    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    bucket, key = parsed.bucket, parsed.path
     try:
-        client = boto3.client("s3", endpoint_url=endpoint)
+        client = s3_client(endpoint_url)
         client.download_file(bucket, key, str(dest))
     except bex.NoCredentialsError:
         raise DataError(

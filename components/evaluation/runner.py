@@ -9,8 +9,6 @@ horizon-step bucket and per channel.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from itertools import pairwise
 from pathlib import Path
@@ -37,6 +35,7 @@ from components.models import (
     load_pretrained,
 )
 from components.refs import EvalReport
+from components.storage import write_json_atomic, write_text_atomic
 
 HORIZON_BUCKETS = 4
 """Horizon steps are reported in this many equal buckets (e.g. 1-24, 25-48, ... for H=96)."""
@@ -197,7 +196,7 @@ def evaluate(
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = write_plots(preds, true, proto.targets, curves or {}, out_dir / "plots")
     leaderboard = out_dir / "leaderboard.md"
-    _atomic_write(
+    write_text_atomic(
         leaderboard,
         render_leaderboard(
             results, paradigms, next(iter(candidates)), recommended_paradigm, won, len(true)
@@ -217,7 +216,7 @@ def evaluate(
         "breakdown": {name: breakdown(p, true, proto.targets) for name, p in preds.items()},
         "provenance": provenance(eval_cfg.seed, context or {}),
     }
-    _atomic_write(report_path, json.dumps(payload, indent=2))
+    write_json_atomic(report_path, payload, indent=2)
     return EvalReport(
         report_path=str(report_path),
         test_windows=len(true),
@@ -227,9 +226,3 @@ def evaluate(
         plot_paths=[str(p) for p in plots],
         recommended_won=won,
     )
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

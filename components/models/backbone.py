@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from components.models.spec import ModelBuildError
+from components.storage import StorageURIError, parse_uri, s3_client, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +78,6 @@ def _offline() -> bool:
     )
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _parse_manifest(text: str, uri: str) -> dict[str, str]:
     sums: dict[str, str] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -124,17 +117,17 @@ def _expected_sha256(
 
 def _download_s3(uri: str) -> Path:
     """Mirror an s3:// prefix into the cache, verifying sha256 of every file."""
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    bucket, _, prefix = uri[len("s3://") :].partition("/")
-    prefix = prefix.strip("/")
-    if not bucket:
-        raise BackboneError(f"model.backbone {uri!r}: no bucket; use s3://bucket/prefix")
+    try:
+        parsed = parse_uri(uri)
+    except StorageURIError:
+        raise BackboneError(f"model.backbone {uri!r}: no bucket; use s3://bucket/prefix") from None
+    bucket, prefix = parsed.bucket, parsed.path
     target = cache_dir() / hashlib.sha256(uri.encode()).hexdigest()[:16]
     if (target / "config.json").is_file():
         return target
-    client = boto3.client("s3")
+    client = s3_client()
     try:
         keys: list[str] = []
         for page in client.get_paginator("list_objects_v2").paginate(
@@ -162,7 +155,7 @@ def _download_s3(uri: str) -> Path:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 client.download_file(bucket, key, str(dest))
                 expected = _expected_sha256(client, bucket, key, name, manifest, uri)
-                actual = _sha256_file(dest)
+                actual = sha256_file(dest)
                 if actual != expected:
                     raise BackboneError(
                         f"{uri}/{name}: sha256 {actual} does not match {expected}; the upload is "

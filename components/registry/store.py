@@ -31,9 +31,7 @@ from typing import Any
 
 from components.registry.errors import NotFoundError, PreconditionFailed, RegistryError
 from components.registry.manifest import check_file_key
-from components.storage import StorageURI, StorageURIError, parse_uri, s3_client
-
-CHUNK = 1 << 20  # 1 MiB: streaming unit for hashing, downloads and local copies
+from components.storage import CHUNK, StorageURI, StorageURIError, parse_uri, s3_client
 
 
 class ObjectMissing(NotFoundError, KeyError):

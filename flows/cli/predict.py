@@ -7,13 +7,12 @@ channels and continues its timestamps at the series' frequency. Mounted on the m
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from components.storage import atomic_path
 from flows.cli.common import ConfigOpt, fail, user_errors
 from flows.cli.registry import EndpointOpt, RegistryOpt, _open
 
@@ -71,10 +70,6 @@ def predict_cmd(
         return
     # Temp file + rename: a failed write never leaves a truncated forecast behind.
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_path(output) as tmp:
         result.to_csv(tmp, index=False)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     typer.echo(f"wrote {len(result)} steps x {result.shape[1] - 1} channels to {output}", err=True)

@@ -9,7 +9,8 @@ import pytest
 from components.config import DataConfig
 from components.data import DataError
 from components.data.packaged import PACKAGED
-from components.data.sources import resolve_source, sha256_file
+from components.data.sources import resolve_source
+from components.storage import sha256_file
 
 ETTH1 = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "ett" / "ETTh1.csv"
 
