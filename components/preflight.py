@@ -10,7 +10,6 @@ stage after ingest and profile have rewritten their outputs.
 from __future__ import annotations
 
 from components.config import ConfigError, RunConfig
-from components.excerpt import quote
 
 
 def catalogue_problems(cfg: RunConfig) -> list[str]:
@@ -19,7 +18,8 @@ def catalogue_problems(cfg: RunConfig) -> list[str]:
     Returns:
         One ``field: problem`` line per bad name (empty when all are valid).
     """
-    from components.models import baseline_problem, list_models
+    # The catalogue is a torch-free table: this check takes milliseconds.
+    from components.models.catalogue import baseline_problem, list_models, unknown_model
     from components.training.deepspeed_config import PresetError, check_preset
 
     known = list_models()
@@ -28,10 +28,7 @@ def catalogue_problems(cfg: RunConfig) -> list[str]:
     named += [(f"compare[{i}]", name) for i, name in enumerate(cfg.compare)]
     for field, name in named:
         if name not in known:
-            problems.append(
-                f"{field}: {quote(name)} is not in the catalogue; valid names: {known} "
-                "(see `tsalign models`)"
-            )
+            problems.append(f"{field}: {unknown_model(name)} (see `tsalign models`)")
     for i, name in enumerate(cfg.eval.baselines):
         problem = baseline_problem(name)
         if problem is not None:

@@ -3,12 +3,16 @@ baselines and LLM-free ablations, all behind ``build_model(cfg, spec)``.
 
 Forecasting contract: ``model(x [B, seq_len, C]) -> [B, horizon, C]`` on the standardised
 scale (the LLM models apply RevIN inside).
+
+Importing this package imports no torch: the catalogue is a declarative table, and the
+torch modules (builders, persistence) load when first used.
 """
 
 from __future__ import annotations
 
-# Importing the paradigm modules registers their catalogue entries.
-from components.models import baselines, bridging, injective, internal  # noqa: F401
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from components.models.catalogue import (
     baseline_names,
     baseline_problem,
@@ -17,8 +21,24 @@ from components.models.catalogue import (
     get_entry,
     list_models,
 )
-from components.models.persistence import PersistenceError, load_pretrained, save_pretrained
 from components.models.spec import ModelBuildError, ModelSpec
+
+if TYPE_CHECKING:
+    from components.models.persistence import PersistenceError, load_pretrained, save_pretrained
+
+# Names served from torch-importing modules only when asked for (PEP 562).
+_LAZY = {
+    "PersistenceError": "components.models.persistence",
+    "load_pretrained": "components.models.persistence",
+    "save_pretrained": "components.models.persistence",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ModelBuildError",

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from components.config import ModelConfig
-from components.models.catalogue import register
 from components.models.layers import MovingAverage, Patcher, PatchMixerModel
 from components.models.spec import ModelBuildError, ModelSpec
 
@@ -44,12 +43,6 @@ class SeasonalNaive(nn.Module):
         return f"period={self.period}, reason={self.reason!r}"
 
 
-@register(
-    "naive",
-    paradigm="baseline",
-    summary="Last observed value repeated (no parameters)",
-    trainable=False,
-)
 def build_naive(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """Naive forecast: the last value of each channel."""
     return SeasonalNaive(spec.seq_len, spec.horizon, 1, "naive: last value")
@@ -70,12 +63,6 @@ def seasonal_period(spec: ModelSpec) -> tuple[int, str]:
     return spec.season, f"season {spec.season} from the profile"
 
 
-@register(
-    "seasonal_naive",
-    paradigm="baseline",
-    trainable=False,
-    summary="Last observed season repeated; period from the profile (ModelSpec.season)",
-)
 def build_seasonal_naive(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """Seasonal naive with ``spec.season``; see :func:`seasonal_period` for the fallback."""
     period, reason = seasonal_period(spec)
@@ -109,11 +96,6 @@ class DLinear(nn.Module):
         return y.transpose(1, 2)  # [B, H, C]
 
 
-@register(
-    "dlinear",
-    paradigm="baseline",
-    summary="DLinear: trend/seasonal decomposition + two linear maps (Zeng et al. 2023)",
-)
 def build_dlinear(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """DLinear with ``cfg.moving_avg`` as the trend kernel."""
     if cfg.moving_avg > spec.seq_len:
@@ -175,19 +157,6 @@ class TSTEncoder(nn.Module):
         return h
 
 
-@register(
-    "patchtst",
-    tasks=("forecast", "classify", "anomaly"),
-    paradigm="baseline",
-    summary="PatchTST/42 supervised patch transformer, the paper's ETTh1 setting "
-    "(Nie et al. 2023: d_model 16, 3 layers, 4 heads, dropout 0.3)",
-)
-@register(
-    "patchtst_compact",
-    tasks=("forecast", "classify", "anomaly"),
-    paradigm="baseline",
-    summary="PatchTST compact variant (d_model 64, 2 layers, dropout 0.1); not the paper's setting",
-)
 def build_patchtst(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """PatchTST: RevIN (affine, as in the paper), patching, TST encoder, flatten head.
 

@@ -26,9 +26,7 @@ from torch import nn
 
 from components.config import ModelConfig
 from components.models.backbone import load_backbone, load_tokenizer
-from components.models.catalogue import register
 from components.models.layers import (
-    ABLATIONS,
     ConvPatchEmbedding,
     FlattenHead,
     IdentityMixer,
@@ -224,32 +222,17 @@ class TimeLLM(nn.Module):
         return self.revin.denormalize(y, stats)
 
 
-@register(
-    "timellm",
-    paradigm="bridging",
-    summary="Time-LLM: reprogramming to text prototypes + prompt-as-prefix, frozen LM",
-)
 def build_timellm(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """Time-LLM over the frozen backbone (``cfg.freeze`` is ignored: the LM never trains)."""
     backbone = load_backbone(cfg.backbone, cfg.n_layers, "frozen")
     return TimeLLM(spec, cfg, backbone, backbone.word_embeddings(), load_tokenizer(cfg.backbone))
 
 
-def _register_ablation(kind: str) -> None:
-    @register(
-        f"timellm_{kind}",
-        paradigm="ablation",
-        summary=f"Time-LLM ablation {ABLATIONS[kind]} (Tan et al. 2024)",
-        ablation_of="timellm",
-    )
-    def build(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
-        # The vocabulary still defines the prototypes and the prompt; only the LM goes.
-        lm = load_backbone(cfg.backbone, 1, "frozen")
-        vocab = lm.word_embeddings().detach().clone()
-        mixer = make_ablation_mixer(kind, lm.hidden_size, lm.n_heads, cfg.dropout)
-        tokenizer = None if kind == "wo_llm" else load_tokenizer(cfg.backbone)
-        return TimeLLM(spec, cfg, mixer, vocab, tokenizer)
-
-
-for _kind in ABLATIONS:
-    _register_ablation(_kind)
+def build_timellm_ablation(cfg: ModelConfig, spec: ModelSpec, kind: str) -> nn.Module:
+    """Time-LLM with the LM replaced by the Tan et al. ablation ``kind`` (see ``ABLATIONS``)."""
+    # The vocabulary still defines the prototypes and the prompt; only the LM goes.
+    lm = load_backbone(cfg.backbone, 1, "frozen")
+    vocab = lm.word_embeddings().detach().clone()
+    mixer = make_ablation_mixer(kind, lm.hidden_size, lm.n_heads, cfg.dropout)
+    tokenizer = None if kind == "wo_llm" else load_tokenizer(cfg.backbone)
+    return TimeLLM(spec, cfg, mixer, vocab, tokenizer)

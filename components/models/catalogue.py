@@ -1,81 +1,177 @@
-"""The one catalogue of models: a name -> builder registry that configs refer to.
+"""The one catalogue of models: a name -> entry table that configs refer to.
 
-Builders register with :func:`register`; a duplicate name or an unknown name is
-an error listing the valid names. YAML configs (and the Prefect UI) only ever
-name entries here, never import paths.
+Each entry is declared once, in :data:`ENTRIES`, with its tasks, paradigm and summary
+and the import path of its builder. The table imports no torch, so a config can be
+checked against it in milliseconds; a builder's module (and torch) is imported only
+when that model is built. A duplicate or an unknown name is an error listing the valid
+names. YAML configs (and the Prefect UI) only ever name entries here, never import paths.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-
-from torch import nn
+from functools import partial
+from typing import TYPE_CHECKING
 
 from components.config import ModelConfig
 from components.excerpt import quote
-from components.models.spec import TASKS, ModelBuildError, ModelSpec
+from components.models.spec import ABLATIONS, TASKS, ModelBuildError, ModelSpec
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    Builder = Callable[[ModelConfig, ModelSpec], nn.Module]
 
 log = logging.getLogger(__name__)
-
-Builder = Callable[[ModelConfig, ModelSpec], nn.Module]
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One catalogue entry: its builder, the tasks it supports and a one-line summary."""
+    """One catalogue entry: where its builder lives, the tasks it supports and a summary.
 
-    name: str
-    builder: Builder
-    tasks: tuple[str, ...]
-    paradigm: str
-    summary: str
-    ablation_of: str | None = None  # the LLM entry a Tan et al. ablation is compared with
-    trainable: bool = True  # False: nothing to fit (naive baselines, a frozen LM prompted as is)
-
-
-_CATALOGUE: dict[str, Entry] = {}
-
-
-def register(
-    name: str,
-    *,
-    tasks: tuple[str, ...] = ("forecast",),
-    paradigm: str,
-    summary: str,
-    ablation_of: str | None = None,
-    trainable: bool = True,
-) -> Callable[[Builder], Builder]:
-    """Decorator registering ``builder(cfg, spec) -> nn.Module`` under ``name``.
-
-    Args:
+    Attributes:
         name: Catalogue name configs use (``model.name``).
+        builder_path: ``module:function`` building ``(cfg, spec) -> nn.Module``; imported
+            only when the model is built.
         tasks: Tasks the builder supports (subset of forecast/classify/anomaly).
         paradigm: injective, bridging, internal, baseline or ablation.
         summary: One line shown by ``tsalign models``.
         ablation_of: For an ablation, the catalogue entry whose LM it removes or replaces.
-        trainable: False for models with nothing to fit; the train stage exports them as built.
+        ablation: For an ablation, its kind (a key of ``ABLATIONS``), passed to the builder.
+        trainable: False for models with nothing to fit (naive baselines, a frozen LM
+            prompted as is); the train stage exports them as built.
+    """
+
+    name: str
+    builder_path: str
+    paradigm: str
+    summary: str
+    tasks: tuple[str, ...] = ("forecast",)
+    ablation_of: str | None = None
+    ablation: str | None = None
+    trainable: bool = True
+
+    @property
+    def builder(self) -> Builder:
+        """The builder function, importing its module (and torch) on first use."""
+        module, _, attr = self.builder_path.partition(":")
+        build = getattr(importlib.import_module(module), attr)
+        return build if self.ablation is None else partial(build, kind=self.ablation)
+
+
+def _ablations(of: str, label: str, builder_path: str, tasks: tuple[str, ...]) -> list[Entry]:
+    """One entry per Tan et al. (NeurIPS 2024) ablation of the LLM entry ``of``."""
+    return [
+        Entry(
+            f"{of}_{kind}",
+            builder_path,
+            paradigm="ablation",
+            summary=f"{label} ablation {text} (Tan et al. 2024)",
+            tasks=tasks,
+            ablation_of=of,
+            ablation=kind,
+        )
+        for kind, text in ABLATIONS.items()
+    ]
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry(
+        "naive",
+        "components.models.baselines:build_naive",
+        paradigm="baseline",
+        summary="Last observed value repeated (no parameters)",
+        trainable=False,
+    ),
+    Entry(
+        "seasonal_naive",
+        "components.models.baselines:build_seasonal_naive",
+        paradigm="baseline",
+        summary="Last observed season repeated; period from the profile (ModelSpec.season)",
+        trainable=False,
+    ),
+    Entry(
+        "dlinear",
+        "components.models.baselines:build_dlinear",
+        paradigm="baseline",
+        summary="DLinear: trend/seasonal decomposition + two linear maps (Zeng et al. 2023)",
+    ),
+    Entry(
+        "patchtst",
+        "components.models.baselines:build_patchtst",
+        paradigm="baseline",
+        summary="PatchTST/42 supervised patch transformer, the paper's ETTh1 setting "
+        "(Nie et al. 2023: d_model 16, 3 layers, 4 heads, dropout 0.3)",
+        tasks=TASKS,
+    ),
+    Entry(
+        "patchtst_compact",
+        "components.models.baselines:build_patchtst",
+        paradigm="baseline",
+        summary="PatchTST compact variant (d_model 64, 2 layers, dropout 0.1); not the paper's setting",
+        tasks=TASKS,
+    ),
+    Entry(
+        "timellm",
+        "components.models.bridging:build_timellm",
+        paradigm="bridging",
+        summary="Time-LLM: reprogramming to text prototypes + prompt-as-prefix, frozen LM",
+    ),
+    *_ablations(
+        "timellm", "Time-LLM", "components.models.bridging:build_timellm_ablation", ("forecast",)
+    ),
+    Entry(
+        "llmtime",
+        "components.models.injective:build_llmtime",
+        paradigm="injective",
+        summary="LLMTime: serialized digits continued by a frozen causal LM (local or endpoint)",
+        trainable=False,
+    ),
+    Entry(
+        "gpt4ts",
+        "components.models.internal:build_gpt4ts",
+        paradigm="internal",
+        summary="GPT4TS: patches into a pretrained LM, LN + position embeddings tuned "
+        "(model.freeze selects the policy)",
+        tasks=TASKS,
+    ),
+    Entry(
+        "gpt4ts_lora",
+        "components.models.internal:build_gpt4ts_lora",
+        paradigm="internal",
+        summary="GPT4TS with PEFT LoRA adapters on the LM attention (base frozen)",
+        tasks=TASKS,
+    ),
+    *_ablations("gpt4ts", "GPT4TS", "components.models.internal:build_gpt4ts_ablation", TASKS),
+)
+
+
+def index_entries(entries: Iterable[Entry]) -> dict[str, Entry]:
+    """The name -> entry map of ``entries``.
 
     Raises:
-        ValueError: duplicate name or unknown task.
+        ValueError: a duplicate name or an unknown task.
     """
-    bad = [t for t in tasks if t not in TASKS]
-    if bad:
-        raise ValueError(f"register({name!r}): unknown tasks {bad}; valid: {list(TASKS)}")
-
-    def wrap(builder: Builder) -> Builder:
-        if name in _CATALOGUE:
+    catalogue: dict[str, Entry] = {}
+    for entry in entries:
+        bad = [t for t in entry.tasks if t not in TASKS]
+        if bad:
+            raise ValueError(f"entry {entry.name!r}: unknown tasks {bad}; valid: {list(TASKS)}")
+        if entry.name in catalogue:
             raise ValueError(
-                f"model {name!r} is already registered (by {_CATALOGUE[name].builder.__module__}); "
-                f"pick another name. Registered: {list_models()}"
+                f"model {entry.name!r} is declared twice (builders "
+                f"{catalogue[entry.name].builder_path} and {entry.builder_path}); "
+                f"pick another name. Declared: {sorted(catalogue)}"
             )
-        _CATALOGUE[name] = Entry(
-            name, builder, tuple(tasks), paradigm, summary, ablation_of, trainable
-        )
-        return builder
+        catalogue[entry.name] = entry
+    return catalogue
 
-    return wrap
+
+_CATALOGUE: dict[str, Entry] = index_entries(ENTRIES)
 
 
 def list_models() -> list[str]:
@@ -83,18 +179,30 @@ def list_models() -> list[str]:
     return sorted(_CATALOGUE)
 
 
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to ``name``, or ``""`` when none is close."""
+    close = difflib.get_close_matches(str(name), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_model(name: str) -> str:
+    """Why ``name`` is not a model: the closest catalogue name and every valid one."""
+    return (
+        f"{quote(name)} is not in the catalogue{did_you_mean(name, _CATALOGUE)}; "
+        f"valid names: {list_models()}"
+    )
+
+
 def get_entry(name: str) -> Entry:
     """The catalogue entry for ``name``.
 
     Raises:
-        ModelBuildError: unknown name, listing the valid ones.
+        ModelBuildError: unknown name, naming the closest and the valid ones.
     """
     try:
         return _CATALOGUE[name]
     except KeyError:
-        raise ModelBuildError(
-            f"model.name {name!r} is not in the catalogue; valid names: {list_models()}"
-        ) from None
+        raise ModelBuildError(f"model.name {unknown_model(name)}") from None
 
 
 def baseline_problem(name: str) -> str | None:
@@ -104,7 +212,11 @@ def baseline_problem(name: str) -> str | None:
     """
     entry = _CATALOGUE.get(name)
     if entry is None:
-        return f"{quote(name)} is not in the catalogue; valid baselines: {baseline_names()}"
+        valid = baseline_names()
+        return (
+            f"{quote(name)} is not in the catalogue{did_you_mean(name, valid)}; "
+            f"valid baselines: {valid}"
+        )
     if entry.trainable:
         return (
             f"{name!r} has parameters to train and would be scored with random weights; "
@@ -115,7 +227,7 @@ def baseline_problem(name: str) -> str | None:
 
 def baseline_names() -> list[str]:
     """Catalogue entries with nothing to train (valid ``eval.baselines``)."""
-    return [n for n in list_models() if not get_entry(n).trainable]
+    return [n for n in list_models() if not _CATALOGUE[n].trainable]
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

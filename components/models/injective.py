@@ -37,7 +37,6 @@ from components.models.backbone import (
     load_tokenizer,
     resolve_backbone,
 )
-from components.models.catalogue import register
 from components.models.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -356,12 +355,6 @@ def load_causal_lm(ref: str) -> nn.Module:
         return AutoModelForCausalLM.from_pretrained(resolve_backbone(ref), local_files_only=True)
 
 
-@register(
-    "llmtime",
-    paradigm="injective",
-    trainable=False,
-    summary="LLMTime: serialized digits continued by a frozen causal LM (local or endpoint)",
-)
 def build_llmtime(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """LLMTime over ``cfg.backbone`` (backend hf) or ``cfg.injective.endpoint_url`` (openai).
 

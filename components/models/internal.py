@@ -15,8 +15,7 @@ from torch import nn
 
 from components.config import ModelConfig
 from components.models.backbone import backbone_config, load_backbone
-from components.models.catalogue import register
-from components.models.layers import ABLATIONS, PatchMixerModel, make_ablation_mixer
+from components.models.layers import PatchMixerModel, make_ablation_mixer
 from components.models.spec import ModelSpec
 
 
@@ -33,47 +32,20 @@ def _gpt4ts(cfg: ModelConfig, spec: ModelSpec, freeze: str | None = None) -> Pat
     return PatchMixerModel(spec, cfg, backbone, backbone.hidden_size)
 
 
-ALL_TASKS = ("forecast", "classify", "anomaly")
-
-
-@register(
-    "gpt4ts",
-    tasks=ALL_TASKS,
-    paradigm="internal",
-    summary="GPT4TS: patches into a pretrained LM, LN + position embeddings tuned "
-    "(model.freeze selects the policy)",
-)
 def build_gpt4ts(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """GPT4TS with the freezing policy ``cfg.freeze`` (default ``ln_pos``)."""
     return _gpt4ts(cfg, spec)
 
 
-@register(
-    "gpt4ts_lora",
-    tasks=ALL_TASKS,
-    paradigm="internal",
-    summary="GPT4TS with PEFT LoRA adapters on the LM attention (base frozen)",
-)
 def build_gpt4ts_lora(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """GPT4TS whose LM is wrapped with LoRA (``lora_r``, ``lora_alpha``, ``lora_targets``)."""
     return _gpt4ts(cfg, spec, freeze="lora")
 
 
-def _register_ablation(kind: str) -> None:
-    @register(
-        f"gpt4ts_{kind}",
-        tasks=ALL_TASKS,
-        paradigm="ablation",
-        summary=f"GPT4TS ablation {ABLATIONS[kind]} (Tan et al. 2024)",
-        ablation_of="gpt4ts",
-    )
-    def build(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
-        # Same width as the LM it replaces, so only the LM differs from gpt4ts.
-        lm_cfg = backbone_config(cfg.backbone)
-        d = int(lm_cfg.hidden_size)
-        mixer = make_ablation_mixer(kind, d, int(lm_cfg.num_attention_heads), cfg.dropout)
-        return PatchMixerModel(spec, cfg, mixer, d)
-
-
-for _kind in ABLATIONS:
-    _register_ablation(_kind)
+def build_gpt4ts_ablation(cfg: ModelConfig, spec: ModelSpec, kind: str) -> nn.Module:
+    """GPT4TS with the LM replaced by the Tan et al. ablation ``kind`` (see ``ABLATIONS``)."""
+    # Same width as the LM it replaces, so only the LM differs from gpt4ts.
+    lm_cfg = backbone_config(cfg.backbone)
+    d = int(lm_cfg.hidden_size)
+    mixer = make_ablation_mixer(kind, d, int(lm_cfg.num_attention_heads), cfg.dropout)
+    return PatchMixerModel(spec, cfg, mixer, d)

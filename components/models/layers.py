@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from components.config import ModelConfig
-from components.models.spec import ModelBuildError, ModelSpec
+from components.models.spec import ABLATIONS, ModelBuildError, ModelSpec
 
 
 class RevIN(nn.Module):
@@ -218,9 +218,6 @@ class TransformerMixer(nn.Module):
     def forward(self, h: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         pad = None if attention_mask is None else attention_mask == 0
         return self.block(h, src_key_padding_mask=pad)
-
-
-ABLATIONS = {"wo_llm": "w/o LLM", "llm2attn": "LLM2Attn", "llm2trans": "LLM2Trans"}
 
 
 def make_ablation_mixer(kind: str, d: int, n_heads: int, dropout: float) -> nn.Module:

@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 TASKS = ("forecast", "classify", "anomaly")
 
+# Tan et al. (NeurIPS 2024) ablations: the LM removed or replaced; kind -> label.
+ABLATIONS = {"wo_llm": "w/o LLM", "llm2attn": "LLM2Attn", "llm2trans": "LLM2Trans"}
+
 
 class ModelBuildError(ValueError):
     """A model that cannot be built from this config/spec; the message names the field and fix."""

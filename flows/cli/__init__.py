@@ -82,10 +82,12 @@ def run(
 
     Example: tsalign run --config configs/default.yaml train.epochs=2
     """
+    # Each command checks its config before importing its flow (Prefect, torch), so a
+    # bad name fails in about a second with nothing written.
+    cfg = load_run(config, overrides, data_rev)
     from flows.pipeline import pipeline
     from flows.summary import print_summary
 
-    cfg = load_run(config, overrides, data_rev)
     with user_errors():
         version = pipeline(config=cfg, project_root=str(project))
     print_summary(cfg)
@@ -100,9 +102,9 @@ def ingest(
     data_rev: DataRevOpt = None,
 ) -> None:
     """Validate the configured source, write canonical Parquet under data/ and `dvc add` + push it."""
+    cfg = load_run(config, overrides, data_rev)
     from flows.ingest import ingest_flow
 
-    cfg = load_run(config, overrides, data_rev)
     with user_errors():
         dataset = ingest_flow(cfg, str(project))
     console.print(
@@ -118,10 +120,10 @@ def ingest(
 @app.command()
 def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Profile the latest ingested version: domain, characteristic and representation primitives."""
+    cfg = load_run(config, overrides)
     from components.profiling import load_profile, print_profile
     from flows.profile import profile_flow
 
-    cfg = load_run(config, overrides)
     with user_errors():
         ref = profile_flow(cfg)
     print_profile(load_profile(Path(ref.profile_path)), console)
@@ -131,10 +133,10 @@ def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
 @app.command()
 def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Fine-tune the configured model on Ray Train + DeepSpeed (after ingest and profile)."""
+    cfg = load_run(config, overrides)
     from flows.summary import run_line
     from flows.train import train_flow
 
-    cfg = load_run(config, overrides)
     with user_errors():
         result = train_flow(cfg)
     for run in result.runs:
@@ -146,10 +148,10 @@ def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
 @app.command()
 def evaluate(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Score the latest trained model beside the baselines on the test split."""
+    cfg = load_run(config, overrides)
     from flows.evaluate import evaluate_flow
     from flows.summary import metrics_table
 
-    cfg = load_run(config, overrides)
     with user_errors():
         report = evaluate_flow(cfg)
     console.print(metrics_table(report))
@@ -160,9 +162,9 @@ def publish(
     config: ConfigOpt = None, overrides: Overrides = None, project: ProjectOpt = Path(".")
 ) -> None:
     """Publish the latest evaluated model as a new immutable registry version."""
+    cfg = load_run(config, overrides)
     from flows.publish import publish_flow
 
-    cfg = load_run(config, overrides)
     with user_errors():
         version = publish_flow(cfg, project_root=str(project))
     typer.echo(str(version))

@@ -3,18 +3,74 @@ import torch
 
 from components.config import ModelConfig
 from components.models import ModelBuildError, ModelSpec, build_model, get_entry, list_models
-from components.models.catalogue import register
+from components.models.catalogue import ENTRIES, Entry, index_entries
 
 
-def test_unknown_name_lists_valid_names(spec):
+def test_unknown_name_suggests_the_closest_and_lists_valid_names(spec):
     with pytest.raises(ModelBuildError, match="valid names") as err:
         build_model(ModelConfig(name="gpt5ts"), spec)
-    assert "gpt4ts" in str(err.value)
+    assert "'gpt5ts' is not in the catalogue (did you mean 'gpt4ts'?)" in str(err.value)
 
 
-def test_duplicate_registration_is_refused():
-    with pytest.raises(ValueError, match="already registered"):
-        register("naive", paradigm="baseline", summary="dup")(lambda cfg, spec: torch.nn.Identity())
+def test_unknown_name_far_from_every_entry_gets_no_suggestion(spec):
+    with pytest.raises(ModelBuildError, match="valid names") as err:
+        build_model(ModelConfig(name="xyzzy"), spec)
+    assert "did you mean" not in str(err.value)
+
+
+def test_duplicate_name_is_refused():
+    dup = Entry("naive", "components.models.baselines:build_dlinear", "baseline", "dup")
+    with pytest.raises(ValueError, match="'naive' is declared twice"):
+        index_entries([*ENTRIES, dup])
+
+
+def test_unknown_task_is_refused():
+    bad = Entry("x", "components.models.baselines:build_naive", "baseline", "x", tasks=("pray",))
+    with pytest.raises(ValueError, match="unknown tasks"):
+        index_entries([bad])
+
+
+PARADIGM_MODULES = ["baselines", "bridging", "injective", "internal"]
+
+
+def _is_builder(obj: object, module: str) -> bool:
+    """A function of ``module`` with the builder signature ``(cfg, spec[, kind])``."""
+    import inspect
+
+    if not inspect.isfunction(obj) or obj.__module__ != module:
+        return False
+    return list(inspect.signature(obj).parameters)[:2] == ["cfg", "spec"]
+
+
+def test_every_entry_resolves_to_a_builder_in_its_module_and_every_builder_has_an_entry():
+    """The torch-free table and the builders agree: no dangling path, no builder left out."""
+    import importlib
+    import inspect
+
+    for entry in ENTRIES:
+        module, _, attr = entry.builder_path.partition(":")
+        build = getattr(importlib.import_module(module), attr)
+        assert _is_builder(build, module), entry.name
+        params = list(inspect.signature(build).parameters)
+        assert params == ["cfg", "spec", *(["kind"] if entry.ablation else [])], entry.name
+        assert callable(entry.builder), entry.name
+    declared = {e.builder_path for e in ENTRIES}
+    for name in PARADIGM_MODULES:
+        module = importlib.import_module(f"components.models.{name}")
+        builders = {
+            f"{module.__name__}:{attr}"
+            for attr, obj in vars(module).items()
+            if attr.startswith("build_") and _is_builder(obj, module.__name__)
+        }
+        assert builders <= declared, f"builders without a catalogue entry: {builders - declared}"
+
+
+def test_ablations_cover_every_kind_for_both_llm_entries():
+    from components.models.spec import ABLATIONS
+
+    for of in ("gpt4ts", "timellm"):
+        kinds = {e.ablation for e in ENTRIES if e.ablation_of == of}
+        assert kinds == set(ABLATIONS), of
 
 
 def test_unsupported_task_names_the_models_that_support_it():
