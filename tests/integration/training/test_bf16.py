@@ -26,9 +26,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MODELS = {
     "gpt4ts": ModelConfig(name="gpt4ts", n_layers=1, patch_len=6, stride=6),
     "gpt4ts_lora": ModelConfig(name="gpt4ts_lora", n_layers=1, patch_len=6, stride=6, lora_r=4),
-    "timellm": ModelConfig(
-        name="timellm", n_layers=1, patch_len=6, stride=6, n_prototypes=16, prompt_tokens=16
-    ),
+    # prompt_tokens stays uncapped: a cap shorter than the description is refused.
+    "timellm": ModelConfig(name="timellm", n_layers=1, patch_len=6, stride=6, n_prototypes=16),
 }
 WORKERS = {"gpt4ts": 2, "gpt4ts_lora": 1, "timellm": 1}
 
