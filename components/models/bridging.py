@@ -161,9 +161,7 @@ class TimeLLM(nn.Module):
         if self.use_prompt and self.prompt_tokens is not None:
             self._check_prompt_cap()
         self.keep = min(cfg.d_ff, d_llm)  # Time-LLM keeps the first d_ff features of the LM
-        self.head = FlattenHead(
-            self.patcher.n_patches, self.keep, spec.horizon, cfg.head_dropout
-        )
+        self.head = FlattenHead(self.patcher.n_patches, self.keep, spec.horizon, cfg.head_dropout)
 
     def _check_prompt_cap(self) -> None:
         """Refuse a cap that would cut the description: only statistics may be truncated."""
