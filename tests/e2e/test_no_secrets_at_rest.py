@@ -15,17 +15,12 @@ searched for it.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _e2e_helpers import TINY, make_project, run_tsalign
 
-from components.data import ensure_dvc_project
-
-REPO = Path(__file__).resolve().parents[2]
-TINY = REPO / "configs" / "tiny.yaml"
 PASSWORD = "Hunter2-not-a-real-pw"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -43,18 +38,11 @@ FAST = [
 
 
 def _tsalign(project: Path, *overrides: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_HOME": str(project / ".prefect")}
-    env["PREFECT_LOCAL_STORAGE_PATH"] = str(project / ".prefect" / "storage")
-    env["TSALIGN_LOG_FILE"] = str(_log_file(project))  # searched too
-    env.pop("PREFECT_API_URL", None)  # the embedded server, as on a laptop
-    return subprocess.run(
-        [sys.executable, "-m", "flows.pipeline", "--config", str(TINY), *FAST, *overrides],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    env = {
+        "PREFECT_LOCAL_STORAGE_PATH": str(project / ".prefect" / "storage"),
+        "TSALIGN_LOG_FILE": str(_log_file(project)),  # searched too
+    }
+    return run_tsalign(project, "--config", str(TINY), *FAST, *overrides, env=env)
 
 
 def _log_file(project: Path) -> Path:
@@ -75,12 +63,7 @@ def _files_holding(root: Path, needle: bytes) -> list[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("project")
-    ensure_dvc_project(root)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True)
-    return root
+    return make_project(tmp_path_factory.mktemp("project"))
 
 
 def test_no_password_survives_a_run(project: Path) -> None:

@@ -7,36 +7,18 @@ git + DVC project, and reads the published versions back from the registry.
 from __future__ import annotations
 
 import math
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from _e2e_helpers import TINY, make_project, run_tsalign
 
 from components.config import RegistryConfig
-from components.data import ensure_dvc_project
 from components.registry import open_registry
 
-REPO = Path(__file__).resolve().parents[2]
-TINY = REPO / "configs" / "tiny.yaml"
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def _tsalign(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_HOME": str(project / ".prefect")}
-    env.pop("PREFECT_API_URL", None)  # the embedded (ephemeral) server, as on a laptop
-    return subprocess.run(
-        [sys.executable, "-m", "flows.pipeline", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
 
 
 def _dvc_md5(project: Path) -> str:
@@ -45,17 +27,12 @@ def _dvc_md5(project: Path) -> str:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("project")
-    ensure_dvc_project(root)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True)
-    return root
+    return make_project(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture(scope="module")
 def two_runs(project: Path) -> list[subprocess.CompletedProcess]:
-    return [_tsalign(project, "--config", str(TINY)) for _ in range(2)]
+    return [run_tsalign(project, "--config", str(TINY)) for _ in range(2)]
 
 
 def test_each_run_publishes_a_new_version(two_runs):
