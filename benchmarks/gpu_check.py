@@ -248,7 +248,7 @@ def evaluate_on_device(engine: Any, ctx: dict[str, Any], args: argparse.Namespac
     from torch.utils.data import Subset
 
     from components.data.windows import WindowDataset
-    from components.evaluation.forecast import predict_windows
+    from components.inference import predict_windows
 
     windows = WindowDataset(ctx["splits"].test, SEQ_LEN, HORIZON, 1)
     if args.eval_windows is not None:

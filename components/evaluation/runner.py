@@ -24,10 +24,10 @@ from components.data.protocol import Protocol, load_protocol
 from components.data.windows import WindowDataset
 from components.device import resolve_device, torch_device
 from components.evaluation import metrics as M
-from components.evaluation.forecast import predict_windows
 from components.evaluation.leaderboard import paradigm_of, recommended_won, render_leaderboard
 from components.evaluation.plots import write_plots
 from components.evaluation.provenance import provenance
+from components.inference import predict_windows
 from components.models import (
     ModelSpec,
     baseline_problem,

@@ -44,6 +44,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from components.data.errors import DataError
     from components.device import DeviceError
     from components.evaluation.runner import EvaluationError
+    from components.inference.errors import PredictError
     from components.models.spec import ModelBuildError
     from components.registry.errors import RegistryError
     from components.state import MissingStageOutput
@@ -58,6 +59,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         DeviceError,
         EvaluationError,
         ModelBuildError,
+        PredictError,
         RegistryError,
         MissingStageOutput,
         StorageURIError,

@@ -52,7 +52,7 @@ def predict_cmd(
     """Forecast INPUT with a published model and write the forecast as CSV."""
     import pandas as pd
 
-    from components.registry.predict import forecast
+    from components.inference import forecast
 
     if not input_path.is_file():
         fail(f"--input {input_path}: file not found")

@@ -12,11 +12,11 @@ import torch
 from typer.testing import CliRunner
 
 from components.config import ModelConfig, RegistryConfig
+from components.inference import PredictError, forecast
 from components.models.catalogue import build_model
 from components.models.persistence import save_pretrained
 from components.models.spec import ModelSpec
 from components.registry import IntegrityError, NotFoundError, RefError, Registry, open_registry
-from components.registry.predict import PredictError, forecast
 
 SEQ, HORIZON, CHANNELS = 16, 4, ["load", "temp"]
 MEAN, STD = np.array([100.0, 20.0]), np.array([10.0, 5.0])
@@ -196,3 +196,18 @@ def test_predict_device_cpu_matches_auto_and_missing_cuda_is_a_clean_error(
     res = CliRunner().invoke(app, [*args, "--device", "cuda", "--output", str(tmp_path / "o.csv")])
     assert res.exit_code == 1 and "--device=cuda but no CUDA device" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "o.csv").exists()
+
+
+def test_exported_directory_forecasts_like_its_published_version(published, tmp_path: Path) -> None:
+    from components.inference import Predictor
+
+    reg, _ = published
+    frame = history()
+    local = Predictor.load(tmp_path / "export", device="cpu")
+    assert local.spec.seq_len == SEQ and local.scaler.channels == CHANNELS
+    pd.testing.assert_frame_equal(
+        local.forecast(frame, horizon=7), forecast(reg, "fc@champion", frame, horizon=7)
+    )
+    (tmp_path / "export" / "scaler.json").write_text(json.dumps({"channels": CHANNELS}))
+    with pytest.raises(PredictError, match=r"export: scaler\.json is not a scaler"):
+        Predictor.load(tmp_path / "export")

@@ -1,0 +1,26 @@
+"""Inference: load a trained or published model and forecast with it.
+
+Public API::
+
+    Predictor.load(export_dir, device="cpu").forecast(frame, horizon=24)
+    forecast(open_registry(cfg.registry), "my-model@champion", frame)
+    predict_windows(model, windows, batch_size, device)   # evaluation's batched passes
+
+Models are rebuilt from safetensors by ``components.models.persistence``; nothing is unpickled.
+"""
+
+from components.inference.batch import predict_windows
+from components.inference.errors import PredictError
+from components.inference.predictor import MODEL_DIR, SCALER_FILE, Predictor, Scaler
+from components.inference.published import forecast, load_published
+
+__all__ = [
+    "MODEL_DIR",
+    "SCALER_FILE",
+    "PredictError",
+    "Predictor",
+    "Scaler",
+    "forecast",
+    "load_published",
+    "predict_windows",
+]

@@ -1,0 +1,39 @@
+"""The registry stores and verifies files; loading models from them belongs to inference."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REGISTRY = Path(__file__).resolve().parents[3] / "components" / "registry"
+FORBIDDEN = ("components.models", "components.inference", "torch")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at top level or inside functions."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_registry_imports_neither_models_nor_inference() -> None:
+    files = sorted(REGISTRY.glob("*.py"))
+    assert len(files) >= 5, f"expected the registry's modules under {REGISTRY}"
+    offending = {
+        f"{path.name}: {module}"
+        for path in files
+        for module in imported_modules(path)
+        if any(module == f or module.startswith(f + ".") for f in FORBIDDEN)
+    }
+    assert not offending, f"components/registry must not import the model zoo: {sorted(offending)}"
+
+
+def test_the_scan_sees_imports_inside_functions(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from components.models.persistence import load_pretrained\n")
+    assert "components.models.persistence" in imported_modules(module)
