@@ -1,6 +1,6 @@
 """The pipeline: ingest -> profile -> train -> evaluate -> publish.
 
-Run: ``tsalign run`` (embedded defaults) or ``python -m flows.pipeline``; with a
+Run: ``tsalign run`` (embedded defaults) or ``python -m flows run``; with a
 config: ``tsalign run --config configs/default.yaml train.epochs=2``.
 """
 
@@ -31,11 +31,3 @@ def pipeline(config: RunConfig = RunConfig(), project_root: str = ".") -> Publis
     trained = train_flow(config, dataset, profile)
     report = evaluate_flow(config, dataset, profile, trained)
     return publish_flow(config, dataset, profile, trained, report, project_root)
-
-
-if __name__ == "__main__":
-    import sys
-
-    from flows.cli import app
-
-    app(["run", *sys.argv[1:]])

@@ -62,9 +62,9 @@ def test_data_rev_option_becomes_data_rev_override():
     assert load(None, ["train.epochs=2"], "abc123").data.rev == "abc123"
 
 
-def test_module_entry_point_is_the_run_command():
+def test_python_dash_m_flows_is_the_tsalign_cli():
     result = subprocess.run(
-        [sys.executable, "-m", "flows.pipeline", "--help"],
+        [sys.executable, "-m", "flows", "run", "--help"],
         capture_output=True,
         text=True,
         timeout=120,
