@@ -1,4 +1,4 @@
-"""Deployments: schedules from config, typed parameters, and prefect.yaml kept equal to them."""
+"""Deployments: schedules from config, typed parameters, and prefect.yaml generated from them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from prefect import Flow
 from prefect.exceptions import ParameterTypeError
 
 from components.config import ConfigError, RunConfig, build_config
-from flows.deployments import DEPLOYMENT_NAME, FLOWS, build_deployments
+from flows.deployments import DEPLOYMENT_NAME, FLOWS, build_deployments, prefect_yaml
 
 REPO = Path(__file__).resolve().parents[3]
 PREFECT_YAML = REPO / "infra" / "prefect" / "prefect.yaml"
@@ -96,6 +96,20 @@ def test_prefect_yaml_matches_the_served_deployments():
             (s.schedule.cron, s.schedule.timezone) for s in served[flow.name].schedules
         ]
     assert seen == set(FLOWS)
+
+
+def test_prefect_yaml_is_generated_from_the_definitions():
+    assert PREFECT_YAML.read_text() == prefect_yaml(), (
+        "infra/prefect/prefect.yaml differs from flows/deployments.py; regenerate it with "
+        "`python -m flows.deployments > infra/prefect/prefect.yaml`"
+    )
+
+
+def test_a_config_schedule_reaches_the_generated_file():
+    cfg = build_config({"schedule": {"train": "30 4 * * 1"}})
+    spec = yaml.safe_load(prefect_yaml(cfg))
+    train = next(d for d in spec["deployments"] if d["entrypoint"] == "flows/train.py:train_flow")
+    assert train["schedules"] == [{"cron": "30 4 * * 1", "timezone": "UTC", "active": True}]
 
 
 def test_default_yaml_schedule_is_the_schema_default():
