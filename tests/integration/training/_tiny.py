@@ -16,8 +16,11 @@ from components.refs import DatasetRef
 ROWS = 3000
 
 
-def write_dataset(root: Path, name: str = "tiny") -> DatasetRef:
-    """Hourly sine with a daily season plus noise, as canonical Parquet + meta JSON."""
+def write_dataset(root: Path, name: str = "tiny", inf_row: int | None = None) -> DatasetRef:
+    """Hourly sine with a daily season plus noise, as canonical Parquet + meta JSON.
+
+    ``inf_row`` writes +inf there, which ingest would refuse: a run on it diverges at once.
+    """
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     t = np.arange(ROWS)
@@ -27,6 +30,8 @@ def write_dataset(root: Path, name: str = "tiny") -> DatasetRef:
             "load": np.sin(2 * np.pi * t / 24) + 0.1 * rng.standard_normal(ROWS),
         }
     )
+    if inf_row is not None:
+        frame.loc[inf_row, "load"] = np.inf
     path = root / f"{name}.parquet"
     frame.to_parquet(path, index=False)
     meta = DatasetMeta(
