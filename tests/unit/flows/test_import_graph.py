@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from _import_scan import imported_modules
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -18,14 +19,7 @@ def import_graph(package: str) -> dict[str, set[str]]:
     paths = {module_name(p): p for p in (REPO / package).rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for module, path in paths.items():
-        named: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                named.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                named.add(node.module)
-                named.update(f"{node.module}.{alias.name}" for alias in node.names)
-        graph[module] = {n for n in named if n in paths and n != module}
+        graph[module] = {n for n in imported_modules(path) if n in paths and n != module}
     return graph
 
 

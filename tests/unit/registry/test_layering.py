@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from _import_scan import imported_modules
 
 REGISTRY = Path(__file__).resolve().parents[3] / "components" / "registry"
 FORBIDDEN = ("components.models", "components.inference", "torch")
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Every module ``path`` imports, at top level or inside functions."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
 
 
 def test_registry_imports_neither_models_nor_inference() -> None:
