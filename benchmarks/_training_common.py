@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.config import DataConfig, ModelConfig, TrainConfig
-from components.data.meta import TIMESTAMP, DatasetMeta
-from components.models import ModelSpec
-from components.refs import DatasetRef
+from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.models import ModelSpec
+from tsalign.components.refs import DatasetRef
 
 SEQ_LEN, HORIZON = 96, 24
 

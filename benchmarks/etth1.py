@@ -30,7 +30,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from components.config import (  # noqa: E402
+from tsalign.components.config import (  # noqa: E402
     DataConfig,
     EvalConfig,
     ModelConfig,
@@ -38,12 +38,12 @@ from components.config import (  # noqa: E402
     TrainConfig,
     WindowConfig,
 )
-from components.data import ensure_dvc_project, ingest, load_frame, load_meta  # noqa: E402
-from components.data.splits import split_borders  # noqa: E402
-from components.evaluation.runner import evaluate  # noqa: E402
-from components.profiling import profile_dataset  # noqa: E402
-from components.training.launcher import launch_training, new_run_name  # noqa: E402
-from components.training.spec import model_spec  # noqa: E402
+from tsalign.components.data import ensure_dvc_project, ingest, load_frame, load_meta  # noqa: E402
+from tsalign.components.data.splits import split_borders  # noqa: E402
+from tsalign.components.evaluation.runner import evaluate  # noqa: E402
+from tsalign.components.profiling import profile_dataset  # noqa: E402
+from tsalign.components.training.launcher import launch_training, new_run_name  # noqa: E402
+from tsalign.components.training.spec import model_spec  # noqa: E402
 
 ETTH1 = REPO.parent / "shared" / "data" / "ett" / "ETTh1.csv"
 RESULTS = REPO / "benchmarks" / "results"

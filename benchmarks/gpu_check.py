@@ -142,11 +142,11 @@ def throughput(name: str, ctx: dict[str, Any], args: argparse.Namespace) -> dict
     """bf16 training speed of one catalogue model on ETTh1's training windows."""
     from torch.utils.data import DataLoader
 
-    from components.config import ModelConfig
-    from components.data.windows import WindowDataset
-    from components.models import build_model
-    from components.training.deepspeed_config import check_preset
-    from components.training.recipe import build_engine
+    from tsalign.components.config import ModelConfig
+    from tsalign.components.data.windows import WindowDataset
+    from tsalign.components.models import build_model
+    from tsalign.components.training.deepspeed_config import check_preset
+    from tsalign.components.training.recipe import build_engine
 
     device, tcfg = ctx["device"], ctx["train"]
     cfg = ModelConfig(name=name, **ctx["model_kwargs"])
@@ -200,12 +200,12 @@ def lora_roundtrip(ctx: dict[str, Any], args: argparse.Namespace) -> dict[str, A
     """Train gpt4ts_lora a few steps under ZeRO-3 (ZeRO-0 on CPU), export, reload, compare."""
     from torch.utils.data import DataLoader
 
-    from components.config import ModelConfig
-    from components.data.windows import WindowDataset
-    from components.models import build_model, load_pretrained
-    from components.training.checkpoint import gathered
-    from components.training.deepspeed_config import check_preset
-    from components.training.recipe import build_engine
+    from tsalign.components.config import ModelConfig
+    from tsalign.components.data.windows import WindowDataset
+    from tsalign.components.models import build_model, load_pretrained
+    from tsalign.components.training.checkpoint import gathered
+    from tsalign.components.training.deepspeed_config import check_preset
+    from tsalign.components.training.recipe import build_engine
 
     device, tcfg = ctx["device"], ctx["train"]
     preset = "zero3" if tcfg.device == "cuda" else "zero0"
@@ -221,7 +221,7 @@ def lora_roundtrip(ctx: dict[str, Any], args: argparse.Namespace) -> dict[str, A
     x, _ = (t.to(device) for t in next(batches))
     module = engine.module.eval()
     with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
-        from components.models import save_pretrained
+        from tsalign.components.models import save_pretrained
 
         with gathered(engine, list(module.parameters()), modifier_rank=None):
             save_pretrained(module, cfg, ctx["spec"], Path(tmp) / "model")
@@ -247,8 +247,8 @@ def evaluate_on_device(engine: Any, ctx: dict[str, Any], args: argparse.Namespac
     """Forecast every test window on the device (batched, one host copy per batch): MSE."""
     from torch.utils.data import Subset
 
-    from components.data.windows import WindowDataset
-    from components.inference import predict_windows
+    from tsalign.components.data.windows import WindowDataset
+    from tsalign.components.inference import predict_windows
 
     windows = WindowDataset(ctx["splits"].test, SEQ_LEN, HORIZON, 1)
     if args.eval_windows is not None:
@@ -268,11 +268,11 @@ def evaluate_on_device(engine: Any, ctx: dict[str, Any], args: argparse.Namespac
 
 def setup(args: argparse.Namespace) -> dict[str, Any]:
     """Device, data splits, backbone and the bf16 train section shared by every measurement."""
-    from components.config import DataConfig, TrainConfig
-    from components.data.splits import prepare_splits
-    from components.device import resolve_device, torch_device
-    from components.models import ModelSpec
-    from components.training.recipe import _distributed_env
+    from tsalign.components.config import DataConfig, TrainConfig
+    from tsalign.components.data.splits import prepare_splits
+    from tsalign.components.device import resolve_device, torch_device
+    from tsalign.components.models import ModelSpec
+    from tsalign.components.training.recipe import _distributed_env
 
     device = resolve_device(args.device, "--device")
     if device == "cpu":
@@ -310,7 +310,7 @@ def random_backbone(ref: str) -> str:
     """A copy of the backbone directory whose weights are a fresh random init of its config."""
     from transformers import AutoConfig, AutoModel
 
-    from components.models.backbone import resolve_backbone
+    from tsalign.components.models.backbone import resolve_backbone
 
     source = resolve_backbone(ref)
     target = Path(tempfile.mkdtemp(prefix="gpu-check-random-"))

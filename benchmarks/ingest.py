@@ -51,9 +51,9 @@ def generate(path: Path, rows: int, seed: int = 0, block: int = 1_000_000) -> No
 
 def measure(csv: Path, out_dir: Path, with_dvc: bool) -> dict:
     """Runs in the child process: ingest the CSV and report timings and peak RSS."""
-    from components.config import DataConfig
-    from components.data.ingest import stage_canonical
-    from components.data.sources import resolve_source
+    from tsalign.components.config import DataConfig
+    from tsalign.components.data.ingest import stage_canonical
+    from tsalign.components.data.sources import resolve_source
 
     cfg = DataConfig(name="bench", source=str(csv), freq="min")
     t0 = time.perf_counter()
@@ -70,8 +70,8 @@ def measure(csv: Path, out_dir: Path, with_dvc: bool) -> dict:
         "parquet_bytes": parquet.stat().st_size,
     }
     if with_dvc:
-        from components.data import ensure_dvc_project
-        from components.data.versioning import add_and_push
+        from tsalign.components.data import ensure_dvc_project
+        from tsalign.components.data.versioning import add_and_push
 
         root = out_dir / "proj"
         ensure_dvc_project(root, git=False)

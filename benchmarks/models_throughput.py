@@ -16,8 +16,14 @@ import time
 
 import torch
 
-from components.config import ModelConfig
-from components.models import ModelSpec, build_model, count_parameters, get_entry, list_models
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import (
+    ModelSpec,
+    build_model,
+    count_parameters,
+    get_entry,
+    list_models,
+)
 
 
 def measure(name: str, spec: ModelSpec, batch: int, steps: int, warmup: int) -> tuple[float, int]:

@@ -24,15 +24,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.data.anomaly import AnomalySeries, load_nab_corpus
-from components.evaluation.nab import (
+from tsalign.components.data.anomaly import AnomalySeries, load_nab_corpus
+from tsalign.components.evaluation.nab import (
     ScoredFile,
     load_profiles,
     point_f1,
     probationary_rows,
     score_corpus,
 )
-from components.models.anomaly_baselines import get_detector
+from tsalign.components.models.anomaly_baselines import get_detector
 
 NAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab"
 PROFILES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")

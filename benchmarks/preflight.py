@@ -4,7 +4,7 @@ Run: python benchmarks/preflight.py [--repeats 3] [--name gpt4tz]
 
 Times (1) ``tsalign run model.name=<typo>`` end to end as a subprocess in an empty temporary
 directory (interpreter start, CLI import, config load, catalogue check, exit 1) and (2) the
-catalogue check alone, :func:`components.preflight.catalogue_problems` on a loaded config,
+catalogue check alone, :func:`tsalign.components.preflight.catalogue_problems` on a loaded config,
 in a fresh interpreter so the first call's imports are counted. Prints the median of
 ``--repeats`` runs of each and whether the check imported torch.
 """
@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CHECK_ONLY = """
 import sys, time
-from components.config import load_config
+from tsalign.components.config import load_config
 cfg = load_config(None, ["model.name={name}"])
 start = time.perf_counter()
-from components.preflight import catalogue_problems
+from tsalign.components.preflight import catalogue_problems
 problems = catalogue_problems(cfg)
 print(time.perf_counter() - start, "torch" in sys.modules, len(problems))
 """

@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.config import ProfileConfig
-from components.data.meta import TIMESTAMP, DatasetMeta
-from components.profiling import profile_dataset
+from tsalign.components.config import ProfileConfig
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.profiling import profile_dataset
 
 ETTH1 = Path("/work/shared/data/ett/ETTh1.csv")
 

@@ -19,11 +19,11 @@ import _training_common as common
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from components.data.protocol import load_protocol
-from components.data.windows import WindowDataset
-from components.models import build_model
-from components.training.launcher import launch_training
-from components.training.recipe import capped_indices
+from tsalign.components.data.protocol import load_protocol
+from tsalign.components.data.windows import WindowDataset
+from tsalign.components.models import build_model
+from tsalign.components.training.launcher import launch_training
+from tsalign.components.training.recipe import capped_indices
 
 
 def bare_loop(dataset, cfg, model_cfg, epochs: int = 2) -> list[float]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import _training_common as common
 
-from components.training.launcher import launch_training
+from tsalign.components.training.launcher import launch_training
 
 
 def main() -> None:

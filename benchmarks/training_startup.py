@@ -22,7 +22,7 @@ from pathlib import Path
 import _training_common as common
 import yaml
 
-from components.state import record
+from tsalign.components.state import record
 
 
 def main() -> None:
@@ -61,7 +61,7 @@ def main() -> None:
             before = set((root / "runs").glob("*/checkpoint_*/state.json"))
             started = time.time()
             proc = subprocess.run(
-                [sys.executable, "-c", "from flows.cli import app; app()", "train", "--config",
+                [sys.executable, "-c", "from tsalign.flows.cli import entry; entry()", "train", "--config",
                  str(root / "cfg.yaml")],
                 cwd=root, env=env, capture_output=True, text=True,
             )  # fmt: skip

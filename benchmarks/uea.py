@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from components.evaluation.metrics import classification_scores
-from components.models.classic_classifiers import MiniRocketClassifier
+from tsalign.components.evaluation.metrics import classification_scores
+from tsalign.components.models.classic_classifiers import MiniRocketClassifier
 
 
 def load_japanese_vowels():

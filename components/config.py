@@ -19,8 +19,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from components.excerpt import prune, quote, short_repr
-from components.redaction import redact, redact_text, refuse_url_credentials
+from tsalign.components.excerpt import prune, quote, short_repr
+from tsalign.components.redaction import redact, redact_text, refuse_url_credentials
 
 
 class ConfigError(ValueError):
@@ -613,7 +613,7 @@ def _hint(item: Any, path: str) -> str:
 def format_validation_error(err: ValidationError, origin: str) -> str:
     """One line per problem: ``origin: dotted.path: message (got value)``.
 
-    The value is quoted as a bounded excerpt (see :mod:`components.excerpt`).
+    The value is quoted as a bounded excerpt (see :mod:`tsalign.components.excerpt`).
     """
     problems = err.errors(include_url=False)
     lines = []

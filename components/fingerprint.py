@@ -29,9 +29,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from components.config import DataConfig, ModelConfig, RunConfig
-from components.refs import DatasetRef, EvalReport, ProfileRef, Ref, TrainResult
-from components.storage import is_s3_uri
+from tsalign.components.config import DataConfig, ModelConfig, RunConfig
+from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, Ref, TrainResult
+from tsalign.components.storage import is_s3_uri
 
 COMPONENTS = Path(__file__).resolve().parent
 
@@ -105,8 +105,8 @@ def source_fingerprint(cfg: DataConfig, project_root: Path) -> dict[str, Any] | 
         A JSON-able dict, or None when the content cannot be identified cheaply
         (missing file, unreadable S3 object, unknown scheme): the caller must not cache then.
     """
-    from components.data.errors import DataError
-    from components.data.sources import source_for
+    from tsalign.components.data.errors import DataError
+    from tsalign.components.data.sources import source_for
 
     if cfg.rev is not None:
         return {"rev": cfg.rev}
@@ -222,7 +222,7 @@ def outputs_exist(ref: Ref, project_root: str | None = None, data_dir: str = "da
             return False
         if project_root is None or ".dvc/tmp/tsalign-revs" in ref.path.replace(os.sep, "/"):
             return True  # a pinned older version read through DVC, not the workspace
-        from components.data.versioning import recorded_md5
+        from tsalign.components.data.versioning import recorded_md5
 
         return recorded_md5(Path(project_root).resolve(), data_dir) == ref.md5
     if isinstance(ref, ProfileRef):

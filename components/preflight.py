@@ -1,6 +1,6 @@
 """Checks of a run config against the catalogues, made when the config is loaded.
 
-Field types and bounds are checked by :mod:`components.config` alone (cheap, no torch).
+Field types and bounds are checked by :mod:`tsalign.components.config` alone (cheap, no torch).
 Names that refer to registered things — ``model.name``, each ``compare`` entry, each
 ``eval.baselines`` entry and ``train.deepspeed_preset`` — are checked here, before any
 stage runs, so a typo fails in seconds with nothing written instead of inside the train
@@ -9,7 +9,7 @@ stage after ingest and profile have rewritten their outputs.
 
 from __future__ import annotations
 
-from components.config import ConfigError, RunConfig
+from tsalign.components.config import ConfigError, RunConfig
 
 
 def catalogue_problems(cfg: RunConfig) -> list[str]:
@@ -19,8 +19,8 @@ def catalogue_problems(cfg: RunConfig) -> list[str]:
         One ``field: problem`` line per bad name (empty when all are valid).
     """
     # The catalogue is a torch-free table: this check takes milliseconds.
-    from components.models.catalogue import baseline_problem, list_models, unknown_model
-    from components.training.deepspeed_config import PresetError, check_preset
+    from tsalign.components.models.catalogue import baseline_problem, list_models, unknown_model
+    from tsalign.components.training.deepspeed_config import PresetError, check_preset
 
     known = list_models()
     problems = []

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import TypeVar
 
-from components.redaction import redact
-from components.refs import (
+from tsalign.components.redaction import redact
+from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
     ProfileRef,
@@ -20,7 +20,7 @@ from components.refs import (
     Ref,
     TrainedCandidates,
 )
-from components.storage import write_json_atomic
+from tsalign.components.storage import write_json_atomic
 
 STAGES: dict[str, type[Ref]] = {
     "ingest": DatasetRef,

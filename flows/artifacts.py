@@ -22,9 +22,9 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
-from components.profiling import load_profile
-from components.refs import EvalReport, ProfileRef, PublishedVersion
-from components.storage import is_s3_uri
+from tsalign.components.profiling import load_profile
+from tsalign.components.refs import EvalReport, ProfileRef, PublishedVersion
+from tsalign.components.storage import is_s3_uri
 
 REFERENCE_BASELINE = "seasonal_naive"
 

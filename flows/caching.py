@@ -1,6 +1,6 @@
 """How the stage tasks cache and retry: Prefect options shared by the stage flows.
 
-The keys themselves come from :mod:`components.fingerprint` (what each stage depends
+The keys themselves come from :mod:`tsalign.components.fingerprint` (what each stage depends
 on); this module only turns them into Prefect task options:
 
 - results are persisted as JSON (the stage references are pydantic models, and JSON
@@ -22,8 +22,8 @@ from prefect.client.schemas.objects import State
 from prefect.context import TaskRunContext
 from prefect.tasks import exponential_backoff
 
-from components.refs import Ref
-from components.retry import is_transient
+from tsalign.components.refs import Ref
+from tsalign.components.retry import is_transient
 
 R = TypeVar("R", bound=Ref)
 
@@ -63,7 +63,7 @@ def run_cached(task: Task[..., R], exists: Callable[[R], bool], *args: Any) -> R
 
     Args:
         task: a stage task with a cache key.
-        exists: whether a reference's files still exist (``components.fingerprint.outputs_exist``).
+        exists: whether a reference's files still exist (``tsalign.components.fingerprint.outputs_exist``).
         args: the task's arguments.
     """
     state = task(*args, return_state=True)

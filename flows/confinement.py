@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from components.config import ConfigError, RunConfig
-from components.storage import StorageURIError, parse_uri
+from tsalign.components.config import ConfigError, RunConfig
+from tsalign.components.storage import StorageURIError, parse_uri
 
 DATA_ROOTS_ENV = "TSALIGN_DATA_ROOTS"
 """Absolute data roots, separated by ``os.pathsep``, that bind every run of this process."""

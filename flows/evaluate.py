@@ -11,14 +11,14 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from components.config import RunConfig
-from components.evaluation.runner import evaluate
-from components.fingerprint import evaluate_key, outputs_exist
-from components.refs import DatasetRef, EvalReport, ProfileRef, TrainedCandidates
-from components.state import latest, record
-from flows import artifacts
-from flows.caching import CACHED, key_fn, run_cached
-from flows.confinement import confine
+from tsalign.components.config import RunConfig
+from tsalign.components.evaluation.runner import evaluate
+from tsalign.components.fingerprint import evaluate_key, outputs_exist
+from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, TrainedCandidates
+from tsalign.components.state import latest, record
+from tsalign.flows import artifacts
+from tsalign.flows.caching import CACHED, key_fn, run_cached
+from tsalign.flows.confinement import confine
 
 
 @task(name="evaluate-models", cache_key_fn=key_fn(evaluate_key), **CACHED)

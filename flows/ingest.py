@@ -3,7 +3,7 @@
 Run alone: ``tsalign ingest [--config configs/default.yaml] [key=value ...]``.
 
 Cached on the source's identity and content fingerprint (see
-:mod:`components.fingerprint`), so a scheduled run re-ingests — and gets a new
+:mod:`tsalign.components.fingerprint`), so a scheduled run re-ingests — and gets a new
 DVC md5 — only when the source changed.
 """
 
@@ -14,13 +14,13 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from components.config import RunConfig
-from components.data import ingest
-from components.fingerprint import ingest_key, outputs_exist
-from components.refs import DatasetRef
-from components.state import record
-from flows.caching import CACHED, key_fn, run_cached
-from flows.confinement import confine
+from tsalign.components.config import RunConfig
+from tsalign.components.data import ingest
+from tsalign.components.fingerprint import ingest_key, outputs_exist
+from tsalign.components.refs import DatasetRef
+from tsalign.components.state import record
+from tsalign.flows.caching import CACHED, key_fn, run_cached
+from tsalign.flows.confinement import confine
 
 
 @task(name="ingest-data", cache_key_fn=key_fn(ingest_key), **CACHED)

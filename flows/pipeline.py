@@ -1,6 +1,6 @@
 """The pipeline: ingest -> profile -> train -> evaluate -> publish.
 
-Run: ``tsalign run`` (embedded defaults) or ``python -m flows run``; with a
+Run: ``tsalign run`` (embedded defaults) or ``python -m tsalign run``; with a
 config: ``tsalign run --config configs/default.yaml train.epochs=2``.
 """
 
@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from prefect import flow
 
-from components.config import RunConfig
-from components.preflight import check_run_config
-from components.refs import PublishedVersion
-from flows.confinement import confine
-from flows.evaluate import evaluate_flow
-from flows.ingest import ingest_flow
-from flows.profile import profile_flow
-from flows.publish import publish_flow
-from flows.train import train_flow
+from tsalign.components.config import RunConfig
+from tsalign.components.preflight import check_run_config
+from tsalign.components.refs import PublishedVersion
+from tsalign.flows.confinement import confine
+from tsalign.flows.evaluate import evaluate_flow
+from tsalign.flows.ingest import ingest_flow
+from tsalign.flows.profile import profile_flow
+from tsalign.flows.publish import publish_flow
+from tsalign.flows.train import train_flow
 
 
 @flow(name="pipeline", log_prints=True)

@@ -10,16 +10,16 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from components.config import RunConfig
-from components.data import load_frame, load_meta
-from components.data.splits import split_borders
-from components.fingerprint import outputs_exist, profile_key
-from components.profiling import profile_dataset
-from components.refs import DatasetRef, ProfileRef
-from components.state import latest, record
-from flows import artifacts
-from flows.caching import CACHED, key_fn, run_cached
-from flows.confinement import confine
+from tsalign.components.config import RunConfig
+from tsalign.components.data import load_frame, load_meta
+from tsalign.components.data.splits import split_borders
+from tsalign.components.fingerprint import outputs_exist, profile_key
+from tsalign.components.profiling import profile_dataset
+from tsalign.components.refs import DatasetRef, ProfileRef
+from tsalign.components.state import latest, record
+from tsalign.flows import artifacts
+from tsalign.flows.caching import CACHED, key_fn, run_cached
+from tsalign.flows.confinement import confine
 
 
 @task(name="profile-data", cache_key_fn=key_fn(profile_key), **CACHED)

@@ -13,19 +13,19 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
 
-from components.config import RunConfig
-from components.refs import (
+from tsalign.components.config import RunConfig
+from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
     ProfileRef,
     PublishedVersion,
     TrainedCandidates,
 )
-from components.registry.release import publish_run
-from components.state import latest, record
-from flows import artifacts
-from flows.caching import NETWORK_RETRIES, retry_transient
-from flows.confinement import confine
+from tsalign.components.registry.release import publish_run
+from tsalign.components.state import latest, record
+from tsalign.flows import artifacts
+from tsalign.flows.caching import NETWORK_RETRIES, retry_transient
+from tsalign.flows.confinement import confine
 
 
 def orchestration_ids() -> dict[str, str | None]:

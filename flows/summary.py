@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from components.config import RunConfig
-from components.refs import (
+from tsalign.components.config import RunConfig
+from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
     ProfileRef,
@@ -13,8 +13,8 @@ from components.refs import (
     TrainedCandidates,
     TrainResult,
 )
-from components.state import latest
-from flows.console import console
+from tsalign.components.state import latest
+from tsalign.flows.console import console
 
 
 def metrics_table(report: EvalReport) -> Table:

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from components.config import ModelConfig, RunConfig
-from components.evaluation.runner import check_baselines
-from components.fingerprint import outputs_exist, train_key
-from components.models import get_entry
-from components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
-from components.state import MissingStageOutput, latest, record
-from components.training.candidates import train_candidate
-from components.training.launcher import (
+from tsalign.components.config import ModelConfig, RunConfig
+from tsalign.components.evaluation.runner import check_baselines
+from tsalign.components.fingerprint import outputs_exist, train_key
+from tsalign.components.models import get_entry
+from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
+from tsalign.components.state import MissingStageOutput, latest, record
+from tsalign.components.training.candidates import train_candidate
+from tsalign.components.training.launcher import (
     connect_ray,
     effective_run_name,
     new_run_name,
     ray_address,
 )
-from components.training.spec import model_spec
-from flows.caching import CACHED, NETWORK_RETRIES, key_fn, retry_transient, run_cached
-from flows.confinement import confine
-from flows.console import training_progress
+from tsalign.components.training.spec import model_spec
+from tsalign.flows.caching import CACHED, NETWORK_RETRIES, key_fn, retry_transient, run_cached
+from tsalign.flows.confinement import confine
+from tsalign.flows.console import training_progress
 
 
 @task(name="connect-ray-cluster", retry_condition_fn=retry_transient, **NETWORK_RETRIES)

@@ -6,6 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from tsalign.flows.cli import set_environment_defaults
+
+# The test process stands in for the `tsalign` entry point, which sets these before anything
+# starts Ray, transformers or Prefect (importing the package sets nothing).
+set_environment_defaults()
+
 
 @pytest.fixture(autouse=True, scope="session")
 def cli_log_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

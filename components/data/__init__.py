@@ -18,16 +18,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from components.data.errors import DataError
-from components.data.ingest import (
+from tsalign.components.data.errors import DataError
+from tsalign.components.data.ingest import (
     checkout_version,
     ingest,
     load_frame,
     load_frame_at_rev,
     load_meta,
 )
-from components.data.meta import TIMESTAMP, DatasetMeta
-from components.data.splits import (
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.data.splits import (
     Borders,
     Splits,
     fit_scaler,
@@ -35,15 +35,15 @@ from components.data.splits import (
     split_borders,
     window_count,
 )
-from components.data.versioning import DataVersion, ensure_dvc_project, list_versions
+from tsalign.components.data.versioning import DataVersion, ensure_dvc_project, list_versions
 
 if TYPE_CHECKING:
-    from components.data.windows import WindowDataset
+    from tsalign.components.data.windows import WindowDataset
 
 
 def __getattr__(name: str) -> Any:
     if name == "WindowDataset":
-        from components.data import windows
+        from tsalign.components.data import windows
 
         return getattr(windows, name)
     raise AttributeError(name)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.data.errors import DataError
-from components.excerpt import short_repr
+from tsalign.components.data.errors import DataError
+from tsalign.components.excerpt import short_repr
 
 WINDOWS_FILE = Path("labels") / "combined_windows.json"
 """Where a NAB-layout corpus keeps its windows, relative to the corpus root."""

@@ -27,11 +27,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from components.config import DataConfig
-from components.data.errors import DataError
-from components.data.meta import TIMESTAMP
-from components.data.sources import ResolvedSource
-from components.excerpt import name_list, quote
+from tsalign.components.config import DataConfig
+from tsalign.components.data.errors import DataError
+from tsalign.components.data.meta import TIMESTAMP
+from tsalign.components.data.sources import ResolvedSource
+from tsalign.components.excerpt import name_list, quote
 
 _TS_NAMES = ("timestamp", "datetime", "date_time", "time", "date", "ds", "period", "time_idx")
 _ID_NAMES = ("unique_id", "series_id", "item_id", "id", "series", "channel", "variable", "key")
@@ -665,7 +665,7 @@ def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
     """Read, validate and regularise a resolved source.
 
     Args:
-        src: the local file to read (see :func:`components.data.sources.resolve_source`).
+        src: the local file to read (see :func:`tsalign.components.data.sources.resolve_source`).
         cfg: the data config (timestamp/targets/covariates/freq/missing/resample/max_rows,
             window sizes for the minimum length).
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from components.config import DataConfig
-from components.data.canonical import (
+from tsalign.components.config import DataConfig
+from tsalign.components.data.canonical import (
     Canonical,
     NeedsFullRead,
     build_canonical,
@@ -31,11 +31,11 @@ from components.data.canonical import (
     stream_canonical,
     write_table,
 )
-from components.data.errors import DataError
-from components.data.meta import TIMESTAMP, DatasetMeta
-from components.data.sources import ResolvedSource, resolve_source
-from components.data.splits import split_borders, window_count
-from components.data.versioning import (
+from tsalign.components.data.errors import DataError
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.data.sources import ResolvedSource, resolve_source
+from tsalign.components.data.splits import split_borders, window_count
+from tsalign.components.data.versioning import (
     add_and_push,
     dvc_file,
     ensure_dvc_project,
@@ -43,8 +43,8 @@ from components.data.versioning import (
     recorded_md5,
     remote_url,
 )
-from components.refs import DatasetRef
-from components.storage import default_file_mode, sha256_file, write_bytes_atomic
+from tsalign.components.refs import DatasetRef
+from tsalign.components.storage import default_file_mode, sha256_file, write_bytes_atomic
 
 STREAM_MIN_BYTES = 64 << 20
 """Files at least this large are streamed (bounded memory); smaller ones are read whole."""
@@ -156,7 +156,7 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
         raise DataError(
             str(root),
             "not a DVC project",
-            "run `git init && dvc init` there (or use ensure_dvc_project)",
+            "run `tsalign init` there (git + DVC project with a local remote)",
         )
     tmp_dir = root / ".dvc" / "tmp"
     tmp_dir.mkdir(exist_ok=True)
@@ -321,7 +321,7 @@ def _md5_for(root: Path, rev: str, data_dir: str) -> str:
         capture_output=True,
         text=True,
     )
-    from components.data.versioning import _md5_from_dvc_text
+    from tsalign.components.data.versioning import _md5_from_dvc_text
 
     return (_md5_from_dvc_text(shown.stdout) if shown.returncode == 0 else None) or (
         recorded_md5(root, data_dir) or ""

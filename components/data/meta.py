@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from components.redaction import redact_text
+from tsalign.components.redaction import redact_text
 
 TIMESTAMP = "timestamp"
 """Name of the timestamp column in every canonical Parquet file."""

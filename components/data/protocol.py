@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from components.config import DataConfig
-from components.data.meta import DatasetMeta
+from tsalign.components.config import DataConfig
+from tsalign.components.data.meta import DatasetMeta
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def load_protocol(dataset_path: str, cfg: DataConfig) -> Protocol:
     Raises:
         DataError: the file is missing or too short for the window protocol.
     """
-    from components.data import load_frame, load_meta, prepare_splits
+    from tsalign.components.data import load_frame, load_meta, prepare_splits
 
     meta = load_meta(dataset_path)
     frame = load_frame(dataset_path)

@@ -3,7 +3,7 @@
 Each source kind is one :class:`Source` class that both identifies its content (the ingest
 cache key) and opens it; :func:`source_for` picks the class once. Kinds (the scheme decides):
 
-- a packaged name (``vic_elec``, ``etth1``; see :mod:`components.data.packaged`);
+- a packaged name (``vic_elec``, ``etth1``; see :mod:`tsalign.components.data.packaged`);
 - a local path or ``file://`` URI to a ``.csv``/``.parquet`` file (relative paths
   are relative to the project root);
 - ``s3://bucket/key``, read with boto3; region and credentials come from the
@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
-from components.config import DataConfig
-from components.data.errors import DataError
-from components.data.packaged import PACKAGED, PackagedDataset
-from components.storage import (
+from tsalign.components.config import DataConfig
+from tsalign.components.data.errors import DataError
+from tsalign.components.data.packaged import PACKAGED, PackagedDataset
+from tsalign.components.storage import (
     CHUNK,
     StorageURIError,
     atomic_path,

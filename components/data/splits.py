@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from components.config import DataConfig
-from components.data.errors import DataError
+from tsalign.components.config import DataConfig
+from tsalign.components.data.errors import DataError
 
 
 def window_count(n: int, seq_len: int, horizon: int, stride: int = 1) -> int:

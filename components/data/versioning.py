@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel
 
-from components.data.errors import DataError
+from tsalign.components.data.errors import DataError
 
 # DVC must never phone home from a pipeline run (no internet on cluster nodes either).
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")

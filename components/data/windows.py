@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from components.data.splits import window_count
+from tsalign.components.data.splits import window_count
 
 __all__ = ["WindowDataset", "window_count"]
 

@@ -9,7 +9,7 @@ LLM_PARADIGMS = ("injective", "bridging", "internal")
 
 def paradigm_of(name: str) -> str:
     """The catalogue's paradigm of ``name`` (internal, bridging, ablation, baseline...)."""
-    from components.models import get_entry
+    from tsalign.components.models import get_entry
 
     return get_entry(name).paradigm
 

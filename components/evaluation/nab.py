@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from components.evaluation.metrics import anomaly_scores, point_adjust
+from tsalign.components.evaluation.metrics import anomaly_scores, point_adjust
 
 PROBATION_PERCENT = 0.15
 """Share of each file that is probationary (NAB's Runner.probationaryPercent)."""

@@ -18,24 +18,28 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from components.config import DataConfig, EvalConfig, ModelConfig
-from components.data import window_count
-from components.data.protocol import Protocol, load_protocol
-from components.data.windows import WindowDataset
-from components.device import resolve_device, torch_device
-from components.evaluation import metrics as M
-from components.evaluation.leaderboard import paradigm_of, recommended_won, render_leaderboard
-from components.evaluation.plots import write_plots
-from components.evaluation.provenance import provenance
-from components.inference import predict_windows
-from components.models import (
+from tsalign.components.config import DataConfig, EvalConfig, ModelConfig
+from tsalign.components.data import window_count
+from tsalign.components.data.protocol import Protocol, load_protocol
+from tsalign.components.data.windows import WindowDataset
+from tsalign.components.device import resolve_device, torch_device
+from tsalign.components.evaluation import metrics as M
+from tsalign.components.evaluation.leaderboard import (
+    paradigm_of,
+    recommended_won,
+    render_leaderboard,
+)
+from tsalign.components.evaluation.plots import write_plots
+from tsalign.components.evaluation.provenance import provenance
+from tsalign.components.inference import predict_windows
+from tsalign.components.models import (
     ModelSpec,
     baseline_problem,
     build_model,
     load_pretrained,
 )
-from components.refs import EvalReport
-from components.storage import write_json_atomic, write_text_atomic
+from tsalign.components.refs import EvalReport
+from tsalign.components.storage import write_json_atomic, write_text_atomic
 
 HORIZON_BUCKETS = 4
 """Horizon steps are reported in this many equal buckets (e.g. 1-24, 25-48, ... for H=96)."""

@@ -6,13 +6,13 @@ Public API::
     forecast(open_registry(cfg.registry), "my-model@champion", frame)
     predict_windows(model, windows, batch_size, device)   # evaluation's batched passes
 
-Models are rebuilt from safetensors by ``components.models.persistence``; nothing is unpickled.
+Models are rebuilt from safetensors by ``tsalign.components.models.persistence``; nothing is unpickled.
 """
 
-from components.inference.batch import predict_windows
-from components.inference.errors import PredictError
-from components.inference.predictor import MODEL_DIR, SCALER_FILE, Predictor, Scaler
-from components.inference.published import forecast, load_published
+from tsalign.components.inference.batch import predict_windows
+from tsalign.components.inference.errors import PredictError
+from tsalign.components.inference.predictor import MODEL_DIR, SCALER_FILE, Predictor, Scaler
+from tsalign.components.inference.published import forecast, load_published
 
 __all__ = [
     "MODEL_DIR",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from components.inference.errors import PredictError
+from tsalign.components.inference.errors import PredictError
 
-TIMESTAMP = "timestamp"  # the canonical timestamp column name (components.data.meta.TIMESTAMP)
+TIMESTAMP = (
+    "timestamp"  # the canonical timestamp column name (tsalign.components.data.meta.TIMESTAMP)
+)
 
 
 def timestamp_column(frame: pd.DataFrame, given: str | None) -> str:

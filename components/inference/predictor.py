@@ -1,7 +1,7 @@
 """A loaded forecaster: ``Predictor.load(directory).forecast(frame)``.
 
 A forecaster directory (an exported training run, or a downloaded registry version) holds
-``model/`` (written by ``components.models.persistence.save_pretrained``: safetensors weights,
+``model/`` (written by ``tsalign.components.models.persistence.save_pretrained``: safetensors weights,
 never a pickle) and ``scaler.json`` (``{"channels": [...], "mean": [...], "std": [...],
 "freq": "h"}``, fit on the training split). The last ``seq_len`` rows of the input are
 standardised with that scaler, the model maps ``[1, seq_len, C] -> [1, horizon, C]``, and the
@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from components.device import resolve_device, torch_device
-from components.inference.errors import PredictError
-from components.inference.history import frequency, history, timestamp_column
-from components.models.persistence import load_pretrained
-from components.models.spec import ModelBuildError, ModelSpec
+from tsalign.components.device import resolve_device, torch_device
+from tsalign.components.inference.errors import PredictError
+from tsalign.components.inference.history import frequency, history, timestamp_column
+from tsalign.components.models.persistence import load_pretrained
+from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
 MODEL_DIR = "model"
 SCALER_FILE = "scaler.json"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.inference.errors import PredictError
-from components.inference.predictor import MODEL_META, SCALER_FILE, Predictor
-from components.registry.registry import Registry
+from tsalign.components.inference.errors import PredictError
+from tsalign.components.inference.predictor import MODEL_META, SCALER_FILE, Predictor
+from tsalign.components.registry.registry import Registry
 
 
 def load_published(registry: Registry, ref: str, *, device: str = "auto") -> Predictor:

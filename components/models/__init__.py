@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from components.models.catalogue import (
+from tsalign.components.models.catalogue import (
     baseline_names,
     baseline_problem,
     build_model,
@@ -21,16 +21,20 @@ from components.models.catalogue import (
     get_entry,
     list_models,
 )
-from components.models.spec import ModelBuildError, ModelSpec
+from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
 if TYPE_CHECKING:
-    from components.models.persistence import PersistenceError, load_pretrained, save_pretrained
+    from tsalign.components.models.persistence import (
+        PersistenceError,
+        load_pretrained,
+        save_pretrained,
+    )
 
 # Names served from torch-importing modules only when asked for (PEP 562).
 _LAZY = {
-    "PersistenceError": "components.models.persistence",
-    "load_pretrained": "components.models.persistence",
-    "save_pretrained": "components.models.persistence",
+    "PersistenceError": "tsalign.components.models.persistence",
+    "load_pretrained": "tsalign.components.models.persistence",
+    "save_pretrained": "tsalign.components.models.persistence",
 }
 
 

@@ -32,8 +32,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from components.models.spec import ModelBuildError
-from components.storage import StorageURIError, parse_uri, s3_client, sha256_file
+from tsalign.components.models.spec import ModelBuildError
+from tsalign.components.storage import StorageURIError, parse_uri, s3_client, sha256_file
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import logging
 import torch
 from torch import nn
 
-from components.config import ModelConfig
-from components.models.layers import MovingAverage, Patcher, PatchMixerModel
-from components.models.spec import ModelBuildError, ModelSpec
+from tsalign.components.config import ModelConfig
+from tsalign.components.models.layers import MovingAverage, Patcher, PatchMixerModel
+from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
 log = logging.getLogger(__name__)
 

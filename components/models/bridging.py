@@ -24,9 +24,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from components.config import ModelConfig
-from components.models.backbone import load_backbone, load_tokenizer
-from components.models.layers import (
+from tsalign.components.config import ModelConfig
+from tsalign.components.models.backbone import load_backbone, load_tokenizer
+from tsalign.components.models.layers import (
     ConvPatchEmbedding,
     FlattenHead,
     IdentityMixer,
@@ -35,7 +35,7 @@ from components.models.layers import (
     RevIN,
     make_ablation_mixer,
 )
-from components.models.spec import ModelBuildError, ModelSpec
+from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
 
 def window_statistics(x: torch.Tensor, top_lags: int) -> dict[str, torch.Tensor]:

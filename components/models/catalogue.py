@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from components.config import ModelConfig
-from components.excerpt import quote
-from components.models.spec import ABLATIONS, TASKS, ModelBuildError, ModelSpec
+from tsalign.components.config import ModelConfig
+from tsalign.components.excerpt import quote
+from tsalign.components.models.spec import ABLATIONS, TASKS, ModelBuildError, ModelSpec
 
 if TYPE_CHECKING:
     from torch import nn
@@ -82,27 +82,27 @@ def _ablations(of: str, label: str, builder_path: str, tasks: tuple[str, ...]) -
 ENTRIES: tuple[Entry, ...] = (
     Entry(
         "naive",
-        "components.models.baselines:build_naive",
+        "tsalign.components.models.baselines:build_naive",
         paradigm="baseline",
         summary="Last observed value repeated (no parameters)",
         trainable=False,
     ),
     Entry(
         "seasonal_naive",
-        "components.models.baselines:build_seasonal_naive",
+        "tsalign.components.models.baselines:build_seasonal_naive",
         paradigm="baseline",
         summary="Last observed season repeated; period from the profile (ModelSpec.season)",
         trainable=False,
     ),
     Entry(
         "dlinear",
-        "components.models.baselines:build_dlinear",
+        "tsalign.components.models.baselines:build_dlinear",
         paradigm="baseline",
         summary="DLinear: trend/seasonal decomposition + two linear maps (Zeng et al. 2023)",
     ),
     Entry(
         "patchtst",
-        "components.models.baselines:build_patchtst",
+        "tsalign.components.models.baselines:build_patchtst",
         paradigm="baseline",
         summary="PatchTST/42 supervised patch transformer, the paper's ETTh1 setting "
         "(Nie et al. 2023: d_model 16, 3 layers, 4 heads, dropout 0.3)",
@@ -110,30 +110,33 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "patchtst_compact",
-        "components.models.baselines:build_patchtst",
+        "tsalign.components.models.baselines:build_patchtst",
         paradigm="baseline",
         summary="PatchTST compact variant (d_model 64, 2 layers, dropout 0.1); not the paper's setting",
         tasks=TASKS,
     ),
     Entry(
         "timellm",
-        "components.models.bridging:build_timellm",
+        "tsalign.components.models.bridging:build_timellm",
         paradigm="bridging",
         summary="Time-LLM: reprogramming to text prototypes + prompt-as-prefix, frozen LM",
     ),
     *_ablations(
-        "timellm", "Time-LLM", "components.models.bridging:build_timellm_ablation", ("forecast",)
+        "timellm",
+        "Time-LLM",
+        "tsalign.components.models.bridging:build_timellm_ablation",
+        ("forecast",),
     ),
     Entry(
         "llmtime",
-        "components.models.injective:build_llmtime",
+        "tsalign.components.models.injective:build_llmtime",
         paradigm="injective",
         summary="LLMTime: serialized digits continued by a frozen causal LM (local or endpoint)",
         trainable=False,
     ),
     Entry(
         "gpt4ts",
-        "components.models.internal:build_gpt4ts",
+        "tsalign.components.models.internal:build_gpt4ts",
         paradigm="internal",
         summary="GPT4TS: patches into a pretrained LM, LN + position embeddings tuned "
         "(model.freeze selects the policy)",
@@ -141,12 +144,14 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         "gpt4ts_lora",
-        "components.models.internal:build_gpt4ts_lora",
+        "tsalign.components.models.internal:build_gpt4ts_lora",
         paradigm="internal",
         summary="GPT4TS with PEFT LoRA adapters on the LM attention (base frozen)",
         tasks=TASKS,
     ),
-    *_ablations("gpt4ts", "GPT4TS", "components.models.internal:build_gpt4ts_ablation", TASKS),
+    *_ablations(
+        "gpt4ts", "GPT4TS", "tsalign.components.models.internal:build_gpt4ts_ablation", TASKS
+    ),
 )
 
 

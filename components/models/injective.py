@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from components.config import InjectiveConfig, ModelConfig
-from components.models.backbone import (
+from tsalign.components.config import InjectiveConfig, ModelConfig
+from tsalign.components.models.backbone import (
     BackboneError,
     _quiet_transformers,
     backbone_config,
@@ -37,7 +37,7 @@ from components.models.backbone import (
     load_tokenizer,
     resolve_backbone,
 )
-from components.models.spec import ModelSpec
+from tsalign.components.models.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from components.config import ModelConfig
-from components.models.backbone import backbone_config, load_backbone
-from components.models.layers import PatchMixerModel, make_ablation_mixer
-from components.models.spec import ModelSpec
+from tsalign.components.config import ModelConfig
+from tsalign.components.models.backbone import backbone_config, load_backbone
+from tsalign.components.models.layers import PatchMixerModel, make_ablation_mixer
+from tsalign.components.models.spec import ModelSpec
 
 
 def _gpt4ts(cfg: ModelConfig, spec: ModelSpec, freeze: str | None = None) -> PatchMixerModel:

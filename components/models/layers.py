@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from components.config import ModelConfig
-from components.models.spec import ABLATIONS, ModelBuildError, ModelSpec
+from tsalign.components.config import ModelConfig
+from tsalign.components.models.spec import ABLATIONS, ModelBuildError, ModelSpec
 
 
 class RevIN(nn.Module):

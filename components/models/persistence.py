@@ -27,11 +27,11 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from components.config import InjectiveConfig, ModelConfig
-from components.models.backbone import Backbone
-from components.models.catalogue import build_model, get_entry
-from components.models.spec import ModelBuildError, ModelSpec
-from components.redaction import redact
+from tsalign.components.config import InjectiveConfig, ModelConfig
+from tsalign.components.models.backbone import Backbone
+from tsalign.components.models.catalogue import build_model, get_entry
+from tsalign.components.models.spec import ModelBuildError, ModelSpec
+from tsalign.components.redaction import redact
 
 FORMAT_VERSION = 1
 META_FILE = "tsalign_model.json"

@@ -5,9 +5,9 @@ One module per primitive (domain, characteristic, representation), the rule set 
 recommend, the outputs in report; the versioned pydantic schema in schema.
 """
 
-from components.profiling.profiler import profile_dataset
-from components.profiling.report import print_profile
-from components.profiling.schema import SCHEMA_VERSION, Profile, ProfileError, load_profile
+from tsalign.components.profiling.profiler import profile_dataset
+from tsalign.components.profiling.report import print_profile
+from tsalign.components.profiling.schema import SCHEMA_VERSION, Profile, ProfileError, load_profile
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -40,8 +40,8 @@ from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.stattools import acf, adfuller, kpss
 from threadpoolctl import threadpool_limits
 
-from components.config import ProfileConfig
-from components.profiling.schema import (
+from tsalign.components.config import ProfileConfig
+from tsalign.components.profiling.schema import (
     ChannelCharacteristic,
     CharacteristicProfile,
     CorrelationPair,

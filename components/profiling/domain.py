@@ -12,8 +12,8 @@ import re
 
 import pandas as pd
 
-from components.data.meta import DatasetMeta
-from components.profiling.schema import ChannelDomain, DomainProfile
+from tsalign.components.data.meta import DatasetMeta
+from tsalign.components.profiling.schema import ChannelDomain, DomainProfile
 
 # Evidence items and their weights in the knowledge score (they sum to 1).
 KNOWLEDGE_WEIGHTS: dict[str, float] = {

@@ -17,15 +17,15 @@ from pathlib import Path
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from components.config import ProfileConfig
-from components.data.meta import TIMESTAMP, DatasetMeta
-from components.profiling.characteristic import profile_characteristics
-from components.profiling.domain import describe_interval, profile_domain
-from components.profiling.recommend import recommend
-from components.profiling.report import render_markdown, write_plots
-from components.profiling.representation import profile_representation, sampling
-from components.profiling.schema import CharacteristicProfile, Profile, ProfileError
-from components.refs import ProfileRef
+from tsalign.components.config import ProfileConfig
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.profiling.characteristic import profile_characteristics
+from tsalign.components.profiling.domain import describe_interval, profile_domain
+from tsalign.components.profiling.recommend import recommend
+from tsalign.components.profiling.report import render_markdown, write_plots
+from tsalign.components.profiling.representation import profile_representation, sampling
+from tsalign.components.profiling.schema import CharacteristicProfile, Profile, ProfileError
+from tsalign.components.refs import ProfileRef
 
 PROFILE_FILE = "profile.json"
 REPORT_FILE = "report.md"
@@ -42,7 +42,7 @@ def profile_dataset(
     """Profile domain, characteristic and representation; recommend a paradigm; write outputs.
 
     Statistics run on the LAST ``cfg.max_points`` rows; STL and the tests run on shorter
-    views that keep the periods right (see ``components.profiling.characteristic``), so
+    views that keep the periods right (see ``tsalign.components.profiling.characteristic``), so
     ~50k rows take about a second and 1M x 8 well under 30 s. The representation
     (missing share, gaps, ranges) covers the whole frame.
 
@@ -175,7 +175,7 @@ def _check(frame: pd.DataFrame, meta: DatasetMeta) -> None:
     if TIMESTAMP not in frame.columns:
         raise ProfileError(
             f"{where}: the frame has no {TIMESTAMP!r} column (columns: {list(frame.columns)}); "
-            "pass the canonical frame written by ingest (components.data.load_frame)"
+            "pass the canonical frame written by ingest (tsalign.components.data.load_frame)"
         )
     if len(frame) == 0:
         raise ProfileError(f"{where}: the frame has no rows; re-run ingest on a non-empty source")

@@ -15,8 +15,8 @@ in one place.
 
 from __future__ import annotations
 
-from components.config import ProfileConfig
-from components.profiling.schema import (
+from tsalign.components.config import ProfileConfig
+from tsalign.components.profiling.schema import (
     CharacteristicProfile,
     DomainProfile,
     Reason,

@@ -17,9 +17,9 @@ from scipy import signal
 from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.stattools import acf
 
-from components.data.meta import TIMESTAMP
-from components.profiling.characteristic import block_mean, stl_block
-from components.profiling.schema import Profile
+from tsalign.components.data.meta import TIMESTAMP
+from tsalign.components.profiling.characteristic import block_mean, stl_block
+from tsalign.components.profiling.schema import Profile
 
 _PLOT_POINTS = 5000  # points drawn per line: more only slows PNG rendering
 

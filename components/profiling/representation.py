@@ -15,9 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.config import ProfileConfig
-from components.data.meta import TIMESTAMP, DatasetMeta
-from components.profiling.schema import ChannelRepresentation, RepresentationProfile, TokenCost
+from tsalign.components.config import ProfileConfig
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.profiling.schema import (
+    ChannelRepresentation,
+    RepresentationProfile,
+    TokenCost,
+)
 
 DEFAULT_PATCH = (16, 8)
 """PatchTST / GPT4TS default (patch_len, stride), used when no period is known."""
@@ -215,7 +219,7 @@ def suggest_patch(period: int | None, input_len: int) -> tuple[int, int, str]:
 def _tokenizer(ref: str) -> Any:
     # Imported here: torch/transformers cost seconds to import, and only pricing needs them.
     # Its BackboneError is a ValueError, which price_prompt's caller turns into a reason.
-    from components.models.backbone import load_tokenizer
+    from tsalign.components.models.backbone import load_tokenizer
 
     return load_tokenizer(ref)
 

@@ -10,15 +10,15 @@ Public API (what the pipeline and the CLI call)::
     ok, why = should_promote(candidate, champion, baseline)
 """
 
-from components.registry.errors import (
+from tsalign.components.registry.errors import (
     ConflictError,
     IntegrityError,
     NotFoundError,
     RefError,
     RegistryError,
 )
-from components.registry.gates import should_promote
-from components.registry.manifest import (
+from tsalign.components.registry.gates import should_promote
+from tsalign.components.registry.manifest import (
     AliasMove,
     AliasRecord,
     FileEntry,
@@ -28,7 +28,7 @@ from components.registry.manifest import (
     parse_ref,
     redact,
 )
-from components.registry.registry import Registry, open_registry
+from tsalign.components.registry.registry import Registry, open_registry
 
 __all__ = [
     "AliasMove",

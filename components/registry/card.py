@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from components.registry.manifest import ModelCardInfo, redact
+from tsalign.components.registry.manifest import ModelCardInfo, redact
 
 
 def _metric_rows(metrics: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[str, Any]]]]:

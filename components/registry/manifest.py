@@ -10,9 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from components.excerpt import quote
-from components.redaction import REDACTED, redact  # noqa: F401  (re-exported)
-from components.registry.errors import RefError
+from tsalign.components.excerpt import quote
+from tsalign.components.redaction import REDACTED, redact  # noqa: F401  (re-exported)
+from tsalign.components.registry.errors import RefError
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 """Model names: the same rule as ``RegistryConfig.model_name`` (safe as an S3 key and a dir)."""

@@ -13,11 +13,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from components.config import RunConfig
-from components.refs import DatasetRef, EvalReport, ProfileRef, PublishedVersion, TrainResult
-from components.registry.manifest import ModelCardInfo
-from components.registry.registry import Registry, open_registry
-from components.storage import local_path
+from tsalign.components.config import RunConfig
+from tsalign.components.refs import (
+    DatasetRef,
+    EvalReport,
+    ProfileRef,
+    PublishedVersion,
+    TrainResult,
+)
+from tsalign.components.registry.manifest import ModelCardInfo
+from tsalign.components.registry.registry import Registry, open_registry
+from tsalign.components.storage import local_path
 
 SCALER_FILE = "scaler.json"
 GATE_BASELINE = "seasonal_naive"

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.registry.errors import NotFoundError, PreconditionFailed, RegistryError
-from components.registry.manifest import check_file_key
-from components.storage import CHUNK, StorageURI, StorageURIError, parse_uri, s3_client
+from tsalign.components.registry.errors import NotFoundError, PreconditionFailed, RegistryError
+from tsalign.components.registry.manifest import check_file_key
+from tsalign.components.storage import CHUNK, StorageURI, StorageURIError, parse_uri, s3_client
 
 
 class ObjectMissing(NotFoundError, KeyError):
@@ -459,7 +459,7 @@ def open_store(uri: str, endpoint_url: str | None = None) -> ObjectStore:
     """Open the store for a local directory or ``s3://bucket/prefix``.
 
     Raises:
-        components.storage.StorageURIError: ``uri`` is neither.
+        tsalign.components.storage.StorageURIError: ``uri`` is neither.
     """
     location = parse_uri(uri)
     if location.scheme == "s3":

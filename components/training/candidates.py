@@ -6,13 +6,13 @@ import json
 import time
 from pathlib import Path
 
-from components.config import DataConfig, ModelConfig, TrainConfig
-from components.data.protocol import load_protocol
-from components.models import ModelSpec, build_model, get_entry, save_pretrained
-from components.refs import DatasetRef, TrainResult
-from components.storage import is_s3_uri
-from components.training.launcher import ProgressCallback, launch_training, storage_root
-from components.training.worker import MODEL_DIR, SCALER_FILE
+from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
+from tsalign.components.data.protocol import load_protocol
+from tsalign.components.models import ModelSpec, build_model, get_entry, save_pretrained
+from tsalign.components.refs import DatasetRef, TrainResult
+from tsalign.components.storage import is_s3_uri
+from tsalign.components.training.launcher import ProgressCallback, launch_training, storage_root
+from tsalign.components.training.worker import MODEL_DIR, SCALER_FILE
 
 
 def train_candidate(

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import copy
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from components.config import TrainConfig
+from tsalign.components.config import TrainConfig
 
-PRESET_DIR = Path(__file__).resolve().parents[2] / "infra" / "deepspeed"
+# Package data of tsalign.infra (infra/deepspeed/ in a checkout), so an installed wheel trains too.
+PRESET_DIR = Path(str(resources.files("tsalign.infra") / "deepspeed"))
 PRESET_KEYS = frozenset({"zero_optimization"})
 """The only top-level sections a preset may hold."""
 

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from components.config import DataConfig, ModelConfig, TrainConfig
-from components.device import resolve_device, resolve_precision
-from components.models import ModelSpec
-from components.refs import DatasetRef, TrainResult
-from components.storage import is_s3_uri
-from components.training.checkpoint import TrainState
-from components.training.deepspeed_config import check_preset
-from components.training.worker import (
+from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
+from tsalign.components.device import resolve_device, resolve_precision
+from tsalign.components.models import ModelSpec
+from tsalign.components.refs import DatasetRef, TrainResult
+from tsalign.components.storage import is_s3_uri
+from tsalign.components.training.checkpoint import TrainState
+from tsalign.components.training.deepspeed_config import check_preset
+from tsalign.components.training.worker import (
     DIVERGED_FILE,
     MODEL_DIR,
     STATE_FILE,
@@ -339,7 +339,7 @@ class _ProgressPoller:
 
     @classmethod
     def start(cls, run_name: str, callback: ProgressCallback) -> _ProgressPoller:
-        from components.training.progress import ProgressActor
+        from tsalign.components.training.progress import ProgressActor
 
         name = f"progress-{run_name}"
         actor = ProgressActor.options(name=name, num_cpus=0).remote()

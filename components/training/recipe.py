@@ -4,8 +4,8 @@ One recipe serves two launchers. Ray Train's worker function (``worker.py``) bui
 in each worker and reports its checkpoints to Ray; a plain process runs it alone, which
 is what a GPU machine without Ray runs::
 
-    python -m components.training.recipe --config configs/tiny.yaml [key=value ...]
-    torchrun --nproc-per-node 2 -m components.training.recipe --config configs/tiny.yaml
+    python -m tsalign.components.training.recipe --config configs/tiny.yaml [key=value ...]
+    torchrun --nproc-per-node 2 -m tsalign.components.training.recipe --config configs/tiny.yaml
 
 A plain process reads RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT as
 torchrun sets them (one rank when unset), trains ``model.name`` on the dataset the
@@ -35,11 +35,11 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
-from components.config import DataConfig, ModelConfig, TrainConfig
-from components.data.protocol import load_protocol
-from components.data.windows import WindowDataset
-from components.models import ModelSpec, build_model, save_pretrained
-from components.training.checkpoint import (
+from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
+from tsalign.components.data.protocol import load_protocol
+from tsalign.components.data.windows import WindowDataset
+from tsalign.components.models import ModelSpec, build_model, save_pretrained
+from tsalign.components.training.checkpoint import (
     MODEL_DIR,
     SCALER_FILE,
     STATE_FILE,
@@ -53,7 +53,7 @@ from components.training.checkpoint import (
     write_json,
     write_state,
 )
-from components.training.deepspeed_config import resolve_ds_config
+from tsalign.components.training.deepspeed_config import resolve_ds_config
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +463,7 @@ def _publish_checkpoint(run_dir: Path, rank: int) -> ReportCallback:
 def main(argv: list[str] | None = None) -> int:
     """Train ``model.name`` of a run config in this process (one rank of a torchrun group)."""
     parser = argparse.ArgumentParser(
-        prog="python -m components.training.recipe",
+        prog="python -m tsalign.components.training.recipe",
         description="Train the config's model without Ray (after `tsalign ingest`); "
         "run under torchrun for several ranks.",
     )
@@ -472,12 +472,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")  # before deepspeed is imported
-    from components.config import ConfigError
-    from components.data.errors import DataError
-    from components.device import DeviceError
-    from components.state import MissingStageOutput
-    from components.training.checkpoint import CheckpointMismatch
-    from components.training.deepspeed_config import PresetError
+    from tsalign.components.config import ConfigError
+    from tsalign.components.data.errors import DataError
+    from tsalign.components.device import DeviceError
+    from tsalign.components.state import MissingStageOutput
+    from tsalign.components.training.checkpoint import CheckpointMismatch
+    from tsalign.components.training.deepspeed_config import PresetError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     log.setLevel(logging.INFO)  # one line per epoch on stderr
@@ -502,13 +502,13 @@ def _train_plain(config: Path, overrides: list[str]) -> None:
     """Train the config's model as this rank of a torchrun group (one rank when unset)."""
     import deepspeed
 
-    from components.config import load_config
-    from components.device import resolve_device, resolve_precision
-    from components.refs import DatasetRef, ProfileRef
-    from components.state import MissingStageOutput, latest
-    from components.training.deepspeed_config import check_preset
-    from components.training.launcher import effective_run_name, new_run_name
-    from components.training.spec import model_spec
+    from tsalign.components.config import load_config
+    from tsalign.components.device import resolve_device, resolve_precision
+    from tsalign.components.refs import DatasetRef, ProfileRef
+    from tsalign.components.state import MissingStageOutput, latest
+    from tsalign.components.training.deepspeed_config import check_preset
+    from tsalign.components.training.launcher import effective_run_name, new_run_name
+    from tsalign.components.training.spec import model_spec
 
     cfg = load_config(config, overrides)
     rank, world, local_rank = _distributed_env()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from components.config import DataConfig
-from components.data import load_meta
-from components.models import ModelSpec
-from components.refs import DatasetRef, ProfileRef
+from tsalign.components.config import DataConfig
+from tsalign.components.data import load_meta
+from tsalign.components.models import ModelSpec
+from tsalign.components.refs import DatasetRef, ProfileRef
 
 
 def model_spec(dataset: DatasetRef, data_cfg: DataConfig, profile: ProfileRef | None) -> ModelSpec:

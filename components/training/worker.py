@@ -18,8 +18,13 @@ from typing import Any
 
 import torch
 
-from components.training.checkpoint import MODEL_DIR, SCALER_FILE, STATE_FILE, TRAINABLE_FILE
-from components.training.recipe import (
+from tsalign.components.training.checkpoint import (
+    MODEL_DIR,
+    SCALER_FILE,
+    STATE_FILE,
+    TRAINABLE_FILE,
+)
+from tsalign.components.training.recipe import (
     EpochMetrics,
     RecipeConfig,
     StepCallback,

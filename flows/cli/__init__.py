@@ -8,32 +8,27 @@ also runs alone (``tsalign ingest``, ``profile``, ``train``, ``evaluate``,
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-
-from flows.cli.cluster import default_ray_auth_mode
-
-# Quiet, offline defaults before Ray, transformers or Prefect are imported.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-# Token auth whenever a token exists; otherwise only the private local instance on 127.0.0.1
-# runs without it (clusters: README "Exposing the servers safely").
-os.environ["RAY_AUTH_MODE"] = default_ray_auth_mode(os.environ, Path.home())
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# The embedded server's 20 s start-up default is too short on a busy 2-core laptop.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-
 from typing import Annotated
 
 import typer
 
-from flows.cli import data as data_cli
-from flows.cli import registry as registry_cli
-from flows.cli.cluster import jobs_cmd, submit_cmd
-from flows.cli.common import ConfigOpt, DataRevOpt, Overrides, load_run, set_debug, user_errors
-from flows.cli.predict import predict_cmd
-from flows.cli.serve import serve_cmd
-from flows.console import console, styled
+from tsalign.flows.cli import data as data_cli
+from tsalign.flows.cli import registry as registry_cli
+from tsalign.flows.cli.cluster import default_ray_auth_mode, jobs_cmd, submit_cmd
+from tsalign.flows.cli.common import (
+    ConfigOpt,
+    DataRevOpt,
+    Overrides,
+    load_run,
+    set_debug,
+    user_errors,
+)
+from tsalign.flows.cli.init import init_cmd
+from tsalign.flows.cli.predict import predict_cmd
+from tsalign.flows.cli.serve import serve_cmd
+from tsalign.flows.console import console, styled
 
 app = typer.Typer(
     name="tsalign",
@@ -44,10 +39,34 @@ app = typer.Typer(
 )
 app.add_typer(data_cli.app, name="data")
 app.add_typer(registry_cli.app, name="registry")
+app.command("init")(init_cmd)
 app.command("predict")(predict_cmd)
 app.command("submit")(submit_cmd)
 app.command("jobs")(jobs_cmd)
 app.command("serve")(serve_cmd)
+
+
+def set_environment_defaults(env: os._Environ[str] | dict[str, str] = os.environ) -> None:
+    """Quiet, offline process defaults, set before Ray, transformers or Prefect start.
+
+    Called by the ``tsalign`` entry point (never at import), so importing the package
+    leaves the environment of the importing process alone.
+    """
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.setdefault("RAY_DEDUP_LOGS", "1")
+    # Token auth whenever a token exists; otherwise only the private local instance on
+    # 127.0.0.1 runs without it (clusters: README "Exposing the servers safely").
+    env["RAY_AUTH_MODE"] = default_ray_auth_mode(env, Path.home())
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The embedded server's 20 s start-up default is too short on a busy 2-core laptop.
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+
+def entry(args: Sequence[str] | None = None) -> None:
+    """The ``tsalign`` console script (and ``python -m tsalign``): defaults, then the CLI."""
+    set_environment_defaults()
+    app(args=list(args) if args is not None else None, prog_name="tsalign")
 
 
 @app.callback()
@@ -85,8 +104,8 @@ def run(
     # Each command checks its config before importing its flow (Prefect, torch), so a
     # bad name fails in about a second with nothing written.
     cfg = load_run(config, overrides, data_rev)
-    from flows.pipeline import pipeline
-    from flows.summary import print_summary
+    from tsalign.flows.pipeline import pipeline
+    from tsalign.flows.summary import print_summary
 
     with user_errors():
         version = pipeline(config=cfg, project_root=str(project))
@@ -103,7 +122,7 @@ def ingest(
 ) -> None:
     """Validate the configured source, write canonical Parquet under data/ and `dvc add` + push it."""
     cfg = load_run(config, overrides, data_rev)
-    from flows.ingest import ingest_flow
+    from tsalign.flows.ingest import ingest_flow
 
     with user_errors():
         dataset = ingest_flow(cfg, str(project))
@@ -121,8 +140,8 @@ def ingest(
 def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Profile the latest ingested version: domain, characteristic and representation primitives."""
     cfg = load_run(config, overrides)
-    from components.profiling import load_profile, print_profile
-    from flows.profile import profile_flow
+    from tsalign.components.profiling import load_profile, print_profile
+    from tsalign.flows.profile import profile_flow
 
     with user_errors():
         ref = profile_flow(cfg)
@@ -134,8 +153,8 @@ def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
 def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Fine-tune the configured model on Ray Train + DeepSpeed (after ingest and profile)."""
     cfg = load_run(config, overrides)
-    from flows.summary import run_line
-    from flows.train import train_flow
+    from tsalign.flows.summary import run_line
+    from tsalign.flows.train import train_flow
 
     with user_errors():
         result = train_flow(cfg)
@@ -149,8 +168,8 @@ def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
 def evaluate(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Score the latest trained model beside the baselines on the test split."""
     cfg = load_run(config, overrides)
-    from flows.evaluate import evaluate_flow
-    from flows.summary import metrics_table
+    from tsalign.flows.evaluate import evaluate_flow
+    from tsalign.flows.summary import metrics_table
 
     with user_errors():
         report = evaluate_flow(cfg)
@@ -163,7 +182,7 @@ def publish(
 ) -> None:
     """Publish the latest evaluated model as a new immutable registry version."""
     cfg = load_run(config, overrides)
-    from flows.publish import publish_flow
+    from tsalign.flows.publish import publish_flow
 
     with user_errors():
         version = publish_flow(cfg, project_root=str(project))
@@ -175,7 +194,7 @@ def models() -> None:
     """List the model catalogue: names a config's model.name may use."""
     from rich.table import Table
 
-    from components.models.catalogue import get_entry, list_models
+    from tsalign.components.models.catalogue import get_entry, list_models
 
     table = Table("name", "paradigm", "tasks", "summary", title="model catalogue")
     for name in list_models():

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 import typer
 
-from flows.cli.common import Overrides, fail, load
-from flows.console import console, styled
+from tsalign.flows.cli.common import Overrides, fail, load
+from tsalign.flows.console import console, styled
 
 AddressOpt = Annotated[
     str | None,
@@ -196,7 +196,7 @@ def submit_cmd(
 
     Example: tsalign submit configs/tiny.yaml --address http://127.0.0.1:8265
     """
-    from components.training.worker import worker_env
+    from tsalign.components.training.worker import worker_env
 
     cfg = load(config, overrides)  # validate here, before anything reaches the cluster
     client = _client(jobs_address(address, cfg.train.ray_address))

@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from components.config import ConfigError, RunConfig, load_config
-from flows.console import console, styled
+from tsalign.components.config import ConfigError, RunConfig, load_config
+from tsalign.flows.console import console, styled
 
 ConfigOpt = Annotated[
     Path | None,
@@ -41,17 +41,17 @@ Overrides = Annotated[
 
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Errors a user causes and can fix; everything else is a bug and keeps its traceback."""
-    from components.data.errors import DataError
-    from components.device import DeviceError
-    from components.evaluation.runner import EvaluationError
-    from components.inference.errors import PredictError
-    from components.models.spec import ModelBuildError
-    from components.registry.errors import RegistryError
-    from components.state import MissingStageOutput
-    from components.storage import StorageURIError
-    from components.training.deepspeed_config import PresetError
-    from components.training.launcher import TrainingFailed
-    from components.training.worker import TrainingDiverged
+    from tsalign.components.data.errors import DataError
+    from tsalign.components.device import DeviceError
+    from tsalign.components.evaluation.runner import EvaluationError
+    from tsalign.components.inference.errors import PredictError
+    from tsalign.components.models.spec import ModelBuildError
+    from tsalign.components.registry.errors import RegistryError
+    from tsalign.components.state import MissingStageOutput
+    from tsalign.components.storage import StorageURIError
+    from tsalign.components.training.deepspeed_config import PresetError
+    from tsalign.components.training.launcher import TrainingFailed
+    from tsalign.components.training.worker import TrainingDiverged
 
     return (
         ConfigError,
@@ -214,7 +214,7 @@ def load_run(
     config: Path | None, overrides: list[str] | None, data_rev: str | None = None
 ) -> RunConfig:
     """:func:`load`, then check every catalogue name and preset before any stage runs."""
-    from components.preflight import check_run_config
+    from tsalign.components.preflight import check_run_config
 
     cfg = load(config, overrides, data_rev)
     origin = str(config) if config is not None else "<defaults>"

@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flows.cli.common import fail
-from flows.console import console as _err
-from flows.console import out as _out
+from tsalign.flows.cli.common import fail
+from tsalign.flows.console import console as _err
+from tsalign.flows.console import out as _out
 
 app = typer.Typer(help="Inspect dataset versions.", no_args_is_help=True)
 
@@ -32,7 +32,7 @@ def versions(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the known versions of data/: workspace, git history of data.dvc, DVC cache."""
-    from components.data import DataError, list_versions
+    from tsalign.components.data import DataError, list_versions
 
     try:
         found = list_versions(project_root.resolve(), data_dir)
@@ -61,7 +61,7 @@ def show(
     data_dir: DirOpt = "data",
 ) -> None:
     """Print a dataset's metadata (at a data version when --rev is given)."""
-    from components.data import DataError, checkout_version, load_meta
+    from tsalign.components.data import DataError, checkout_version, load_meta
 
     root = project_root.resolve()
     try:

@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from components.storage import atomic_path
-from flows.cli.common import ConfigOpt, fail, user_errors
-from flows.cli.registry import EndpointOpt, RegistryOpt, _open
+from tsalign.components.storage import atomic_path
+from tsalign.flows.cli.common import ConfigOpt, fail, user_errors
+from tsalign.flows.cli.registry import EndpointOpt, RegistryOpt, _open
 
 
 def predict_cmd(
@@ -52,7 +52,7 @@ def predict_cmd(
     """Forecast INPUT with a published model and write the forecast as CSV."""
     import pandas as pd
 
-    from components.inference import forecast
+    from tsalign.components.inference import forecast
 
     if not input_path.is_file():
         fail(f"--input {input_path}: file not found")

@@ -20,10 +20,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from components.registry.errors import IntegrityError, RegistryError
-from flows.cli.common import ConfigOpt, fail, load, user_errors
-from flows.console import console, styled
-from flows.console import out as _out
+from tsalign.components.registry.errors import IntegrityError, RegistryError
+from tsalign.flows.cli.common import ConfigOpt, fail, load, user_errors
+from tsalign.flows.console import console, styled
+from tsalign.flows.console import out as _out
 
 app = typer.Typer(help="Browse and manage the model registry.", no_args_is_help=True)
 
@@ -48,7 +48,7 @@ RefArg = Annotated[str, typer.Argument(help="NAME, NAME:VERSION, NAME:latest or 
 
 
 def _open(config: Path | None, uri: str | None, endpoint_url: str | None):
-    from components.registry import open_registry
+    from tsalign.components.registry import open_registry
 
     cfg = load(config, []).registry
     updates = {k: v for k, v in {"uri": uri, "endpoint_url": endpoint_url}.items() if v}
@@ -248,7 +248,7 @@ def promote_cmd(
     """Point ALIAS at a version (compare-and-swap; the move is recorded in its history)."""
     reg = _open(config, registry, endpoint_url)
     with user_errors():
-        from components.registry.manifest import check_alias
+        from tsalign.components.registry.manifest import check_alias
 
         check_alias(alias)
         name, version = reg.resolve(ref)

@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.common import ConfigOpt, Overrides, fail, load
-from flows.console import console, styled
+from tsalign.flows.cli.common import ConfigOpt, Overrides, fail, load
+from tsalign.flows.console import console, styled
 
 
 def serve_cmd(
@@ -39,9 +39,9 @@ def serve_cmd(
     """
     import os
 
-    from components.config import ConfigError
-    from flows.confinement import export_roots
-    from flows.deployments import build_deployments, serve_deployments
+    from tsalign.components.config import ConfigError
+    from tsalign.flows.confinement import export_roots
+    from tsalign.flows.deployments import build_deployments, serve_deployments
 
     cfg = load(config, overrides)
     if not os.environ.get("PREFECT_API_URL"):
@@ -58,7 +58,7 @@ def serve_cmd(
     except ConfigError as err:
         fail(str(err))
     # Every run of these deployments reads local data only under these roots, whatever
-    # config the UI submits (flows.confinement).
+    # config the UI submits (tsalign.flows.confinement).
     roots = export_roots(cfg, project)
     console.print(f"runs read local data only under: {', '.join(roots)}")
     for dep in deployments:

@@ -23,7 +23,7 @@ def run_tsalign(
     full_env = {**os.environ, "PREFECT_HOME": str(project / ".prefect"), **(env or {})}
     full_env.pop("PREFECT_API_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "flows", "run", *args],
+        [sys.executable, "-m", "tsalign", "run", *args],
         cwd=project,
         env=full_env,
         capture_output=True,

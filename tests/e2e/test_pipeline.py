@@ -15,8 +15,8 @@ import torch
 import yaml
 from _e2e_helpers import TINY, make_project, run_tsalign
 
-from components.config import RegistryConfig
-from components.registry import open_registry
+from tsalign.components.config import RegistryConfig
+from tsalign.components.registry import open_registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,7 +64,7 @@ def test_versions_carry_weights_metrics_and_lineage(project: Path, two_runs):
 
 
 def test_versions_download_and_load_as_models(project: Path, two_runs, tmp_path: Path):
-    from components.models import load_pretrained
+    from tsalign.components.models import load_pretrained
 
     registry = open_registry(RegistryConfig(uri=str(project / "registry")))
     out = registry.download("tiny-forecaster:2", tmp_path / "v2")

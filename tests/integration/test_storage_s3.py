@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.storage import s3_client
+from tsalign.components.storage import s3_client
 
 
 def test_client_reaches_the_configured_endpoint(s3_endpoint: str, s3_bucket: str) -> None:

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import ConfigError, RunConfig, build_config, load_config, parse_overrides
+from tsalign.components.config import (
+    ConfigError,
+    RunConfig,
+    build_config,
+    load_config,
+    parse_overrides,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
@@ -82,7 +88,7 @@ def test_profile_prices_the_training_window_unless_told_otherwise():
         load_config(None, ["data.window.seq_len=336", "profile.input_len=50"]).profile.input_len
         == 50
     )
-    from components.config import DataConfig, WindowConfig
+    from tsalign.components.config import DataConfig, WindowConfig
 
     cfg = RunConfig(data=DataConfig(window=WindowConfig(seq_len=200)))
     assert cfg.profile.input_len == 200
@@ -96,7 +102,7 @@ CONFIG_CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())["config_cases
 
 def load_case(case: dict) -> RunConfig:
     """Load a broken-config case the way the CLI does: file + overrides, then the catalogues."""
-    from components.preflight import check_run_config
+    from tsalign.components.preflight import check_run_config
 
     path = CORPUS / case["file"] if "file" in case else None
     return check_run_config(load_config(path, case.get("overrides", [])), str(path))
@@ -118,7 +124,7 @@ def test_broken_config_is_refused_with_the_field_and_fix(case: dict):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_config_names_real_models_and_presets(path: Path):
-    from components.preflight import check_run_config
+    from tsalign.components.preflight import check_run_config
 
     check_run_config(load_config(path))
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError, load_config
-from components.preflight import catalogue_problems, check_run_config
+from tsalign.components.config import ConfigError, load_config
+from tsalign.components.preflight import catalogue_problems, check_run_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,8 +32,8 @@ def test_checking_a_bad_name_imports_no_torch(tmp_path: Path):
     done = _run_python(
         """
         import sys
-        from components.config import ConfigError, load_config
-        from components.preflight import check_run_config
+        from tsalign.components.config import ConfigError, load_config
+        from tsalign.components.preflight import check_run_config
         try:
             check_run_config(load_config(None, ["model.name=gpt4tz", "compare=[dlinaer]"]))
         except ConfigError as err:
@@ -53,7 +53,7 @@ def test_cli_run_with_a_typo_fails_before_torch_or_prefect_and_writes_nothing(tm
     done = _run_python(
         """
         import sys
-        from flows.cli import app
+        from tsalign.flows.cli import app
         print("exit", app(["run", "model.name=gpt4tz"], standalone_mode=False))
         print("loaded:", sorted(m for m in ("torch", "prefect") if m in sys.modules))
         """,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import (
+from tsalign.components.config import (
     ConfigError,
     DataConfig,
     InjectiveConfig,
@@ -17,11 +17,11 @@ from components.config import (
     RunConfig,
     load_config,
 )
-from components.data.meta import DatasetMeta
-from components.redaction import is_secret_key, redact, redact_text, url_credentials
-from components.refs import ProfileRef
-from components.state import latest, record, state_path
-from components.training.deepspeed_config import PresetError, load_preset
+from tsalign.components.data.meta import DatasetMeta
+from tsalign.components.redaction import is_secret_key, redact, redact_text, url_credentials
+from tsalign.components.refs import ProfileRef
+from tsalign.components.state import latest, record, state_path
+from tsalign.components.training.deepspeed_config import PresetError, load_preset
 
 REPO = Path(__file__).resolve().parents[2]
 BROKEN = REPO / "tests" / "fixtures" / "broken" / "configs"
@@ -152,9 +152,9 @@ def test_state_json_is_masked_and_still_loads(tmp_path: Path) -> None:
 def test_legacy_export_with_the_old_default_key_env_still_loads(tmp_path: Path) -> None:
     import torch
 
-    from components.models.catalogue import build_model
-    from components.models.persistence import META_FILE, load_pretrained, save_pretrained
-    from components.models.spec import ModelSpec
+    from tsalign.components.models.catalogue import build_model
+    from tsalign.components.models.persistence import META_FILE, load_pretrained, save_pretrained
+    from tsalign.components.models.spec import ModelSpec
 
     cfg = ModelConfig(name="dlinear", moving_avg=5)
     spec = ModelSpec(seq_len=16, horizon=4, n_channels=1)
@@ -181,8 +181,8 @@ def test_harmless_free_text_is_untouched(text: str) -> None:
 
 
 def test_registry_version_keeps_no_secret(tmp_path: Path) -> None:
-    from components.config import RegistryConfig
-    from components.registry import ModelCardInfo, open_registry
+    from tsalign.components.config import RegistryConfig
+    from tsalign.components.registry import ModelCardInfo, open_registry
 
     reg = open_registry(RegistryConfig(uri=str(tmp_path / "reg")))
     (tmp_path / "w").write_text("weights")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from components.refs import DatasetRef, TrainedCandidates, TrainResult
-from components.state import MissingStageOutput, latest, record
+from tsalign.components.refs import DatasetRef, TrainedCandidates, TrainResult
+from tsalign.components.state import MissingStageOutput, latest, record
 
 
 def _dataset(md5: str) -> DatasetRef:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.storage import (
+from tsalign.components.storage import (
     CHUNK,
     StorageURI,
     StorageURIError,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from _data_helpers import CORPUS, GIT_ENV, git_commit
 
-from components.data import ensure_dvc_project
+from tsalign.components.data import ensure_dvc_project
 
 
 @pytest.fixture

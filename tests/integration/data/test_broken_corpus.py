@@ -19,8 +19,8 @@ import pytest
 import yaml
 from _data_helpers import CORPUS, tree_digest
 
-from components.config import DataConfig
-from components.data import DataError, ensure_dvc_project, ingest, load_meta
+from tsalign.components.config import DataConfig
+from tsalign.components.data import DataError, ensure_dvc_project, ingest, load_meta
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import yaml
 from _data_helpers import ETTH1, git_commit, tree_digest
 from typer.testing import CliRunner
 
-from components.config import DataConfig
-from components.data import (
+from tsalign.components.config import DataConfig
+from tsalign.components.data import (
     DataError,
     checkout_version,
     ingest,
@@ -26,8 +26,8 @@ from components.data import (
     split_borders,
     window_count,
 )
-from components.data.meta import TIMESTAMP
-from flows.cli.data import app as data_app
+from tsalign.components.data.meta import TIMESTAMP
+from tsalign.flows.cli.data import app as data_app
 
 pytestmark = pytest.mark.integration
 
@@ -126,7 +126,7 @@ def test_versions_and_reading_an_older_revision(project: Path, tmp_path: Path) -
 
 
 def test_versions_without_git_come_from_the_cache(tmp_path: Path) -> None:
-    from components.data import ensure_dvc_project
+    from tsalign.components.data import ensure_dvc_project
 
     root = tmp_path / "nogit"
     ensure_dvc_project(root, git=False)
@@ -149,7 +149,7 @@ def test_versions_without_git_come_from_the_cache(tmp_path: Path) -> None:
 def test_old_md5_is_fetched_from_the_remote_when_the_cache_lost_it(tmp_path: Path) -> None:
     import shutil
 
-    from components.data import ensure_dvc_project
+    from tsalign.components.data import ensure_dvc_project
 
     root = tmp_path / "p"
     ensure_dvc_project(root, git=False)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from _data_helpers import CORPUS
 
-from components.config import DataConfig
-from components.data import (
+from tsalign.components.config import DataConfig
+from tsalign.components.data import (
     DataError,
     ensure_dvc_project,
     ingest,

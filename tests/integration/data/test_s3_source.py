@@ -7,10 +7,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from components.config import DataConfig
-from components.data import DataError
-from components.data.sources import S3Source, resolve_source, source_for
-from components.fingerprint import source_fingerprint
+from tsalign.components.config import DataConfig
+from tsalign.components.data import DataError
+from tsalign.components.data.sources import S3Source, resolve_source, source_for
+from tsalign.components.fingerprint import source_fingerprint
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from components.config import RunConfig, load_config
-from components.data import ensure_dvc_project
+from tsalign.components.config import RunConfig, load_config
+from tsalign.components.data import ensure_dvc_project
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = REPO / "configs" / "tiny.yaml"
@@ -102,7 +102,7 @@ def serving(
     cmd = [
         sys.executable,
         "-c",
-        "import sys; from flows.cli import app; app(sys.argv[1:])",
+        "import sys; from tsalign.flows.cli import entry; entry(sys.argv[1:])",
         "serve",
         "--config",
         str(config_path),

@@ -35,7 +35,7 @@ def _task_states() -> dict[str, tuple[str, str]]:
 
 def _run(config, project: Path) -> tuple[object, dict[str, str | list[str]]]:
     """Run the pipeline; return its result and {stage task: state name(s)} for this run."""
-    from flows.pipeline import pipeline
+    from tsalign.flows.pipeline import pipeline
 
     before = set(_task_states())
     version = pipeline(config=config, project_root=str(project))
@@ -55,7 +55,7 @@ def _dvc_md5(project: Path) -> str:
 def runs(prefect_home: Path, tmp_path_factory: pytest.TempPathFactory):
     import ray
 
-    from components import fingerprint
+    from tsalign.components import fingerprint
 
     project = make_project(tmp_path_factory.mktemp("project"))
     work = tmp_path_factory.mktemp("work")
@@ -125,7 +125,7 @@ def test_ingest_key_follows_the_source_content(prefect_home: Path, tmp_path: Pat
     """A scheduled re-ingest gets a new DVC md5 only when the source data changed."""
     import pandas as pd
 
-    from flows.ingest import ingest_flow
+    from tsalign.flows.ingest import ingest_flow
 
     project = make_project(tmp_path / "project")
     src = tmp_path / "series.csv"

@@ -9,9 +9,9 @@ import boto3
 import pytest
 import torch
 
-from components.config import ModelConfig
-from components.models import ModelSpec, build_model
-from components.models.backbone import BackboneError, load_tokenizer, resolve_backbone
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import ModelSpec, build_model
+from tsalign.components.models.backbone import BackboneError, load_tokenizer, resolve_backbone
 
 pytestmark = pytest.mark.integration
 

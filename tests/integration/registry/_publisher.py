@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from components.config import RegistryConfig
-from components.registry import Registry, open_registry
+from tsalign.components.config import RegistryConfig
+from tsalign.components.registry import Registry, open_registry
 
 
 def main() -> None:

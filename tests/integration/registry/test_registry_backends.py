@@ -17,11 +17,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-from components.config import RegistryConfig
-from components.registry import NotFoundError, Registry, RegistryError, open_registry
-from components.registry.errors import PreconditionFailed
-from components.registry.store import S3Store
-from components.storage import parse_uri
+from tsalign.components.config import RegistryConfig
+from tsalign.components.registry import NotFoundError, Registry, RegistryError, open_registry
+from tsalign.components.registry.errors import PreconditionFailed
+from tsalign.components.registry.store import S3Store
+from tsalign.components.storage import parse_uri
 
 pytestmark = pytest.mark.integration
 
@@ -215,7 +215,7 @@ def test_s3_traversal_manifest_is_refused_before_writing(
     """Anyone able to write one manifest into a shared bucket must not write onto consumers."""
     from typer.testing import CliRunner
 
-    from flows.cli.registry import app
+    from tsalign.flows.cli.registry import app
 
     reg = open_registry(
         RegistryConfig(uri=f"s3://{s3_bucket}/team/registry", endpoint_url=s3_endpoint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import _tiny
 import pytest
 
-from components.training.launcher import connect_ray
+from tsalign.components.training.launcher import connect_ray
 
 
 @pytest.fixture(scope="module")

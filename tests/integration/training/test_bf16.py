@@ -15,11 +15,11 @@ import _tiny
 import pytest
 import torch
 
-from components.config import EvalConfig, ModelConfig
-from components.evaluation.runner import evaluate
-from components.models import load_pretrained
-from components.training.checkpoint import TrainState, read_state
-from components.training.launcher import launch_training
+from tsalign.components.config import EvalConfig, ModelConfig
+from tsalign.components.evaluation.runner import evaluate
+from tsalign.components.models import load_pretrained
+from tsalign.components.training.checkpoint import TrainState, read_state
+from tsalign.components.training.launcher import launch_training
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

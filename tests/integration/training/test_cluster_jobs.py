@@ -13,7 +13,7 @@ import _tiny
 import pytest
 import yaml
 
-from components.state import record
+from tsalign.components.state import record
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -87,7 +87,7 @@ def _tsalign(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ}
     env.pop("RAY_ADDRESS", None)
     return subprocess.run(
-        [sys.executable, "-c", "from flows.cli import app; app()", *args],
+        [sys.executable, "-c", "from tsalign.flows.cli import entry; entry()", *args],
         cwd=project,
         env=env,
         capture_output=True,

@@ -23,10 +23,10 @@ from pathlib import Path
 import _tiny
 import pytest
 
-from components.models import load_pretrained
-from components.training.checkpoint import TrainState, read_state
-from components.training.launcher import launch_training
-from components.training.worker import TrainingDiverged
+from tsalign.components.models import load_pretrained
+from tsalign.components.training.checkpoint import TrainState, read_state
+from tsalign.components.training.launcher import launch_training
+from tsalign.components.training.worker import TrainingDiverged
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -117,7 +117,7 @@ import sys
 sys.path.insert(0, {tests!r})
 import _tiny
 from pathlib import Path
-from components.training.launcher import launch_training
+from tsalign.components.training.launcher import launch_training
 ds = _tiny.write_dataset(Path({data!r}))
 cfg = _tiny.train_cfg(Path({storage!r}), run_name="driver", epochs={epochs}, max_train_windows={windows})
 res = launch_training(ds, _tiny.data_cfg(), _tiny.model_cfg(), cfg, _tiny.spec(), "driver-gpt4ts")

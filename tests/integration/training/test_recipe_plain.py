@@ -1,4 +1,4 @@
-"""The training recipe without Ray: ``python -m components.training.recipe`` in one process.
+"""The training recipe without Ray: ``python -m tsalign.components.training.recipe`` in one process.
 
 It reads the dataset the ingest stage recorded in the workdir, trains, writes its
 checkpoints under ``<storage_path>/<run name>/`` and resumes from them; for the same
@@ -16,9 +16,9 @@ import _tiny
 import pytest
 import yaml
 
-from components.state import record
-from components.training.checkpoint import read_state
-from components.training.launcher import launch_training
+from tsalign.components.state import record
+from tsalign.components.training.checkpoint import read_state
+from tsalign.components.training.launcher import launch_training
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,7 +37,14 @@ def _plain(config: Path, *overrides: str) -> subprocess.CompletedProcess:
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key, None)
     return subprocess.run(
-        [sys.executable, "-m", "components.training.recipe", "--config", str(config), *overrides],
+        [
+            sys.executable,
+            "-m",
+            "tsalign.components.training.recipe",
+            "--config",
+            str(config),
+            *overrides,
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from components.config import DataConfig, RunConfig
-from components.data import DataError
-from components.data.sources import resolve_source
-from components.fingerprint import source_fingerprint
-from flows.confinement import (
+from tsalign.components.config import DataConfig, RunConfig
+from tsalign.components.data import DataError
+from tsalign.components.data.sources import resolve_source
+from tsalign.components.fingerprint import source_fingerprint
+from tsalign.flows.confinement import (
     DATA_ROOTS_ENV,
     WRITE_ROOTS_ENV,
     confine,

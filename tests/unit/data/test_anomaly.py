@@ -8,8 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.data import DataError
-from components.data.anomaly import load_nab_corpus, load_nab_series, read_series_csv, read_windows
+from tsalign.components.data import DataError
+from tsalign.components.data.anomaly import (
+    load_nab_corpus,
+    load_nab_series,
+    read_series_csv,
+    read_windows,
+)
 
 NAB = Path(__file__).resolve().parents[4] / "shared" / "data" / "nab"
 NAME = "grp/s.csv"

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.config import DataConfig
-from components.data import DataError
-from components.data.canonical import build_canonical
-from components.data.sources import resolve_source
+from tsalign.components.config import DataConfig
+from tsalign.components.data import DataError
+from tsalign.components.data.canonical import build_canonical
+from tsalign.components.data.sources import resolve_source
 
 SMALL = {"window": {"seq_len": 8, "horizon": 4}}
 

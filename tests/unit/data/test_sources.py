@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from components.config import DataConfig
-from components.data import DataError, sources
-from components.data.packaged import PACKAGED
-from components.data.sources import (
+from tsalign.components.config import DataConfig
+from tsalign.components.data import DataError, sources
+from tsalign.components.data.packaged import PACKAGED
+from tsalign.components.data.sources import (
     FileSource,
     PackagedSource,
     ResolvedSource,
@@ -22,8 +22,8 @@ from components.data.sources import (
     resolve_source,
     source_for,
 )
-from components.fingerprint import source_fingerprint
-from components.storage import sha256_file
+from tsalign.components.fingerprint import source_fingerprint
+from tsalign.components.storage import sha256_file
 
 ETTH1 = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "ett" / "ETTh1.csv"
 

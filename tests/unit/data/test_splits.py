@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.config import DataConfig
-from components.data import DataError, prepare_splits, split_borders, window_count
+from tsalign.components.config import DataConfig
+from tsalign.components.data import DataError, prepare_splits, split_borders, window_count
 
 
 def ett(seq_len: int, horizon: int, train_fraction: float = 1.0) -> DataConfig:

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from components.config import DataConfig
-from components.data import DataError, canonical
-from components.data.sources import resolve_source
+from tsalign.components.config import DataConfig
+from tsalign.components.data import DataError, canonical
+from tsalign.components.data.sources import resolve_source
 
 # The package re-exports the ingest() function under the module's name; take the module.
-ingest_mod = importlib.import_module("components.data.ingest")
+ingest_mod = importlib.import_module("tsalign.components.data.ingest")
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "broken"
 MANIFEST = yaml.safe_load((CORPUS / "cases.yaml").read_text())
 

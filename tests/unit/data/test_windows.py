@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from components.data import WindowDataset, window_count
+from tsalign.components.data import WindowDataset, window_count
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.evaluation import metrics as M
+from tsalign.components.evaluation import metrics as M
 
 PRED = np.array([[[1.0], [2.0]], [[3.0], [5.0]]])  # [2 windows, 2 steps, 1 channel]
 TRUE = np.array([[[1.0], [4.0]], [[2.0], [5.0]]])

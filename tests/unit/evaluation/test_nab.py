@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.data.anomaly import load_nab_corpus
-from components.evaluation import nab
+from tsalign.components.data.anomaly import load_nab_corpus
+from tsalign.components.evaluation import nab
 
 NAB = Path(__file__).resolve().parents[4] / "shared" / "data" / "nab"
 WG = NAB / "results" / "windowedGaussian"

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from components.config import DataConfig, EvalConfig, ModelConfig, WindowConfig
-from components.data.meta import TIMESTAMP, DatasetMeta
-from components.evaluation.leaderboard import recommended_won
-from components.evaluation.runner import EvaluationError, evaluate
-from components.models import ModelSpec, build_model, save_pretrained
+from tsalign.components.config import DataConfig, EvalConfig, ModelConfig, WindowConfig
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.evaluation.leaderboard import recommended_won
+from tsalign.components.evaluation.runner import EvaluationError, evaluate
+from tsalign.components.models import ModelSpec, build_model, save_pretrained
 
 ETTH1 = Path(__file__).resolve().parents[4] / "shared" / "data" / "ett" / "ETTh1.csv"
 ROWS = 1200
@@ -99,7 +99,7 @@ def test_is_deterministic(dataset, dlinear_dir, tmp_path: Path):
 
 
 def test_naive_metrics_match_a_hand_computation(dataset, dlinear_dir, tmp_path: Path):
-    from components.data.protocol import load_protocol
+    from tsalign.components.data.protocol import load_protocol
 
     report = evaluate(
         dataset, DATA, EvalConfig(baselines=["naive"]), {"dlinear": dlinear_dir}, 24, tmp_path
@@ -128,7 +128,7 @@ def test_recommended_won_audits_against_all_models():
 
 
 def test_trainable_baseline_is_refused_with_the_fix():
-    from components.evaluation.runner import check_baselines
+    from tsalign.components.evaluation.runner import check_baselines
 
     check_baselines(["naive", "seasonal_naive"])
     with pytest.raises(EvaluationError, match=r"move it to compare: \[dlinear\]"):
@@ -140,7 +140,7 @@ def test_trainable_baseline_is_refused_with_the_fix():
 def test_eval_device_cpu_matches_auto_and_missing_cuda_names_the_field(
     dataset, dlinear_dir, tmp_path: Path
 ):
-    from components.device import DeviceError
+    from tsalign.components.device import DeviceError
 
     run = {"dlinear": dlinear_dir}
     auto = evaluate(dataset, DATA, EvalConfig(baselines=[]), run, 24, tmp_path / "auto")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.refs import EvalReport
-from flows.artifacts import artifact_key, metrics_rows
+from tsalign.components.refs import EvalReport
+from tsalign.flows.artifacts import artifact_key, metrics_rows
 
 
 def test_metrics_rows_put_the_candidate_first_with_its_ratio_to_seasonal_naive():

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError, RunConfig, load_config
-from flows.confinement import DATA_ROOTS_ENV, WRITE_ROOTS_ENV, confine, export_roots
+from tsalign.components.config import ConfigError, RunConfig, load_config
+from tsalign.flows.confinement import DATA_ROOTS_ENV, WRITE_ROOTS_ENV, confine, export_roots
 
 
 @pytest.fixture

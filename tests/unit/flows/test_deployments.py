@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import yaml
 from prefect import Flow
 from prefect.exceptions import ParameterTypeError
+from prefect.flows import load_flow_from_entrypoint
 
-from components.config import ConfigError, RunConfig, build_config
-from flows.deployments import DEPLOYMENT_NAME, FLOWS, build_deployments, prefect_yaml
+from tsalign.components.config import ConfigError, RunConfig, build_config
+from tsalign.flows.deployments import DEPLOYMENT_NAME, FLOWS, build_deployments, prefect_yaml
 
 REPO = Path(__file__).resolve().parents[3]
 PREFECT_YAML = REPO / "infra" / "prefect" / "prefect.yaml"
 
 
 def _load_entrypoint(entrypoint: str) -> Flow:
-    path, _, func = entrypoint.partition(":")
-    spec = importlib.util.spec_from_file_location(f"_ep_{func}", REPO / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, func)
+    """The flow behind a module-path entrypoint, loaded as `prefect deploy` loads it."""
+    assert ":" not in entrypoint, f"{entrypoint}: expected a module path (tsalign.flows.x.f)"
+    return load_flow_from_entrypoint(entrypoint, use_placeholder_flow=False)
 
 
 def test_one_deployment_per_flow_with_the_config_as_default_parameter(tmp_path: Path):
@@ -101,14 +99,16 @@ def test_prefect_yaml_matches_the_served_deployments():
 def test_prefect_yaml_is_generated_from_the_definitions():
     assert PREFECT_YAML.read_text() == prefect_yaml(), (
         "infra/prefect/prefect.yaml differs from flows/deployments.py; regenerate it with "
-        "`python -m flows.deployments > infra/prefect/prefect.yaml`"
+        "`python -m tsalign.flows.deployments > infra/prefect/prefect.yaml`"
     )
 
 
 def test_a_config_schedule_reaches_the_generated_file():
     cfg = build_config({"schedule": {"train": "30 4 * * 1"}})
     spec = yaml.safe_load(prefect_yaml(cfg))
-    train = next(d for d in spec["deployments"] if d["entrypoint"] == "flows/train.py:train_flow")
+    train = next(
+        d for d in spec["deployments"] if d["entrypoint"] == "tsalign.flows.train.train_flow"
+    )
     assert train["schedules"] == [{"cron": "30 4 * * 1", "timezone": "UTC", "active": True}]
 
 

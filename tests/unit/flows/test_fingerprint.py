@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from components import fingerprint as fp
-from components.config import RunConfig, build_config
-from components.refs import DatasetRef, EvalReport, ProfileRef, TrainResult
+from tsalign.components import fingerprint as fp
+from tsalign.components.config import RunConfig, build_config
+from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, TrainResult
 
 
 def _dataset(tmp_path: Path, content_sha: str = "a" * 64, md5: str = "m" * 32 + ".dir"):

@@ -10,7 +10,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    """The import name of a file under a top-level folder (``flows/cli/x.py`` -> tsalign.flows.cli.x)."""
+    parts = ["tsalign", *path.relative_to(REPO).with_suffix("").parts]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -48,7 +49,9 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_flows_import_no_circle() -> None:
     graph = import_graph("flows")
-    assert {"flows.cli", "flows.pipeline", "flows.deployments"} <= set(graph)
+    assert {"tsalign.flows.cli", "tsalign.flows.pipeline", "tsalign.flows.deployments"} <= set(
+        graph
+    )
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
 
 

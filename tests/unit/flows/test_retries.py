@@ -6,12 +6,12 @@ import botocore.exceptions as bex
 import pytest
 from prefect import flow, task
 
-from components.config import ConfigError
-from components.registry.errors import RegistryError
-from components.retry import is_transient
-from flows.caching import NETWORK_RETRIES, retry_transient
-from flows.publish import publish_version
-from flows.train import connect_cluster
+from tsalign.components.config import ConfigError
+from tsalign.components.registry.errors import RegistryError
+from tsalign.components.retry import is_transient
+from tsalign.flows.caching import NETWORK_RETRIES, retry_transient
+from tsalign.flows.publish import publish_version
+from tsalign.flows.train import connect_cluster
 
 
 def _wrapped(cause: BaseException, message: str) -> RegistryError:

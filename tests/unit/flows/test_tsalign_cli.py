@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from flows.cli import app
+from tsalign.flows.cli import app
 
 runner = CliRunner(env={"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "160"})
 
@@ -57,14 +57,14 @@ def test_unknown_key_in_file_exits_1(tmp_path):
 
 
 def test_data_rev_option_becomes_data_rev_override():
-    from flows.cli.common import load
+    from tsalign.flows.cli.common import load
 
     assert load(None, ["train.epochs=2"], "abc123").data.rev == "abc123"
 
 
 def test_python_dash_m_flows_is_the_tsalign_cli():
     result = subprocess.run(
-        [sys.executable, "-m", "flows", "run", "--help"],
+        [sys.executable, "-m", "tsalign", "run", "--help"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -106,7 +106,7 @@ def test_messages_are_never_parsed_as_markup():
 @pytest.mark.slow
 def test_user_error_inside_a_stage_prints_one_clean_message(tmp_path: Path):
     """Through the real console script: no Prefect traceback, the traceback goes to the log."""
-    from components.data import ensure_dvc_project
+    from tsalign.components.data import ensure_dvc_project
 
     ensure_dvc_project(tmp_path / "proj")
     rows = "".join(f"2021-01-01 {h:02d}:00:00,{h}.5\n" for h in range(20))
@@ -132,8 +132,8 @@ def test_user_error_inside_a_stage_prints_one_clean_message(tmp_path: Path):
 
 
 def test_pipeline_started_from_the_ui_checks_catalogue_names_first(tmp_path: Path):
-    from components.config import ConfigError, build_config
-    from flows.pipeline import pipeline
+    from tsalign.components.config import ConfigError, build_config
+    from tsalign.flows.pipeline import pipeline
 
     config = build_config({"compare": ["gpt4ts_wo_llm", "dlinaer"], "workdir": str(tmp_path)})
     with pytest.raises(ConfigError, match=r"compare\[1\]: 'dlinaer' is not in the catalogue"):

@@ -11,12 +11,18 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from components.config import ModelConfig, RegistryConfig
-from components.inference import PredictError, forecast
-from components.models.catalogue import build_model
-from components.models.persistence import save_pretrained
-from components.models.spec import ModelSpec
-from components.registry import IntegrityError, NotFoundError, RefError, Registry, open_registry
+from tsalign.components.config import ModelConfig, RegistryConfig
+from tsalign.components.inference import PredictError, forecast
+from tsalign.components.models.catalogue import build_model
+from tsalign.components.models.persistence import save_pretrained
+from tsalign.components.models.spec import ModelSpec
+from tsalign.components.registry import (
+    IntegrityError,
+    NotFoundError,
+    RefError,
+    Registry,
+    open_registry,
+)
 
 SEQ, HORIZON, CHANNELS = 16, 4, ["load", "temp"]
 MEAN, STD = np.array([100.0, 20.0]), np.array([10.0, 5.0])
@@ -141,7 +147,7 @@ def test_non_forecaster_version_is_refused(published, tmp_path: Path) -> None:
 def test_predict_cli_writes_csv_and_fails_cleanly(published, tmp_path: Path) -> None:
     import typer
 
-    from flows.cli.predict import predict_cmd
+    from tsalign.flows.cli.predict import predict_cmd
 
     app = typer.Typer()
     app.command()(predict_cmd)
@@ -180,7 +186,7 @@ def test_predict_device_cpu_matches_auto_and_missing_cuda_is_a_clean_error(
 ) -> None:
     import typer
 
-    from flows.cli.predict import predict_cmd
+    from tsalign.flows.cli.predict import predict_cmd
 
     reg, _ = published
     frame = history()
@@ -199,7 +205,7 @@ def test_predict_device_cpu_matches_auto_and_missing_cuda_is_a_clean_error(
 
 
 def test_exported_directory_forecasts_like_its_published_version(published, tmp_path: Path) -> None:
-    from components.inference import Predictor
+    from tsalign.components.inference import Predictor
 
     reg, _ = published
     frame = history()

@@ -7,8 +7,8 @@ import os
 import pytest
 import torch
 
-from components.config import ModelConfig
-from components.models import ModelSpec
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import ModelSpec
 
 # Nothing in these tests may reach the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -8,8 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.data.anomaly import load_nab_corpus
-from components.models.anomaly_baselines import get_detector, isolation_forest, windowed_gaussian
+from tsalign.components.data.anomaly import load_nab_corpus
+from tsalign.components.models.anomaly_baselines import (
+    get_detector,
+    isolation_forest,
+    windowed_gaussian,
+)
 
 NAB = Path(__file__).resolve().parents[4] / "shared" / "data" / "nab"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from components.models.backbone import (
+from tsalign.components.models.backbone import (
     BackboneError,
     load_backbone,
     load_tokenizer,

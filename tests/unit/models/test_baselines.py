@@ -1,7 +1,7 @@
 import torch
 
-from components.config import ModelConfig
-from components.models import ModelSpec, build_model, count_parameters
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import ModelSpec, build_model, count_parameters
 
 
 def test_naive_repeats_last_value():
@@ -53,7 +53,7 @@ def test_dlinear_starts_as_window_mean_and_has_two_maps():
 def test_patchtst_shapes_and_divisibility_check():
     import pytest
 
-    from components.models import ModelBuildError
+    from tsalign.components.models import ModelBuildError
 
     spec = ModelSpec(seq_len=96, horizon=24, n_channels=3)
     model = build_model(ModelConfig(name="patchtst"), spec)
@@ -86,7 +86,7 @@ def test_patchtst_compact_keeps_the_earlier_variant_and_a_set_field_wins():
 
 
 def test_a_compare_candidate_takes_its_own_preset_not_the_main_models():
-    from components.config import RunConfig
+    from tsalign.components.config import RunConfig
 
     run = RunConfig.model_validate(
         {"model": {"name": "patchtst", "dropout": 0.2}, "compare": ["patchtst_compact"]}

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from components.config import ModelConfig
-from components.models import ModelBuildError, ModelSpec, build_model, count_parameters
-from components.models.bridging import build_prompts, window_statistics
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import ModelBuildError, ModelSpec, build_model, count_parameters
+from tsalign.components.models.bridging import build_prompts, window_statistics
 
 
 def test_window_statistics_find_the_period_and_trend():

@@ -1,9 +1,15 @@
 import pytest
 import torch
 
-from components.config import ModelConfig
-from components.models import ModelBuildError, ModelSpec, build_model, get_entry, list_models
-from components.models.catalogue import ENTRIES, Entry, index_entries
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import (
+    ModelBuildError,
+    ModelSpec,
+    build_model,
+    get_entry,
+    list_models,
+)
+from tsalign.components.models.catalogue import ENTRIES, Entry, index_entries
 
 
 def test_unknown_name_suggests_the_closest_and_lists_valid_names(spec):
@@ -19,13 +25,15 @@ def test_unknown_name_far_from_every_entry_gets_no_suggestion(spec):
 
 
 def test_duplicate_name_is_refused():
-    dup = Entry("naive", "components.models.baselines:build_dlinear", "baseline", "dup")
+    dup = Entry("naive", "tsalign.components.models.baselines:build_dlinear", "baseline", "dup")
     with pytest.raises(ValueError, match="'naive' is declared twice"):
         index_entries([*ENTRIES, dup])
 
 
 def test_unknown_task_is_refused():
-    bad = Entry("x", "components.models.baselines:build_naive", "baseline", "x", tasks=("pray",))
+    bad = Entry(
+        "x", "tsalign.components.models.baselines:build_naive", "baseline", "x", tasks=("pray",)
+    )
     with pytest.raises(ValueError, match="unknown tasks"):
         index_entries([bad])
 
@@ -56,7 +64,7 @@ def test_every_entry_resolves_to_a_builder_in_its_module_and_every_builder_has_a
         assert callable(entry.builder), entry.name
     declared = {e.builder_path for e in ENTRIES}
     for name in PARADIGM_MODULES:
-        module = importlib.import_module(f"components.models.{name}")
+        module = importlib.import_module(f"tsalign.components.models.{name}")
         builders = {
             f"{module.__name__}:{attr}"
             for attr, obj in vars(module).items()
@@ -66,7 +74,7 @@ def test_every_entry_resolves_to_a_builder_in_its_module_and_every_builder_has_a
 
 
 def test_ablations_cover_every_kind_for_both_llm_entries():
-    from components.models.spec import ABLATIONS
+    from tsalign.components.models.spec import ABLATIONS
 
     for of in ("gpt4ts", "timellm"):
         kinds = {e.ablation for e in ENTRIES if e.ablation_of == of}
@@ -132,7 +140,7 @@ def test_every_entry_in_every_task_has_the_contract_shape(name, task):
 
 
 def test_every_model_preset_names_a_catalogue_entry_and_a_field():
-    from components.config import MODEL_PRESETS
+    from tsalign.components.config import MODEL_PRESETS
 
     for name, preset in MODEL_PRESETS.items():
         assert name in list_models()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.evaluation.metrics import classification_scores
-from components.models.classic_classifiers import MIN_LENGTH, MiniRocketClassifier
+from tsalign.components.evaluation.metrics import classification_scores
+from tsalign.components.models.classic_classifiers import MIN_LENGTH, MiniRocketClassifier
 
 
 @pytest.mark.slow

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from components.config import InjectiveConfig, ModelConfig
-from components.models import ModelSpec, build_model, load_pretrained, save_pretrained
-from components.models.backbone import BackboneError, load_tokenizer
-from components.models.injective import (
+from tsalign.components.config import InjectiveConfig, ModelConfig
+from tsalign.components.models import ModelSpec, build_model, load_pretrained, save_pretrained
+from tsalign.components.models.backbone import BackboneError, load_tokenizer
+from tsalign.components.models.injective import (
     InjectiveBackendError,
     Scaler,
     Serializer,

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from components.config import ModelConfig
-from components.models import ModelSpec, build_model, count_parameters
-from components.models.tasks import calibrate_threshold, detect_anomalies
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import ModelSpec, build_model, count_parameters
+from tsalign.components.models.tasks import calibrate_threshold, detect_anomalies
 
 
 def test_gpt4ts_forecast_shape_and_recipe_counts(spec):

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from components.config import ModelConfig
-from components.models import build_model
-from components.models.layers import FlattenHead, MovingAverage, Patcher, RevIN
-from components.models.spec import ModelBuildError
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import build_model
+from tsalign.components.models.layers import FlattenHead, MovingAverage, Patcher, RevIN
+from tsalign.components.models.spec import ModelBuildError
 
 
 def test_revin_normalises_each_window_and_inverts_exactly():

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import torch
 
-from components.config import ModelConfig
-from components.models import ModelSpec, build_model, list_models
-from components.models.catalogue import get_entry
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import ModelSpec, build_model, list_models
+from tsalign.components.models.catalogue import get_entry
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from components.config import ModelConfig
-from components.models import (
+from tsalign.components.config import ModelConfig
+from tsalign.components.models import (
     ModelSpec,
     PersistenceError,
     build_model,
@@ -13,7 +13,7 @@ from components.models import (
     load_pretrained,
     save_pretrained,
 )
-from components.models.catalogue import get_entry
+from tsalign.components.models.catalogue import get_entry
 
 
 def _spec_for(name: str) -> ModelSpec:

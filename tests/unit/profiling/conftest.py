@@ -1,5 +1,5 @@
 """Real datasets as canonical frames + metadata, built here (not via ingest) so the
-profiling tests depend only on components.profiling."""
+profiling tests depend only on tsalign.components.profiling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
 
 ETTH1 = Path("/work/shared/data/ett/ETTh1.csv")
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.config import ProfileConfig
-from components.data.meta import TIMESTAMP
-from components.profiling import ProfileError, load_profile, profile_dataset
-from components.profiling.schema import SCHEMA_VERSION
+from tsalign.components.config import ProfileConfig
+from tsalign.components.data.meta import TIMESTAMP
+from tsalign.components.profiling import ProfileError, load_profile, profile_dataset
+from tsalign.components.profiling.schema import SCHEMA_VERSION
 
 FAST = ProfileConfig(tokenizer=None, plots=False)
 

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from components.config import DataConfig, ProfileConfig
-from components.data.meta import TIMESTAMP
-from components.data.splits import split_borders
-from components.profiling import ProfileError, print_profile, profile_dataset
-from components.profiling.characteristic import block_mean, stationarity, stl_block
-from components.profiling.representation import decimals_needed, longest_run, suggest_patch
+from tsalign.components.config import DataConfig, ProfileConfig
+from tsalign.components.data.meta import TIMESTAMP
+from tsalign.components.data.splits import split_borders
+from tsalign.components.profiling import ProfileError, print_profile, profile_dataset
+from tsalign.components.profiling.characteristic import block_mean, stationarity, stl_block
+from tsalign.components.profiling.representation import decimals_needed, longest_run, suggest_patch
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ProfileConfig
-from components.profiling import load_profile, profile_dataset
+from tsalign.components.config import ProfileConfig
+from tsalign.components.profiling import load_profile, profile_dataset
 
 FAST = ProfileConfig(tokenizer=None, plots=False)
 

@@ -7,8 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.config import ProfileConfig
-from components.profiling.characteristic import channel_characteristic, profile_characteristics
+from tsalign.components.config import ProfileConfig
+from tsalign.components.profiling.characteristic import (
+    channel_characteristic,
+    profile_characteristics,
+)
 
 CFG = ProfileConfig()
 RNG_SEED = 7

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from components.config import RegistryConfig
-from components.registry import Registry, open_registry
-from flows.cli.registry import app
+from tsalign.components.config import RegistryConfig
+from tsalign.components.registry import Registry, open_registry
+from tsalign.flows.cli.registry import app
 
 runner = CliRunner()
 
@@ -140,8 +140,8 @@ def test_version_must_be_a_few_ascii_digits(reg: Registry, version: str) -> None
 
 
 def test_model_names_with_a_trailing_newline_are_refused() -> None:
-    from components.registry.errors import RefError
-    from components.registry.manifest import check_name
+    from tsalign.components.registry.errors import RefError
+    from tsalign.components.registry.manifest import check_name
 
     with pytest.raises(RefError):
         check_name("demo\n")

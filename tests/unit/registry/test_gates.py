@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from components.registry.gates import should_promote
+from tsalign.components.registry.gates import should_promote
 
 BASE = {"mse": 1.0}
 

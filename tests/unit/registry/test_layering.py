@@ -7,7 +7,7 @@ from pathlib import Path
 from _import_scan import imported_modules
 
 REGISTRY = Path(__file__).resolve().parents[3] / "components" / "registry"
-FORBIDDEN = ("components.models", "components.inference", "torch")
+FORBIDDEN = ("tsalign.components.models", "tsalign.components.inference", "torch")
 
 
 def test_registry_imports_neither_models_nor_inference() -> None:
@@ -24,5 +24,7 @@ def test_registry_imports_neither_models_nor_inference() -> None:
 
 def test_the_scan_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from components.models.persistence import load_pretrained\n")
-    assert "components.models.persistence" in imported_modules(module)
+    module.write_text(
+        "def f():\n    from tsalign.components.models.persistence import load_pretrained\n"
+    )
+    assert "tsalign.components.models.persistence" in imported_modules(module)

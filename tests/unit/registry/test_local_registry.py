@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config import RegistryConfig
-from components.registry import (
+from tsalign.components.config import RegistryConfig
+from tsalign.components.registry import (
     IntegrityError,
     ModelCardInfo,
     NotFoundError,
@@ -18,7 +18,7 @@ from components.registry import (
     RegistryError,
     open_registry,
 )
-from components.registry.card import read_front_matter
+from tsalign.components.registry.card import read_front_matter
 
 
 def make_artifacts(root: Path, seed: str = "a") -> dict[str, Path]:
@@ -215,7 +215,7 @@ def test_same_content_is_stored_once(reg: Registry, tmp_path: Path) -> None:
 
 
 def test_set_alias_expected_guards_against_stale_decisions(reg: Registry, tmp_path: Path) -> None:
-    from components.registry.errors import AliasMoved
+    from tsalign.components.registry.errors import AliasMoved
 
     for seed in "abc":
         publish(reg, tmp_path, seed)

@@ -17,11 +17,11 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from components.config import RegistryConfig
-from components.registry import IntegrityError, Registry, RegistryError, open_registry
-from components.registry.manifest import check_file_key
-from flows.cli.predict import predict_cmd
-from flows.cli.registry import app as registry_app
+from tsalign.components.config import RegistryConfig
+from tsalign.components.registry import IntegrityError, Registry, RegistryError, open_registry
+from tsalign.components.registry.manifest import check_file_key
+from tsalign.flows.cli.predict import predict_cmd
+from tsalign.flows.cli.registry import app as registry_app
 
 BROKEN = Path(__file__).resolve().parents[2] / "fixtures" / "broken" / "registry"
 CASES = yaml.safe_load((BROKEN / "cases.yaml").read_text())["cases"]

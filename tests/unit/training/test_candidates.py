@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from components.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
-from components.data.meta import TIMESTAMP, DatasetMeta
-from components.models import ModelSpec, load_pretrained
-from components.refs import DatasetRef
-from components.training.candidates import train_candidate
+from tsalign.components.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.models import ModelSpec, load_pretrained
+from tsalign.components.refs import DatasetRef
+from tsalign.components.training.candidates import train_candidate
 
 
 def test_seasonal_naive_is_exported_without_ray(tmp_path: Path):

@@ -14,8 +14,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from components.config import TrainConfig
-from components.training.checkpoint import (
+from tsalign.components.config import TrainConfig
+from tsalign.components.training.checkpoint import (
     CheckpointMismatch,
     load_weights,
     restore_optimizer_shard,
@@ -23,8 +23,8 @@ from components.training.checkpoint import (
     save_weights,
     shard_paths,
 )
-from components.training.deepspeed_config import check_preset
-from components.training.recipe import build_engine
+from tsalign.components.training.deepspeed_config import check_preset
+from tsalign.components.training.recipe import build_engine
 
 pytestmark = pytest.mark.usefixtures("one_rank_group")
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from components.config import TrainConfig
-from components.training import deepspeed_config
-from components.training.deepspeed_config import (
+from tsalign.components.config import TrainConfig
+from tsalign.components.training import deepspeed_config
+from tsalign.components.training.deepspeed_config import (
     PRESET_DIR,
     PresetError,
     check_preset,

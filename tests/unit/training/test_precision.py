@@ -15,11 +15,11 @@ os.environ.setdefault("DS_ACCELERATOR", "cpu")  # before deepspeed is imported
 import pytest
 import torch
 
-from components.config import TrainConfig
-from components.device import DeviceError, resolve_device, resolve_precision
-from components.training.deepspeed_config import check_preset
-from components.training.launcher import resolve_train_placement
-from components.training.recipe import build_engine
+from tsalign.components.config import TrainConfig
+from tsalign.components.device import DeviceError, resolve_device, resolve_precision
+from tsalign.components.training.deepspeed_config import check_preset
+from tsalign.components.training.launcher import resolve_train_placement
+from tsalign.components.training.recipe import build_engine
 
 
 def _engine(preset: str, precision: str):

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config import load_config
+from tsalign.components.config import load_config
 
 REPO = Path(__file__).resolve().parents[3]
 CLUSTER = REPO / "infra" / "ray" / "cluster.yaml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from components.config import TrainConfig
-from components.training.recipe import TrainingDiverged, _check_finite, capped_indices
+from tsalign.components.config import TrainConfig
+from tsalign.components.training.recipe import TrainingDiverged, _check_finite, capped_indices
 
 
 def test_capped_indices_spread_over_the_whole_range():
@@ -27,7 +27,7 @@ def test_out_of_memory_names_batch_size_wherever_it_hides():
     from ray.exceptions import OutOfMemoryError as RayOOM
     from ray.train import WorkerGroupError
 
-    from components.training.launcher import explain_failure
+    from tsalign.components.training.launcher import explain_failure
 
     cfg = TrainConfig(batch_size=64, grad_accum=2)
     torch_oom = WorkerGroupError("rank 1 failed", {1: torch.OutOfMemoryError("CUDA out of memory")})
@@ -36,7 +36,7 @@ def test_out_of_memory_names_batch_size_wherever_it_hides():
     ray_oom = WorkerGroupError("rank 0 died", {0: RayOOM("Task was killed due to low memory")})
     assert "train.batch_size (now 64)" in explain_failure(ray_oom, cfg)
     # A worker that already explained itself keeps its message (it names the step).
-    from components.training.recipe import out_of_memory_message
+    from tsalign.components.training.recipe import out_of_memory_message
 
     worker_said = MemoryError(out_of_memory_message(12, cfg, "tried to allocate 2 GiB"))
     wrapped = WorkerGroupError("x", {0: worker_said})
@@ -47,7 +47,7 @@ def test_out_of_memory_names_batch_size_wherever_it_hides():
 
 
 def test_run_name_is_fixed_per_candidate_when_configured():
-    from components.training.launcher import effective_run_name
+    from tsalign.components.training.launcher import effective_run_name
 
     assert effective_run_name(TrainConfig(), "gpt4ts", "gpt4ts-20250101-x") == "gpt4ts-20250101-x"
     fixed = TrainConfig(run_name="nightly")
@@ -58,7 +58,7 @@ def test_run_name_is_fixed_per_candidate_when_configured():
 
 
 def test_train_state_is_the_checkpoint_schema():
-    from components.training.checkpoint import CheckpointMismatch, TrainState
+    from tsalign.components.training.checkpoint import CheckpointMismatch, TrainState
 
     state = TrainState(epoch=2, step=14, best_val=0.5, nodes=["a"], resumed_from=[1])
     state.curves.val_loss.extend([0.7, 0.5])
@@ -69,7 +69,7 @@ def test_train_state_is_the_checkpoint_schema():
 
 
 def test_every_rank_names_an_epoch_checkpoint_alike():
-    from components.training.recipe import EpochMetrics
+    from tsalign.components.training.recipe import EpochMetrics
 
     metrics = EpochMetrics(
         epoch=3, step=42, train_loss=0.1, val_loss=0.2, samples_per_s=9.0, num_nodes=1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from flows.cli.cluster import (
+from tsalign.flows.cli.cluster import (
     build_entrypoint,
     check_auth,
     default_ray_auth_mode,

@@ -1,0 +1,1 @@
+"""Example run configs; they ship as package data so ``tsalign init`` can write one."""
