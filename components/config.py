@@ -79,6 +79,28 @@ class WindowConfig(Section):
     )
 
 
+QUARTER_TOKENS = {"%Y": r"(?P<year>\d{4})", "%y": r"(?P<yy>\d{2})", "%q": r"(?P<quarter>[1-4])"}
+"""The directives a quarterly ``data.timestamp_format`` (one with ``%q``) may use."""
+
+
+def check_timestamp_format(fmt: str) -> None:
+    """Refuse a timestamp format that names no directive, or a quarterly one strftime
+    cannot express (``%q`` is tsalign's quarter, usable with ``%Y``/``%y`` only)."""
+    directives = re.findall(r"%.", fmt)
+    if not directives:
+        raise ValueError(
+            f"timestamp_format {fmt!r} has no % directive; write it as a strftime format "
+            "such as '%Y-%m-%d' or '%B %Y'"
+        )
+    if "%q" in directives:
+        other = sorted(set(directives) - set(QUARTER_TOKENS) - {"%%"})
+        if other or not {"%Y", "%y"} & set(directives):
+            raise ValueError(
+                f"quarterly timestamp_format {fmt!r} may use only %Y or %y with %q "
+                "(e.g. '%Y Q%q' for '1998 Q1')"
+            )
+
+
 class DataConfig(Section):
     """Where the series comes from, how it is validated and how it is split."""
 
@@ -89,6 +111,12 @@ class DataConfig(Section):
     )
     source: Url = Field("vic_elec", description="URI or packaged dataset name (vic_elec, etth1).")
     timestamp_col: str | None = Field(None, description="Timestamp column; inferred when None.")
+    timestamp_format: str | None = Field(
+        None,
+        description="strftime format of text timestamps (e.g. '%B %Y' for 'January 2024', "
+        "'%Y %b' for '1982 Apr'); %q is the quarter 1-4 ('%Y Q%q' for '1998 Q1', only with "
+        "%Y/%y). None: ISO 8601. Needs data.timestamp_col.",
+    )
     targets: list[str] | None = Field(
         None, description="Channels to forecast; all numeric when None."
     )
@@ -99,6 +127,14 @@ class DataConfig(Section):
     )
     units: dict[str, str] = Field(default_factory=dict, description="Unit per channel.")
     missing: Literal["refuse", "interpolate", "ffill"] = "refuse"
+    sort: bool = Field(
+        False, description="Sort rows by timestamp (ascending); False refuses unsorted data."
+    )
+    duplicates: Literal["refuse", "first", "last", "mean"] = Field(
+        "refuse",
+        description="Rows sharing a timestamp: refuse, or keep one per timestamp (first/last "
+        "non-missing value, or the mean, per channel).",
+    )
     max_rows: int | None = Field(None, ge=1, description="Keep only the LAST max_rows rows.")
     data_dir: str = Field("data", description="Directory tracked by data.dvc.")
     split: Literal["ratio", "ett_hour", "ett_minute"] = "ratio"
@@ -116,6 +152,11 @@ class DataConfig(Section):
         None, description="Long layout: value column; inferred when None."
     )
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field delimiter.")
+    na_values: list[str] = Field(
+        default_factory=list,
+        description="Extra cell values that mean missing (e.g. ['X', '-']), besides empty "
+        "cells, NA, N/A, NaN and null; missing cells follow data.missing.",
+    )
     sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$", description="Required pin for http(s):// sources."
     )
@@ -149,6 +190,12 @@ class DataConfig(Section):
             raise ValueError(f"split_ratios must sum to 1, got {list(self.split_ratios)}")
         if self.layout == "wide" and (self.id_col or self.value_col):
             raise ValueError("id_col/value_col describe the long layout: set layout: long")
+        if self.timestamp_format is not None:
+            if self.timestamp_col is None:
+                raise ValueError(
+                    "timestamp_format describes one column: set data.timestamp_col to it"
+                )
+            check_timestamp_format(self.timestamp_format)
         return self
 
 

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tsalign.components.config import DataConfig
+from tsalign.components.config import QUARTER_TOKENS, DataConfig
 from tsalign.components.data.errors import DataError
 from tsalign.components.data.meta import TIMESTAMP
 from tsalign.components.data.sources import ResolvedSource
@@ -37,6 +37,12 @@ _TS_NAMES = ("timestamp", "datetime", "date_time", "time", "date", "ds", "period
 _ID_NAMES = ("unique_id", "series_id", "item_id", "id", "series", "channel", "variable", "key")
 _VALUE_NAMES = ("value", "y", "target", "val", "observation")
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+_NULL_MARKERS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL")
+
+
+def null_values(cfg: DataConfig) -> list[str]:
+    """Cell values read as missing: the usual markers plus ``data.na_values``."""
+    return list(dict.fromkeys([*_NULL_MARKERS, *cfg.na_values]))
 
 
 @dataclass
@@ -94,6 +100,8 @@ def _where(src: ResolvedSource, column: str | None = None) -> str:
 
 def _row_text(src: ResolvedSource, i: int) -> str:
     # Data rows are 0-based; CSV files have a header line, so row i is on line i + 2.
+    if src.row_order is not None and 0 <= i < len(src.row_order):
+        i = int(src.row_order[i])
     if src.fmt == "csv":
         return f"row {i} (line {i + 2} of the file)"
     return f"row {i}"
@@ -183,7 +191,11 @@ def read_raw(src: ResolvedSource, cfg: DataConfig) -> pa.Table:
                 ),
                 convert_options=pacsv.ConvertOptions(
                     strings_can_be_null=True,
-                    null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL"],
+                    null_values=null_values(cfg),
+                    # A formatted timestamp is parsed by data.timestamp_format, never guessed.
+                    column_types=(
+                        {cfg.timestamp_col: pa.string()} if cfg.timestamp_format else None
+                    ),
                 ),
             )
         else:
@@ -317,11 +329,20 @@ def _pick_timestamp(
 
 
 def _timestamps_ns(
-    col: pa.ChunkedArray, name: str, src: ResolvedSource, inferred: dict[str, str]
+    col: pa.ChunkedArray,
+    name: str,
+    src: ResolvedSource,
+    inferred: dict[str, str],
+    fmt: str | None = None,
 ) -> tuple[np.ndarray, str]:
-    """Timestamps as int64 ns since the epoch (naive; UTC if the source had offsets)."""
+    """Timestamps as int64 ns since the epoch (naive; UTC if the source had offsets).
+
+    ``fmt`` (``data.timestamp_format``) parses text timestamps; typed ones need none.
+    """
     typ = col.type
     tz = ""
+    if fmt is not None and not _is_temporal(typ):
+        return _formatted_timestamps(col, name, src, fmt), tz
     if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
         if col.null_count:
             first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
@@ -380,6 +401,58 @@ def _timestamps_ns(
     return parsed.to_numpy(dtype="datetime64[ns]").view(np.int64), tz
 
 
+def parse_formatted(text: pd.Series, fmt: str) -> pd.Series:
+    """Parse text with a strftime format (``%q``: quarter 1-4, the quarter's first day).
+
+    Returns:
+        datetime64[ns] values, NaT where a cell does not match the format.
+    """
+    if "%q" not in fmt:
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    # strftime has no quarter: build a pattern from the format and take the quarter's start.
+    pattern = "".join(
+        QUARTER_TOKENS.get(piece, re.escape(piece.replace("%%", "%")))
+        for piece in re.split(r"(%[Yyq])", fmt)
+    )
+    parts = text.str.fullmatch(pattern)
+    found = text.str.extract(f"^{pattern}$")
+    if "yy" in found:
+        yy = pd.to_numeric(found["yy"])
+        year = yy + np.where(yy < 69, 2000, 1900)  # strptime's %y pivot
+    else:
+        year = pd.to_numeric(found["year"])
+    month = (pd.to_numeric(found["quarter"]) - 1) * 3 + 1
+    stamps = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}), errors="coerce")
+    return stamps.where(parts.fillna(False).astype(bool))
+
+
+def _formatted_timestamps(
+    col: pa.ChunkedArray, name: str, src: ResolvedSource, fmt: str
+) -> np.ndarray:
+    """Text (or integer, e.g. 20240514) timestamps parsed by ``data.timestamp_format``."""
+    text = pd.Series(pc.cast(col, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    empty = np.flatnonzero(text.isna().to_numpy())
+    if len(empty):
+        raise DataError(
+            _where(src, name),
+            f"empty timestamp at {_row_text(src, int(empty[0]))}",
+            "fill in or remove that row",
+        )
+    text = text.astype(str).str.strip()
+    parsed = parse_formatted(text, fmt)
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(
+            _where(src, name),
+            f"timestamp {quote(text.iloc[i])} at {_row_text(src, i)} does not match "
+            f"data.timestamp_format {fmt!r} ({len(bad)} such rows)",
+            "fix data.timestamp_format (strftime codes, e.g. '%B %Y' for 'January 2024', "
+            "'%Y Q%q' for '1998 Q1') or the cells",
+        )
+    return parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
 def _first_unparsable(text: pd.Series, utc: bool) -> int:
     """Row of the first timestamp that fails ISO 8601 parsing on its own.
 
@@ -400,8 +473,11 @@ def _first_unparsable(text: pd.Series, utc: bool) -> int:
 # --------------------------------------------------------------------------- channels
 
 
-def _channel_values(col: pa.ChunkedArray, name: str, src: ResolvedSource) -> np.ndarray:
-    """A channel as a float64 array (NaN where missing); bool -> 0/1."""
+def _channel_values(
+    col: pa.ChunkedArray, name: str, src: ResolvedSource, na_values: list[str] | None = None
+) -> np.ndarray:
+    """A channel as a float64 array (NaN where missing: nulls and ``na_values`` cells);
+    bool -> 0/1."""
     typ = col.type
     if pa.types.is_boolean(typ):
         return (
@@ -428,6 +504,8 @@ def _channel_values(col: pa.ChunkedArray, name: str, src: ResolvedSource) -> np.
                 "a number never contains NUL bytes: the file is corrupted or binary; "
                 "re-export it as plain text",
             )
+        if na_values:  # Parquet strings; a CSV reader already read these cells as nulls
+            text = text.mask(text.str.strip().isin(na_values))
         lowered = text.str.strip().str.lower()
         if lowered.dropna().isin(["true", "false"]).all() and lowered.notna().any():
             return lowered.map({"true": 1.0, "false": 0.0}).to_numpy(
@@ -440,7 +518,9 @@ def _channel_values(col: pa.ChunkedArray, name: str, src: ResolvedSource) -> np.
             raise DataError(
                 _where(src, name),
                 f"non-numeric value {quote(text.iloc[i])} at {_row_text(src, i)} ({len(bad)} such cells)",
-                "fix or blank those cells (blanks follow data.missing), or leave the column out via data.targets/data.covariates",
+                "list the placeholder in data.na_values (e.g. na_values: [X]) or fix or blank "
+                "those cells (missing cells follow data.missing), or leave the column out via "
+                "data.targets/data.covariates",
             )
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     raise DataError(
@@ -603,6 +683,20 @@ def _looks_long(table: pa.Table, ts_col: str) -> bool:
 # --------------------------------------------------------------------------- grid and missing values
 
 
+def _merge_duplicates(
+    ts: np.ndarray, values: dict[str, np.ndarray], policy: str, src: ResolvedSource
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One row per timestamp of a sorted series: per channel, the first/last non-missing
+    value or the mean of the rows sharing it (pandas groupby semantics)."""
+    starts = np.flatnonzero(np.r_[True, np.diff(ts) != 0])
+    group = np.cumsum(np.r_[True, np.diff(ts) != 0]) - 1
+    merged = pd.DataFrame(values).groupby(group, sort=False).agg(policy)
+    if src.row_order is None:
+        src.row_order = np.arange(len(ts))
+    src.row_order = src.row_order[starts]  # a merged row is named by its first file row
+    return ts[starts], {c: merged[c].to_numpy(dtype=np.float64) for c in values}
+
+
 def _freq_alias(step_ns: int) -> str:
     return pd.tseries.frequencies.to_offset(pd.Timedelta(int(step_ns), unit="ns")).freqstr
 
@@ -692,25 +786,34 @@ def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
     if layout == "long":
         table = _pivot_long(table, ts_col, cfg, src, inferred)
 
-    ts, tz = _timestamps_ns(table.column(ts_col), ts_col, src, inferred)
+    ts, tz = _timestamps_ns(table.column(ts_col), ts_col, src, inferred, cfg.timestamp_format)
     n = len(ts)
+    duplicated = False
     if n >= 2:
         diffs = np.diff(ts)
         back = np.flatnonzero(diffs < 0)
-        if len(back):
+        if len(back) and cfg.sort:
+            order = np.argsort(ts, kind="stable")  # stable: duplicates keep their file order
+            ts, table = ts[order], table.take(pa.array(order))
+            src.row_order = order
+            diffs = np.diff(ts)
+            inferred["sorted"] = f"rows sorted by {ts_col} (data.sort)"
+        elif len(back):
             i = int(back[0]) + 1
             raise DataError(
                 _where(src, ts_col),
                 f"timestamps are not sorted: {_row_text(src, i)} ({pd.Timestamp(ts[i])}) comes before the previous row ({pd.Timestamp(ts[i - 1])})",
-                "sort the file by timestamp",
+                "set data.sort: true to sort the rows by timestamp, or sort the file",
             )
         same = np.flatnonzero(diffs == 0)
-        if len(same):
+        duplicated = bool(len(same))
+        if duplicated and cfg.duplicates == "refuse":
             i = int(same[0]) + 1
             raise DataError(
                 _where(src, ts_col),
                 f"duplicated timestamp {pd.Timestamp(ts[i])} at {_row_text(src, i - 1)} and {_row_text(src, i)} ({len(same)} duplicates)",
-                "keep one row per timestamp (aggregate or drop the duplicates)",
+                "set data.duplicates: first, last or mean to keep one row per timestamp, or "
+                "drop the duplicates from the file",
             )
 
     targets, covs = _select_channels(
@@ -731,7 +834,7 @@ def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
     limit = magnitude_limit(n)
     values: dict[str, np.ndarray] = {}
     for name in channels:
-        arr = _channel_values(pending.pop(name), name, src)
+        arr = _channel_values(pending.pop(name), name, src, cfg.na_values)
         bad = np.flatnonzero(np.isinf(arr))
         if len(bad):
             i = int(bad[0])
@@ -748,6 +851,13 @@ def build_canonical(src: ResolvedSource, cfg: DataConfig) -> Canonical:
                 "drop the column or list only the usable channels in data.targets/data.covariates",
             )
         values[name] = arr
+
+    if duplicated:
+        ts, values = _merge_duplicates(ts, values, cfg.duplicates, src)
+        inferred["duplicates"] = (
+            f"{n - len(ts)} rows sharing a timestamp merged by {cfg.duplicates} (data.duplicates)"
+        )
+        n = len(ts)
 
     # ---- frequency and the regular grid
     if cfg.resample is not None:
@@ -900,6 +1010,7 @@ def can_stream(src: ResolvedSource, cfg: DataConfig) -> bool:
         and cfg.id_col is None
         and cfg.resample is None
         and cfg.max_rows is None
+        and cfg.timestamp_format is None
     )
 
 
@@ -910,8 +1021,7 @@ def _batches(src: ResolvedSource, cfg: DataConfig):
             read_options=pacsv.ReadOptions(block_size=STREAM_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(delimiter=cfg.delimiter),
             convert_options=pacsv.ConvertOptions(
-                strings_can_be_null=True,
-                null_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL"],
+                strings_can_be_null=True, null_values=null_values(cfg)
             ),
         )
         yield from reader

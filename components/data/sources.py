@@ -55,6 +55,9 @@ class ResolvedSource:
     packaged: PackagedDataset | None = None
     sha256: str = ""
     notes: dict[str, str] = field(default_factory=dict)
+    # File row of each parsed row once data.sort has reordered them (None: file order), so
+    # errors raised after sorting still name the row as it is in the file.
+    row_order: Any = None
 
 
 def _format_of(path_text: str, label: str) -> str:
