@@ -109,7 +109,7 @@ def test_init_then_run_in_an_empty_directory(venv: Path, tmp_path: Path):
         capture_output=True,
         text=True,
     )
-    assert again.returncode == 1 and "already exists" in again.stdout
+    assert again.returncode == 1 and "already exists" in again.stdout + again.stderr
 
     run = subprocess.run(
         # One candidate and two steps: this proves the install, not the model.
