@@ -61,7 +61,7 @@ def data_cfg() -> DataConfig:
 
 
 def model_cfg(n_layers: int = 2) -> ModelConfig:
-    return ModelConfig(name="gpt4ts", n_layers=n_layers, dropout=0.0)
+    return ModelConfig(name="gpt4ts", n_layers=n_layers, params={"dropout": 0.0})
 
 
 def spec() -> ModelSpec:

@@ -41,9 +41,9 @@ from tsalign.components.config import (  # noqa: E402
 from tsalign.components.data import ensure_dvc_project, ingest, load_frame, load_meta  # noqa: E402
 from tsalign.components.data.splits import split_borders  # noqa: E402
 from tsalign.components.evaluation.runner import evaluate  # noqa: E402
+from tsalign.components.models import model_spec  # noqa: E402
 from tsalign.components.profiling import profile_dataset  # noqa: E402
 from tsalign.components.training.launcher import launch_training, new_run_name  # noqa: E402
-from tsalign.components.training.spec import model_spec  # noqa: E402
 
 ETTH1 = REPO.parent / "shared" / "data" / "ett" / "ETTh1.csv"
 RESULTS = REPO / "benchmarks" / "results"
@@ -221,7 +221,7 @@ def main() -> None:
             work / "profile",
             split_borders(len(frame), data_cfg).scaler,
         )
-        spec = model_spec(dataset, data_cfg, profile_ref)
+        spec = model_spec(dataset, data_cfg.window, profile_ref)
         for index, name in enumerate(args.models):
             model_cfg = model_config(args, name)
             train_cfg = train_config(args, name, work / "runs")
@@ -235,7 +235,7 @@ def main() -> None:
                 data_cfg,
                 EvalConfig(baselines=["seasonal_naive"] if index == 0 else []),
                 {name: result.checkpoint_uri},
-                profile.period,
+                spec,
                 work / "eval" / str(horizon) / name,
                 recommended_paradigm=profile.recommendation.paradigm,
                 curves={name: result.curves},

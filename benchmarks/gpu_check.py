@@ -209,7 +209,7 @@ def lora_roundtrip(ctx: dict[str, Any], args: argparse.Namespace) -> dict[str, A
 
     device, tcfg = ctx["device"], ctx["train"]
     preset = "zero3" if tcfg.device == "cuda" else "zero0"
-    cfg = ModelConfig(name="gpt4ts_lora", **ctx["model_kwargs"], dropout=0.0)
+    cfg = ModelConfig(name="gpt4ts_lora", **ctx["model_kwargs"], params={"dropout": 0.0})
     torch.manual_seed(0)
     engine = build_engine(build_model(cfg, ctx["spec"]), tcfg, check_preset(preset, tcfg.device), 4)
     loader = DataLoader(WindowDataset(ctx["splits"].train, SEQ_LEN, HORIZON, 1), batch_size=8)

@@ -17,34 +17,30 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from tsalign.components.excerpt import prune, quote, short_repr
-from tsalign.components.redaction import redact, redact_text, refuse_url_credentials
+from tsalign.components.models.catalogue import ENTRIES, entry_fields, not_a_parameter, params_model
+from tsalign.components.models.params import Params, former_keys
+from tsalign.components.redaction import redact, redact_text
+from tsalign.components.section import FreeText, Section, Url
 
 
 class ConfigError(ValueError):
     """A run config that cannot be used; the message names the file, field and fix."""
 
 
-Url = Annotated[str, AfterValidator(refuse_url_credentials)]
-"""A location (path or URI) that may never carry a password, token or signature."""
-FreeText = Annotated[str, AfterValidator(redact_text)]
-"""Text kept with every run (profile, reports, metadata): secrets in it are masked on entry."""
-
-API_KEY_ENV = re.compile(r"^TSALIGN_[A-Z0-9_]*API_KEY$")
-"""Env vars a config may send to an endpoint: ``TSALIGN_..._API_KEY``. A config can arrive from
-the Prefect UI and name any endpoint, so it must not be able to pick, say, AWS_SECRET_ACCESS_KEY."""
 PRESET_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
-
-
-def _check_api_key_env(name: str) -> str:
-    if not API_KEY_ENV.match(name):
-        raise ValueError(
-            "must name an environment variable of the form TSALIGN_<NAME>_API_KEY (e.g. "
-            "TSALIGN_LLM_API_KEY); other variables are never sent to an endpoint"
-        )
-    return name
 
 
 def _check_preset_name(name: str) -> str:
@@ -58,13 +54,6 @@ def _check_preset_name(name: str) -> str:
 
 Device = Literal["auto", "cpu", "cuda"]
 """Where a stage runs its tensors; ``auto`` picks cuda when one is there."""
-
-
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, instances are immutable."""
-
-    # NaN/inf are never a sensible setting (lr=inf passes a gt=0 bound).
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class WindowConfig(Section):
@@ -240,165 +229,114 @@ class ProfileConfig(Section):
     )
 
 
-class InjectiveConfig(Section):
-    """LLMTime-style prompting of a frozen causal LM (catalogue entry ``llmtime``)."""
-
-    backend: Literal["hf", "openai"] = Field(
-        "hf", description="hf: local causal LM from model.backbone; openai: completions endpoint."
-    )
-    endpoint_url: Url | None = Field(
-        None, description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."
-    )
-    endpoint_model: str | None = Field(None, description="Model name the endpoint serves.")
-    api_key_env: Annotated[str, AfterValidator(_check_api_key_env)] = Field(
-        "TSALIGN_LLM_API_KEY",
-        description="Env var holding the endpoint key; must match TSALIGN_*API_KEY.",
-    )
-    timeout_s: float = Field(60.0, gt=0, le=3600, description="Per-request timeout in seconds.")
-    n_samples: int = Field(
-        10, ge=1, le=1000, description="Continuations drawn; the median is the forecast."
-    )
-    precision: int = Field(3, ge=0, le=8, description="Digits kept after the decimal point.")
-    alpha: float = Field(0.95, gt=0.0, le=1.0, description="Scaling quantile of the history.")
-    beta: float = Field(0.3, ge=0.0, description="Offset below the minimum, in ranges.")
-    temperature: float = Field(0.7, gt=0.0)
-    top_p: float = Field(0.9, gt=0.0, le=1.0)
-    max_history: int | None = Field(
-        None, ge=1, description="Serialize only the last k steps (prompt length cap)."
-    )
-
-    @model_validator(mode="after")
-    def _endpoint_complete(self) -> InjectiveConfig:
-        if self.backend == "openai" and not (self.endpoint_url and self.endpoint_model):
-            raise ValueError(
-                "backend 'openai' needs endpoint_url and endpoint_model "
-                "(e.g. model.injective.endpoint_url=http://127.0.0.1:8000/v1)"
-            )
-        return self
-
-
-#: Per-model defaults: the published setting a catalogue entry uses for every field the config
-#: leaves unset (a set field always wins). PatchTST/42 is the paper's ETTh1 script
-#: (PatchTST_supervised/scripts/PatchTST/etth1.sh: patch 16, stride 8, d_model 16, 3 layers,
-#: 4 heads, d_ff 128, dropout 0.3, head dropout 0); ``patchtst_compact`` is the wider, shallower
-#: variant earlier releases shipped as ``patchtst``.
-MODEL_PRESETS: dict[str, dict[str, Any]] = {
-    "patchtst": {
-        "patch_len": 16,
-        "stride": 8,
-        "d_model": 16,
-        "e_layers": 3,
-        "n_heads": 4,
-        "d_ff": 128,
-        "dropout": 0.3,
-        "head_dropout": 0.0,
-    },
-    # Time-LLM's run_main.py / ETTh1 script: d_model 32, d_ff 128, 8 reprogramming heads.
-    **{
-        name: {"d_model": 32, "n_heads": 8, "d_ff": 128}
-        for name in ("timellm", "timellm_wo_llm", "timellm_llm2attn", "timellm_llm2trans")
-    },
-    "patchtst_compact": {
-        "d_model": 64,
-        "e_layers": 2,
-        "n_heads": 4,
-        "d_ff": 128,
-        "dropout": 0.1,
-        "head_dropout": 0.0,
-    },
-}
+def _params_schema() -> dict[str, Any]:
+    """JSON schema of ``model.params``: one of the entries' parameter models (Prefect UI form)."""
+    distinct = {entry.params: None for entry in ENTRIES}
+    return {
+        "anyOf": [model.model_json_schema() for model in distinct],
+        "description": "Parameters of the catalogue entry model.name names "
+        "(`tsalign models <name>` lists them).",
+    }
 
 
 class ModelConfig(Section):
-    """Which catalogue entry to build and its hyper-parameters.
+    """Which catalogue entry to build: shared settings here, the entry's own under ``params``.
 
-    Fields the config leaves unset take the entry's :data:`MODEL_PRESETS` where it has one,
-    else the field default. Preset values stay out of ``model_fields_set``, so a copy for
-    another entry (:meth:`RunConfig.candidates`) takes that entry's preset instead.
+    ``params`` is validated against the parameter model the entry registers
+    (:mod:`tsalign.components.models.params`): a field the config leaves unset takes that entry's
+    default (its published setting), a field the entry does not read is an error.
     """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_flat_keys_moved(cls, tree: Any) -> Any:
+        if isinstance(tree, dict) and (moved := former_keys(tree)):
+            name = tree.get("name", cls.model_fields["name"].default)
+            fields = _fields_of(name)
+            raise PydanticCustomError(
+                "moved_key",
+                "{moves}",
+                {"moves": "; ".join(_moved(old, new, name, fields) for old, new in moved.items())},
+            )
+        return tree
 
     name: str = Field("gpt4ts", description="Catalogue name (see `tsalign models`).")
     backbone: Url = Field("minilm", description="minilm, a local HF dir, s3:// prefix or hub id.")
     n_layers: int = Field(2, ge=1, le=256, description="Keep the first k transformer blocks.")
     freeze: Literal["frozen", "ln_pos", "lora", "full"] = "ln_pos"
-    patch_len: int = Field(16, ge=1, le=100_000)
-    stride: int = Field(8, ge=1, le=100_000)
-    dropout: float = Field(
-        0.1, ge=0.0, lt=1.0, description="Dropout inside the model body (encoder, adapters)."
+    params: Annotated[SerializeAsAny[Params], WithJsonSchema(_params_schema())] = Field(
+        default_factory=dict,
+        validate_default=True,
+        description="The entry's own parameters; unset ones take the entry's defaults.",
     )
-    head_dropout: float = Field(
-        0.0,
-        ge=0.0,
-        lt=1.0,
-        description="Dropout on the forecast itself, after the flatten-linear head (PatchTST's "
-        "head_dropout; 0 as in GPT4TS and PatchTST's ETTh1 setting).",
-    )
-    lora_r: int = Field(8, ge=1, le=4096)
-    lora_alpha: int = Field(16, ge=1, le=65_536)
-    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    lora_targets: list[str] | None = Field(
-        None, description="Module names LoRA wraps; per backbone family when None."
-    )
-    revin_affine: bool = Field(False, description="Learn a per-channel scale/shift in RevIN.")
-    d_model: int = Field(
-        64,
-        ge=1,
-        le=65_536,
-        description="Width of the LLM-free models (PatchTST) and of Time-LLM's patch embedding.",
-    )
-    n_heads: int = Field(
-        4, ge=1, le=1024, description="Attention heads of PatchTST / reprogramming."
-    )
-    e_layers: int = Field(2, ge=1, le=256, description="Encoder layers of PatchTST.")
-    d_ff: int = Field(
-        128,
-        ge=1,
-        le=1_048_576,
-        description="Feed-forward width (PatchTST); hidden features Time-LLM keeps before its "
-        "head, and its per-head reprogramming key width (as the reference code).",
-    )
-    moving_avg: int = Field(
-        25, ge=1, le=100_000, description="DLinear trend kernel, in time steps (odd)."
-    )
-    n_prototypes: int = Field(
-        1000,
-        ge=1,
-        le=100_000,
-        description="Time-LLM text prototypes (1000 in the paper and reference code).",
-    )
-    prompt_tokens: int | None = Field(
-        None,
-        ge=8,
-        le=100_000,
-        description="Optional cap on Time-LLM's prompt-as-prefix tokens; None = no cap, as the "
-        "reference code. A cap shorter than the dataset description and task is refused at "
-        "build time; within it, only the tail of the input statistics can be cut.",
-    )
-    prompt_decimals: int | None = Field(
-        None,
-        ge=0,
-        le=17,
-        description="Decimals of the statistics quoted in Time-LLM's prompt; None = full "
-        "precision, as the reference code (fewer decimals cost fewer tokens).",
-    )
-    top_lags: int = Field(
-        5, ge=1, le=1000, description="Autocorrelation lags quoted in the prompt."
-    )
-    anomaly_quantile: float = Field(
-        0.99, gt=0.0, lt=1.0, description="Validation-score quantile used as anomaly threshold."
-    )
-    injective: InjectiveConfig = Field(default_factory=InjectiveConfig)
 
-    @model_validator(mode="after")
-    def _apply_preset(self) -> ModelConfig:
-        for key, value in MODEL_PRESETS.get(self.name, {}).items():
-            if key not in self.model_fields_set:
-                self.__dict__[key] = value  # frozen model: fill in place, before anyone reads it
-        return self
+    @field_validator("params", mode="before")
+    @classmethod
+    def _params_of_the_entry(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.data.get("name")
+        if name is None:
+            return value  # model.name itself is invalid and reported on its own
+        model = params_model(name)
+        if isinstance(value, Params):
+            if type(value) is model:
+                return value
+            value = value.model_dump(exclude_unset=True)
+        if model is None:  # an unknown name: preflight names it with the closest entries
+            if value:
+                raise PydanticCustomError(
+                    "params_of_unknown_model",
+                    "cannot be checked while model.name {name} is not a catalogue entry; "
+                    "fix model.name first (`tsalign models` lists them)",
+                    {"name": quote(name)},
+                )
+            return Params()
+        if not isinstance(value, dict):
+            return model.model_validate(value)  # reports the wrong type
+        return _validate_params(model, name, value)
 
     def for_model(self, name: str) -> ModelConfig:
-        """This section for catalogue entry ``name``: the same set fields, ``name``'s preset."""
-        return ModelConfig.model_validate({**self.model_dump(exclude_unset=True), "name": name})
+        """This section for catalogue entry ``name``: the same set fields, the set parameters
+        ``name`` reads (shared layers share names), ``name``'s defaults for the rest."""
+        fields = _fields_of(name)
+        carried = {
+            key: value
+            for key, value in self.params.model_dump(exclude_unset=True).items()
+            if key in fields
+        }
+        top = self.model_dump(exclude_unset=True, exclude={"params"})
+        return ModelConfig.model_validate({**top, "name": name, "params": carried})
+
+
+def _validate_params(model: type[Params], name: str, value: dict[str, Any]) -> Params:
+    """``value`` as entry ``name``'s parameters; every problem at once (foreign keys named
+    with the entry's fields, bad values by path)."""
+    extra = sorted(set(value) - set(model.model_fields))
+    problems: list[Any] = []
+    if extra:
+        message = PydanticCustomError(
+            "not_a_parameter", "{problem}", {"problem": not_a_parameter(name, extra)}
+        )
+        problems.append({"type": message, "loc": (), "input": value})
+    try:
+        params = model.model_validate({k: v for k, v in value.items() if k not in extra})
+    except ValidationError as err:
+        problems += err.errors(include_url=False)
+    if problems:
+        raise ValidationError.from_exception_data(model.__name__, problems)
+    return params
+
+
+def _fields_of(name: Any) -> set[str]:
+    model = params_model(name) if isinstance(name, str) else None
+    return set(model.model_fields) if model else set()
+
+
+def _moved(old: str, new: str, name: Any, fields: set[str]) -> str:
+    """``model.stride moved to model.params.patch_stride``, and whether ``name`` reads it."""
+    field = new.removeprefix("model.params").lstrip(".")
+    if not field or field in fields or params_model(str(name)) is None:
+        return f"{old} moved to {new}"
+    return f"{old} moved to {new}, but {name!r} does not read it: drop it ({entry_fields(name)})"
 
 
 class TrainConfig(Section):
@@ -463,7 +401,10 @@ class EvalConfig(Section):
 
     baselines: list[str] = Field(default_factory=lambda: ["seasonal_naive", "naive"])
     season: int | None = Field(
-        None, ge=1, description="Seasonal period; from the profile when None."
+        None,
+        ge=1,
+        description="Seasonal period of the model spec (seasonal baselines, MASE), for "
+        "training and evaluation alike; the profile's dominant period when None.",
     )
     batch_size: int = Field(256, ge=1, le=1_048_576)
     device: Device = Field("auto", description="Where models run; auto = cuda when available.")
@@ -567,7 +508,8 @@ class RunConfig(Section):
     compare: list[str] = Field(
         default_factory=lambda: ["gpt4ts_wo_llm"],
         description="Catalogue names trained beside model.name with the model fields it sets "
-        "(each entry's MODEL_PRESETS fill the rest) and evaluated on the same windows "
+        "(and the model.params it reads; each entry's defaults fill the rest) and evaluated "
+        "on the same windows "
         "(LLM-free ablations, DLinear, PatchTST).",
     )
     workdir: str = Field("outputs", description="Where stage outputs (profiles, reports) go.")

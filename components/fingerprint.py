@@ -167,10 +167,15 @@ def train_key(
     profile: ProfileRef | None,
     model: ModelConfig | None = None,
 ) -> str:
-    """Key of one training run: dataset content + data/model/train sections + profile facts.
+    """Key of one training run: dataset content + data/model/train sections + the model spec's
+    inputs (profile facts, ``eval.season``).
+
+    The model section is hashed with the parameters of its own entry only (``model.params``),
+    so a setting another entry reads cannot be part of it.
 
     Args:
-        config: the run config (its ``data`` and ``train`` sections are read).
+        config: the run config (its ``data`` and ``train`` sections and ``eval.season`` are
+            read).
         dataset: the dataset version trained on.
         profile: the profile whose period and domain text enrich the model spec.
         model: the candidate's model section; ``config.model`` when None.
@@ -182,6 +187,7 @@ def train_key(
         model=model or config.model,
         train=config.train,
         profile=_profile_inputs(profile),
+        season=config.eval.season,
         storage=_resolved(config.train.storage_path),
     )
 

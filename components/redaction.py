@@ -138,6 +138,6 @@ def refuse_url_credentials(url: str | None) -> str | None:
         raise ValueError(
             f"the URL holds a credential ({found}); a config is stored with every run, so keep "
             "secrets out of it: an endpoint key goes in the environment variable named by "
-            "model.injective.api_key_env, S3 credentials in AWS_* variables or an AWS profile"
+            "model.params.api_key_env (llmtime), S3 credentials in AWS_* variables or an AWS profile"
         )
     return url

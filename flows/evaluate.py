@@ -14,6 +14,7 @@ from prefect import flow, task
 from tsalign.components.config import RunConfig
 from tsalign.components.evaluation.runner import evaluate
 from tsalign.components.fingerprint import evaluate_key, outputs_exist
+from tsalign.components.models import model_spec
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, TrainedCandidates
 from tsalign.components.state import latest, record
 from tsalign.flows import artifacts
@@ -31,7 +32,7 @@ def evaluate_models(
         config.data,
         config.eval,
         {run.model: run.checkpoint_uri for run in trained.runs},
-        profile.dominant_period,
+        model_spec(dataset, config.data.window, profile, config.eval.season),
         out_dir,
         recommended_paradigm=profile.recommended_paradigm,
         curves={run.model: run.curves for run in trained.runs},

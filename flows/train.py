@@ -13,7 +13,7 @@ from prefect import flow, task
 from tsalign.components.config import ModelConfig, RunConfig
 from tsalign.components.evaluation.runner import check_baselines
 from tsalign.components.fingerprint import outputs_exist, train_key
-from tsalign.components.models import get_entry
+from tsalign.components.models import get_entry, model_spec
 from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from tsalign.components.state import MissingStageOutput, latest, record
 from tsalign.components.training.candidates import train_candidate
@@ -23,7 +23,6 @@ from tsalign.components.training.launcher import (
     new_run_name,
     ray_address,
 )
-from tsalign.components.training.spec import model_spec
 from tsalign.flows.caching import CACHED, NETWORK_RETRIES, key_fn, retry_transient, run_cached
 from tsalign.flows.confinement import confine
 from tsalign.flows.console import training_progress
@@ -39,7 +38,7 @@ def train_model(
     config: RunConfig, model: ModelConfig, dataset: DatasetRef, profile: ProfileRef | None
 ) -> TrainResult:
     run_name = effective_run_name(config.train, model.name, new_run_name(model.name))
-    spec = model_spec(dataset, config.data, profile)
+    spec = model_spec(dataset, config.data.window, profile, config.eval.season)
     with training_progress(run_name) as on_progress:
         return train_candidate(
             dataset, config.data, model, config.train, spec, run_name, on_progress=on_progress

@@ -125,15 +125,20 @@ def check_baselines(names: list[str]) -> None:
             raise EvaluationError(f"eval.baselines[{i}]: {problem}")
 
 
-def _load_candidate(name: str, directory: str, cfg: DataConfig, n_channels: int) -> torch.nn.Module:
-    model, _, spec = load_pretrained(Path(directory))
+def _check_spec(what: str, spec: ModelSpec, cfg: DataConfig, n_channels: int) -> None:
+    """Refuse a spec made for another window or channel layout than ``cfg``'s."""
     win = cfg.window
     if (spec.seq_len, spec.horizon, spec.n_channels) != (win.seq_len, win.horizon, n_channels):
         raise EvaluationError(
-            f"{name} ({directory}) was trained for seq_len={spec.seq_len}, horizon={spec.horizon}, "
+            f"{what} for seq_len={spec.seq_len}, horizon={spec.horizon}, "
             f"{spec.n_channels} channels but data.window/targets give {win.seq_len}, {win.horizon}, "
             f"{n_channels}; evaluate with the config it was trained with"
         )
+
+
+def _load_candidate(name: str, directory: str, cfg: DataConfig, n_channels: int) -> torch.nn.Module:
+    model, _, spec = load_pretrained(Path(directory))
+    _check_spec(f"{name} ({directory}) was trained", spec, cfg, n_channels)
     return model
 
 
@@ -142,7 +147,7 @@ def evaluate(
     data_cfg: DataConfig,
     eval_cfg: EvalConfig,
     candidates: Mapping[str, str],
-    season: int | None,
+    spec: ModelSpec,
     out_dir: Path,
     *,
     recommended_paradigm: str | None = None,
@@ -157,7 +162,9 @@ def evaluate(
         eval_cfg: baselines, batch size, optional window cap, seed.
         candidates: catalogue name -> exported model directory; the first is the
             published candidate, the rest (ablations, trained baselines) sit beside it.
-        season: seasonal period for seasonal naive and MASE (the profile's dominant period).
+        spec: the run's model spec (:func:`~tsalign.components.models.model_spec`, the one the
+            candidates were trained with): baselines are built from it, and its season is
+            the MASE period (1 when there is none).
         out_dir: where metrics.json, leaderboard.md and plots/ are written.
         recommended_paradigm: the profile's advice, audited against the results.
         curves: per candidate, its training/validation loss curves (for the plots).
@@ -174,18 +181,15 @@ def evaluate(
     torch.manual_seed(eval_cfg.seed)
     proto = load_protocol(dataset_path, data_cfg)
     windows, expected = test_windows(proto, data_cfg, eval_cfg.max_test_windows)
-    season = season or eval_cfg.season or 1
-    win = data_cfg.window
+    season = spec.season or 1
     n_channels = len(proto.targets)
+    _check_spec("the model spec is", spec, data_cfg, n_channels)
 
     models = {
         name: _load_candidate(name, d, data_cfg, n_channels) for name, d in candidates.items()
     }
-    baseline_spec = ModelSpec(
-        seq_len=win.seq_len, horizon=win.horizon, n_channels=n_channels, season=season
-    )
     for name in eval_cfg.baselines:
-        models.setdefault(name, build_model(ModelConfig(name=name), baseline_spec))
+        models.setdefault(name, build_model(ModelConfig(name=name), spec))
 
     device = torch_device(resolve_device(eval_cfg.device, "eval.device"))
     true = targets_of(windows, eval_cfg.batch_size)
@@ -211,6 +215,7 @@ def evaluate(
         "test_windows": len(true),
         "protocol_windows": expected,
         "season": season,
+        "spec": spec.to_dict(),
         "targets": proto.targets,
         "candidate": next(iter(candidates)),
         "recommended_paradigm": recommended_paradigm,

@@ -21,7 +21,7 @@ from tsalign.components.models.catalogue import (
     get_entry,
     list_models,
 )
-from tsalign.components.models.spec import ModelBuildError, ModelSpec
+from tsalign.components.models.spec import ModelBuildError, ModelSpec, model_spec
 
 if TYPE_CHECKING:
     from tsalign.components.models.persistence import (
@@ -55,5 +55,6 @@ __all__ = [
     "get_entry",
     "list_models",
     "load_pretrained",
+    "model_spec",
     "save_pretrained",
 ]

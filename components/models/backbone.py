@@ -426,7 +426,7 @@ def load_backbone(
                 lm = get_peft_model(lm, lora_cfg)
         except ValueError as err:
             raise BackboneError(
-                f"model.lora_targets {targets}: {err}; use module names of the {family} family, "
+                f"model.params.lora_targets {targets}: {err}; use module names of the {family} family, "
                 f"e.g. {LORA_TARGETS[family]}"
             ) from None
     else:

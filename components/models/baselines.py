@@ -12,6 +12,7 @@ from torch import nn
 
 from tsalign.components.config import ModelConfig
 from tsalign.components.models.layers import MovingAverage, Patcher, PatchMixerModel
+from tsalign.components.models.params import DLinearParams, PatchTSTParams
 from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
 log = logging.getLogger(__name__)
@@ -97,13 +98,14 @@ class DLinear(nn.Module):
 
 
 def build_dlinear(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
-    """DLinear with ``cfg.moving_avg`` as the trend kernel."""
-    if cfg.moving_avg > spec.seq_len:
+    """DLinear with ``model.params.moving_avg`` as the trend kernel."""
+    params: DLinearParams = cfg.params
+    if params.moving_avg > spec.seq_len:
         raise ModelBuildError(
-            f"model.moving_avg={cfg.moving_avg} exceeds seq_len={spec.seq_len}; "
+            f"model.params.moving_avg={params.moving_avg} exceeds seq_len={spec.seq_len}; "
             "use a kernel shorter than the window (25 is the paper's default)"
         )
-    return DLinear(spec.seq_len, spec.horizon, cfg.moving_avg)
+    return DLinear(spec.seq_len, spec.horizon, params.moving_avg)
 
 
 class _BatchNormTokens(nn.Module):
@@ -160,14 +162,15 @@ class TSTEncoder(nn.Module):
 def build_patchtst(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """PatchTST: RevIN (affine, as in the paper), patching, TST encoder, flatten head.
 
-    The two entries share this builder; they differ only by their ``MODEL_PRESETS``.
+    The two entries share this builder; they differ only by their parameter defaults
+    (``PatchTSTParams``, ``PatchTSTCompactParams``).
     """
-    if cfg.d_model % cfg.n_heads:
+    p: PatchTSTParams = cfg.params
+    if p.d_model % p.n_heads:
         raise ModelBuildError(
-            f"model.d_model={cfg.d_model} must be divisible by model.n_heads={cfg.n_heads}"
+            f"model.params.d_model={p.d_model} must be divisible by "
+            f"model.params.n_heads={p.n_heads}"
         )
-    n_patches = Patcher(spec.seq_len, cfg.patch_len, cfg.stride).n_patches
-    encoder = TSTEncoder(n_patches, cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.e_layers, cfg.dropout)
-    return PatchMixerModel(
-        spec, cfg.model_copy(update={"revin_affine": True}), encoder, cfg.d_model
-    )
+    n_patches = Patcher(spec.seq_len, p.patch_len, p.patch_stride).n_patches
+    encoder = TSTEncoder(n_patches, p.d_model, p.n_heads, p.d_ff, p.e_layers, p.dropout)
+    return PatchMixerModel(spec, p, encoder, p.d_model, revin_affine=True)

@@ -9,9 +9,9 @@ the patch positions' first d_ff features -> flatten-linear head. Only the patch 
 prototype mapping, reprogramming layer and head train. Channel independent.
 
 Deliberate differences from the reference, each a setting or stated here:
-- ``model.head_dropout`` (default 0): the reference drops out its forecast with ``dropout``
-  (0.1); set ``model.head_dropout=0.1`` to match it.
-- ``model.prompt_tokens`` (default None, no cap) and ``model.prompt_decimals`` (default None,
+- ``model.params.head_dropout`` (default 0): the reference drops out its forecast with
+  ``dropout`` (0.1); set ``model.params.head_dropout=0.1`` to match it.
+- ``model.params.prompt_tokens`` (default None, no cap) and ``prompt_decimals`` (default None,
   full precision) only shorten the prompt when set.
 - The quoted lags are those of the strongest unbiased, zero-padded autocorrelation over lags
   1..L/2; the reference takes a circular autocorrelation whose top lag is always 0.
@@ -35,6 +35,7 @@ from tsalign.components.models.layers import (
     RevIN,
     make_ablation_mixer,
 )
+from tsalign.components.models.params import TimeLLMParams
 from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
 
@@ -136,7 +137,7 @@ class TimeLLM(nn.Module):
     def __init__(
         self,
         spec: ModelSpec,
-        cfg: ModelConfig,
+        cfg: TimeLLMParams,
         mixer: nn.Module,
         word_embeddings: torch.Tensor,
         tokenizer: Any | None,
@@ -146,7 +147,7 @@ class TimeLLM(nn.Module):
         self.spec, self.top_lags, self.prompt_tokens = spec, cfg.top_lags, cfg.prompt_tokens
         self.prompt_decimals = cfg.prompt_decimals
         self.revin = RevIN(spec.n_channels, affine=cfg.revin_affine)
-        self.patcher = Patcher(spec.seq_len, cfg.patch_len, cfg.stride)
+        self.patcher = Patcher(spec.seq_len, cfg.patch_len, cfg.patch_stride)
         self.embed = nn.Sequential(
             ConvPatchEmbedding(cfg.patch_len, cfg.d_model), nn.Dropout(cfg.dropout)
         )
@@ -169,9 +170,10 @@ class TimeLLM(nn.Module):
         needed = len(self.tokenizer(prefix, add_special_tokens=True)["input_ids"])
         if needed > self.prompt_tokens:
             raise ModelBuildError(
-                f"model.prompt_tokens={self.prompt_tokens} would cut Time-LLM's dataset "
+                f"model.params.prompt_tokens={self.prompt_tokens} would cut Time-LLM's dataset "
                 f"description: the description and task alone take {needed} tokens; raise "
-                "model.prompt_tokens above that or set it to null (no cap, as the reference)"
+                "model.params.prompt_tokens above that or set it to null (no cap, as the "
+                "reference)"
             )
 
     def prototypes(self) -> torch.Tensor:
@@ -223,7 +225,8 @@ class TimeLLM(nn.Module):
 def build_timellm(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """Time-LLM over the frozen backbone (``cfg.freeze`` is ignored: the LM never trains)."""
     backbone = load_backbone(cfg.backbone, cfg.n_layers, "frozen")
-    return TimeLLM(spec, cfg, backbone, backbone.word_embeddings(), load_tokenizer(cfg.backbone))
+    vocab = backbone.word_embeddings()
+    return TimeLLM(spec, cfg.params, backbone, vocab, load_tokenizer(cfg.backbone))
 
 
 def build_timellm_ablation(cfg: ModelConfig, spec: ModelSpec, kind: str) -> nn.Module:
@@ -231,6 +234,6 @@ def build_timellm_ablation(cfg: ModelConfig, spec: ModelSpec, kind: str) -> nn.M
     # The vocabulary still defines the prototypes and the prompt; only the LM goes.
     lm = load_backbone(cfg.backbone, 1, "frozen")
     vocab = lm.word_embeddings().detach().clone()
-    mixer = make_ablation_mixer(kind, lm.hidden_size, lm.n_heads, cfg.dropout)
+    mixer = make_ablation_mixer(kind, lm.hidden_size, lm.n_heads, cfg.params.dropout)
     tokenizer = None if kind == "wo_llm" else load_tokenizer(cfg.backbone)
-    return TimeLLM(spec, cfg, mixer, vocab, tokenizer)
+    return TimeLLM(spec, cfg.params, mixer, vocab, tokenizer)

@@ -1,7 +1,8 @@
 """The one catalogue of models: a name -> entry table that configs refer to.
 
-Each entry is declared once, in :data:`ENTRIES`, with its tasks, paradigm and summary
-and the import path of its builder. The table imports no torch, so a config can be
+Each entry is declared once, in :data:`ENTRIES`, with its tasks, paradigm and summary,
+the import path of its builder and its own parameter model (``model.params``, see
+:mod:`tsalign.components.models.params`). The table imports no torch, so a config can be
 checked against it in milliseconds; a builder's module (and torch) is imported only
 when that model is built. A duplicate or an unknown name is an error listing the valid
 names. YAML configs (and the Prefect UI) only ever name entries here, never import paths.
@@ -17,12 +18,23 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from tsalign.components.config import ModelConfig
 from tsalign.components.excerpt import quote
+from tsalign.components.models.params import (
+    DLinearParams,
+    GPT4TSParams,
+    LLMTimeParams,
+    Params,
+    PatchModelParams,
+    PatchTSTCompactParams,
+    PatchTSTParams,
+    TimeLLMParams,
+)
 from tsalign.components.models.spec import ABLATIONS, TASKS, ModelBuildError, ModelSpec
 
 if TYPE_CHECKING:
     from torch import nn
+
+    from tsalign.components.config import ModelConfig
 
     Builder = Callable[[ModelConfig, ModelSpec], nn.Module]
 
@@ -44,6 +56,8 @@ class Entry:
         ablation: For an ablation, its kind (a key of ``ABLATIONS``), passed to the builder.
         trainable: False for models with nothing to fit (naive baselines, a frozen LM
             prompted as is); the train stage exports them as built.
+        params: The entry's parameter model: ``model.params`` is validated against it, and
+            its defaults are the entry's published setting.
     """
 
     name: str
@@ -54,6 +68,7 @@ class Entry:
     ablation_of: str | None = None
     ablation: str | None = None
     trainable: bool = True
+    params: type[Params] = Params
 
     @property
     def builder(self) -> Builder:
@@ -63,7 +78,9 @@ class Entry:
         return build if self.ablation is None else partial(build, kind=self.ablation)
 
 
-def _ablations(of: str, label: str, builder_path: str, tasks: tuple[str, ...]) -> list[Entry]:
+def _ablations(
+    of: str, label: str, builder_path: str, tasks: tuple[str, ...], params: type[Params]
+) -> list[Entry]:
     """One entry per Tan et al. (NeurIPS 2024) ablation of the LLM entry ``of``."""
     return [
         Entry(
@@ -74,6 +91,7 @@ def _ablations(of: str, label: str, builder_path: str, tasks: tuple[str, ...]) -
             tasks=tasks,
             ablation_of=of,
             ablation=kind,
+            params=params,
         )
         for kind, text in ABLATIONS.items()
     ]
@@ -99,6 +117,7 @@ ENTRIES: tuple[Entry, ...] = (
         "tsalign.components.models.baselines:build_dlinear",
         paradigm="baseline",
         summary="DLinear: trend/seasonal decomposition + two linear maps (Zeng et al. 2023)",
+        params=DLinearParams,
     ),
     Entry(
         "patchtst",
@@ -107,6 +126,7 @@ ENTRIES: tuple[Entry, ...] = (
         summary="PatchTST/42 supervised patch transformer, the paper's ETTh1 setting "
         "(Nie et al. 2023: d_model 16, 3 layers, 4 heads, dropout 0.3)",
         tasks=TASKS,
+        params=PatchTSTParams,
     ),
     Entry(
         "patchtst_compact",
@@ -114,18 +134,21 @@ ENTRIES: tuple[Entry, ...] = (
         paradigm="baseline",
         summary="PatchTST compact variant (d_model 64, 2 layers, dropout 0.1); not the paper's setting",
         tasks=TASKS,
+        params=PatchTSTCompactParams,
     ),
     Entry(
         "timellm",
         "tsalign.components.models.bridging:build_timellm",
         paradigm="bridging",
         summary="Time-LLM: reprogramming to text prototypes + prompt-as-prefix, frozen LM",
+        params=TimeLLMParams,
     ),
     *_ablations(
         "timellm",
         "Time-LLM",
         "tsalign.components.models.bridging:build_timellm_ablation",
         ("forecast",),
+        TimeLLMParams,
     ),
     Entry(
         "llmtime",
@@ -133,6 +156,7 @@ ENTRIES: tuple[Entry, ...] = (
         paradigm="injective",
         summary="LLMTime: serialized digits continued by a frozen causal LM (local or endpoint)",
         trainable=False,
+        params=LLMTimeParams,
     ),
     Entry(
         "gpt4ts",
@@ -141,6 +165,7 @@ ENTRIES: tuple[Entry, ...] = (
         summary="GPT4TS: patches into a pretrained LM, LN + position embeddings tuned "
         "(model.freeze selects the policy)",
         tasks=TASKS,
+        params=GPT4TSParams,
     ),
     Entry(
         "gpt4ts_lora",
@@ -148,9 +173,14 @@ ENTRIES: tuple[Entry, ...] = (
         paradigm="internal",
         summary="GPT4TS with PEFT LoRA adapters on the LM attention (base frozen)",
         tasks=TASKS,
+        params=GPT4TSParams,
     ),
     *_ablations(
-        "gpt4ts", "GPT4TS", "tsalign.components.models.internal:build_gpt4ts_ablation", TASKS
+        "gpt4ts",
+        "GPT4TS",
+        "tsalign.components.models.internal:build_gpt4ts_ablation",
+        TASKS,
+        PatchModelParams,
     ),
 )
 
@@ -159,10 +189,16 @@ def index_entries(entries: Iterable[Entry]) -> dict[str, Entry]:
     """The name -> entry map of ``entries``.
 
     Raises:
-        ValueError: a duplicate name or an unknown task.
+        ValueError: a duplicate name, an unknown task or a parameter model that is not a
+            :class:`Params`.
     """
     catalogue: dict[str, Entry] = {}
     for entry in entries:
+        if not (isinstance(entry.params, type) and issubclass(entry.params, Params)):
+            raise ValueError(
+                f"entry {entry.name!r}: params must be a Params subclass from "
+                f"tsalign.components.models.params, got {entry.params!r}"
+            )
         bad = [t for t in entry.tasks if t not in TASKS]
         if bad:
             raise ValueError(f"entry {entry.name!r}: unknown tasks {bad}; valid: {list(TASKS)}")
@@ -195,6 +231,37 @@ def unknown_model(name: str) -> str:
     return (
         f"{quote(name)} is not in the catalogue{did_you_mean(name, _CATALOGUE)}; "
         f"valid names: {list_models()}"
+    )
+
+
+def params_model(name: str) -> type[Params] | None:
+    """The parameter model catalogue entry ``name`` registers; None for an unknown name."""
+    entry = _CATALOGUE.get(name)
+    return None if entry is None else entry.params
+
+
+def entry_fields(name: str) -> str:
+    """What ``model.params`` of entry ``name`` may set, for error messages."""
+    fields = sorted(_CATALOGUE[name].params.model_fields)
+    if not fields:
+        return f"{name!r} takes no parameters: remove model.params"
+    return f"valid fields of {name!r}: {', '.join(fields)}"
+
+
+def not_a_parameter(name: str, keys: list[str]) -> str:
+    """Why ``keys`` cannot be parameters of entry ``name``: the closest valid field or the
+    entries that do read each key, then every valid field."""
+    fields = _CATALOGUE[name].params.model_fields
+    clauses = []
+    for key in keys:
+        hint = did_you_mean(key, fields)
+        readers = [n for n, e in sorted(_CATALOGUE.items()) if key in e.params.model_fields]
+        if not hint and readers:
+            shown = ", ".join(readers[:4]) + (", ..." if len(readers) > 4 else "")
+            hint = f" (read by {shown})"
+        clauses.append(f"{quote(key)}{hint}")
+    return (
+        f"not a parameter of catalogue entry {name!r}: {', '.join(clauses)}; {entry_fields(name)}"
     )
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsalign.components.config import InjectiveConfig, ModelConfig
+from tsalign.components.config import ModelConfig
 from tsalign.components.models.backbone import (
     BackboneError,
     _quiet_transformers,
@@ -37,6 +37,7 @@ from tsalign.components.models.backbone import (
     load_tokenizer,
     resolve_backbone,
 )
+from tsalign.components.models.params import LLMTimeParams
 from tsalign.components.models.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -201,8 +202,8 @@ class HFCausalLM(nn.Module):
 class OpenAICompletions:
     """OpenAI-compatible ``POST {endpoint_url}/completions`` (vLLM, Ollama, llama.cpp server)."""
 
-    def __init__(self, cfg: InjectiveConfig) -> None:
-        assert cfg.endpoint_url and cfg.endpoint_model  # InjectiveConfig validates this
+    def __init__(self, cfg: LLMTimeParams) -> None:
+        assert cfg.endpoint_url and cfg.endpoint_model  # LLMTimeParams validates this
         self.url = cfg.endpoint_url.rstrip("/") + "/completions"
         self.model = cfg.endpoint_model
         self.key = os.environ.get(cfg.api_key_env, "")
@@ -220,13 +221,13 @@ class OpenAICompletions:
                 return json.loads(response.read())
         except urllib.error.HTTPError as err:
             raise InjectiveBackendError(
-                f"model.injective.endpoint_url {self.url}: HTTP {err.code} "
+                f"model.params.endpoint_url {self.url}: HTTP {err.code} "
                 f"({err.read()[:200]!r}); check endpoint_model={self.model!r} and the API key in "
                 f"${self.cfg.api_key_env}"
             ) from None
         except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as err:
             raise InjectiveBackendError(
-                f"model.injective.endpoint_url {self.url}: {err}; is the server running and the "
+                f"model.params.endpoint_url {self.url}: {err}; is the server running and the "
                 "URL the OpenAI-compatible base (ending in /v1)?"
             ) from None
 
@@ -246,7 +247,7 @@ class OpenAICompletions:
             choices = body.get("choices")
             if not isinstance(choices, list):
                 raise InjectiveBackendError(
-                    f"model.injective.endpoint_url {self.url}: response has no 'choices' list; "
+                    f"model.params.endpoint_url {self.url}: response has no 'choices' list; "
                     "the server does not speak the completions protocol"
                 )
             texts += [str(c.get("text", "")) for c in choices]
@@ -274,14 +275,14 @@ class LLMTime(nn.Module):
     """
 
     def __init__(
-        self, spec: ModelSpec, cfg: InjectiveConfig, backend: Backend, serializer: Serializer
+        self, spec: ModelSpec, cfg: LLMTimeParams, backend: Backend, serializer: Serializer
     ) -> None:
         super().__init__()
         self.spec, self.cfg, self.backend, self.serializer = spec, cfg, backend, serializer
         self.last_report = ParseReport()
 
     def _prompt(self, history: np.ndarray) -> tuple[str, Scaler, int]:
-        scaler = Scaler.fit(history, self.cfg.alpha, self.cfg.beta)
+        scaler = Scaler.fit(history, self.cfg.scale_quantile, self.cfg.scale_offset)
         body = self.serializer.serialize(scaler.transform(history))
         prefix = f"{self.spec.domain_context.strip()}\n" if self.spec.domain_context.strip() else ""
         per_step = len(body) / len(history)
@@ -349,22 +350,22 @@ def load_causal_lm(ref: str) -> nn.Module:
         raise BackboneError(
             f"model.backbone {ref!r} is an encoder ({config.model_type}); llmtime needs a causal "
             "LM: set model.backbone to a GPT-2/LLaMA-family directory, or use an endpoint with "
-            "model.injective.backend=openai"
+            "model.params.backend=openai"
         )
     with _quiet_transformers():
         return AutoModelForCausalLM.from_pretrained(resolve_backbone(ref), local_files_only=True)
 
 
 def build_llmtime(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
-    """LLMTime over ``cfg.backbone`` (backend hf) or ``cfg.injective.endpoint_url`` (openai).
+    """LLMTime over ``cfg.backbone`` (backend hf) or ``model.params.endpoint_url`` (openai).
 
     ``n_layers`` and ``freeze`` do not apply: the whole LM is used, frozen.
     """
-    icfg = cfg.injective
+    icfg: LLMTimeParams = cfg.params
     if icfg.backend == "openai":
-        return LLMTime(spec, icfg, OpenAICompletions(icfg), Serializer(icfg.precision, " "))
+        return LLMTime(spec, icfg, OpenAICompletions(icfg), Serializer(icfg.decimals, " "))
     tokenizer = load_tokenizer(cfg.backbone)
     backend = HFCausalLM(load_causal_lm(cfg.backbone), tokenizer, icfg.temperature, icfg.top_p)
-    serializer = Serializer(icfg.precision, digit_separator(tokenizer))
+    serializer = Serializer(icfg.decimals, digit_separator(tokenizer))
     # backend is an nn.Module, so it becomes a submodule: .to(device) moves the LM too.
     return LLMTime(spec, icfg, backend, serializer)

@@ -16,20 +16,22 @@ from torch import nn
 from tsalign.components.config import ModelConfig
 from tsalign.components.models.backbone import backbone_config, load_backbone
 from tsalign.components.models.layers import PatchMixerModel, make_ablation_mixer
+from tsalign.components.models.params import GPT4TSParams, PatchModelParams
 from tsalign.components.models.spec import ModelSpec
 
 
 def _gpt4ts(cfg: ModelConfig, spec: ModelSpec, freeze: str | None = None) -> PatchMixerModel:
+    p: GPT4TSParams = cfg.params
     backbone = load_backbone(
         cfg.backbone,
         cfg.n_layers,
         freeze or cfg.freeze,
-        lora_r=cfg.lora_r,
-        lora_alpha=cfg.lora_alpha,
-        lora_dropout=cfg.lora_dropout,
-        lora_targets=cfg.lora_targets,
+        lora_r=p.lora_r,
+        lora_alpha=p.lora_alpha,
+        lora_dropout=p.lora_dropout,
+        lora_targets=p.lora_targets,
     )
-    return PatchMixerModel(spec, cfg, backbone, backbone.hidden_size)
+    return PatchMixerModel(spec, p, backbone, backbone.hidden_size, revin_affine=p.revin_affine)
 
 
 def build_gpt4ts(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
@@ -38,14 +40,15 @@ def build_gpt4ts(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
 
 
 def build_gpt4ts_lora(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
-    """GPT4TS whose LM is wrapped with LoRA (``lora_r``, ``lora_alpha``, ``lora_targets``)."""
+    """GPT4TS whose LM is wrapped with LoRA (``model.params.lora_r``, ``lora_alpha`` ...)."""
     return _gpt4ts(cfg, spec, freeze="lora")
 
 
 def build_gpt4ts_ablation(cfg: ModelConfig, spec: ModelSpec, kind: str) -> nn.Module:
     """GPT4TS with the LM replaced by the Tan et al. ablation ``kind`` (see ``ABLATIONS``)."""
     # Same width as the LM it replaces, so only the LM differs from gpt4ts.
+    p: PatchModelParams = cfg.params
     lm_cfg = backbone_config(cfg.backbone)
     d = int(lm_cfg.hidden_size)
-    mixer = make_ablation_mixer(kind, d, int(lm_cfg.num_attention_heads), cfg.dropout)
-    return PatchMixerModel(spec, cfg, mixer, d)
+    mixer = make_ablation_mixer(kind, d, int(lm_cfg.num_attention_heads), p.dropout)
+    return PatchMixerModel(spec, p, mixer, d, revin_affine=p.revin_affine)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tsalign.components.config import ModelConfig
+from tsalign.components.models.params import DropoutParams, PatchParams
 from tsalign.components.models.spec import ABLATIONS, ModelBuildError, ModelSpec
 
 
@@ -76,8 +76,9 @@ class Patcher(nn.Module):
         super().__init__()
         if patch_len > seq_len + stride:
             raise ModelBuildError(
-                f"model.patch_len={patch_len} is longer than seq_len={seq_len} + stride={stride}; "
-                "lower model.patch_len or raise data.window.seq_len"
+                f"model.params.patch_len={patch_len} is longer than seq_len={seq_len} + "
+                f"patch_stride={stride}; lower model.params.patch_len or raise "
+                "data.window.seq_len"
             )
         self.seq_len = seq_len
         self.patch_len = patch_len
@@ -293,16 +294,25 @@ class PatchMixerModel(nn.Module):
 
     Args:
         spec: Data shapes and task.
-        cfg: Model hyper-parameters (patch_len, stride, dropout, head_dropout, revin_affine).
+        params: Patching and dropout (patch_len, patch_stride, dropout, head_dropout).
         mixer: ``mixer(h [B*C, N, D]) -> [B*C, N, D]``.
         d: Width D of the mixer.
+        revin_affine: Learn a per-channel scale/shift in RevIN.
     """
 
-    def __init__(self, spec: ModelSpec, cfg: ModelConfig, mixer: nn.Module, d: int) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        params: PatchParams | DropoutParams,
+        mixer: nn.Module,
+        d: int,
+        *,
+        revin_affine: bool,
+    ) -> None:
         super().__init__()
-        self.revin = RevIN(spec.n_channels, affine=cfg.revin_affine)
-        self.patcher = Patcher(spec.seq_len, cfg.patch_len, cfg.stride)
-        self.embed = nn.Linear(cfg.patch_len, d)
+        self.revin = RevIN(spec.n_channels, affine=revin_affine)
+        self.patcher = Patcher(spec.seq_len, params.patch_len, params.patch_stride)
+        self.embed = nn.Linear(params.patch_len, d)
         self.mixer = mixer
         self.head = make_head(
             spec.task,
@@ -312,8 +322,8 @@ class PatchMixerModel(nn.Module):
             horizon=spec.horizon,
             n_channels=spec.n_channels,
             n_classes=spec.n_classes,
-            dropout=cfg.dropout,
-            head_dropout=cfg.head_dropout,
+            dropout=params.dropout,
+            head_dropout=params.head_dropout,
         )
         if spec.task == "anomaly":
             self.register_buffer("anomaly_threshold", torch.tensor(float("nan")))

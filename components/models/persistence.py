@@ -27,9 +27,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from tsalign.components.config import InjectiveConfig, ModelConfig
+from tsalign.components.config import ModelConfig
 from tsalign.components.models.backbone import Backbone
-from tsalign.components.models.catalogue import build_model, get_entry
+from tsalign.components.models.catalogue import build_model, get_entry, params_model
+from tsalign.components.models.params import LLMTimeParams, former_keys, migrate_former_shape
 from tsalign.components.models.spec import ModelBuildError, ModelSpec
 from tsalign.components.redaction import redact
 
@@ -83,12 +84,20 @@ LEGACY_API_KEY_ENV = "OPENAI_API_KEY"
 
 
 def _migrate_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Older exports recorded the former api_key_env default; read it as today's default."""
-    injective = config.get("injective") if isinstance(config, dict) else None
+    """A model section recorded by an older export, in today's shape.
+
+    Older exports recorded the flat section (every entry's fields side by side, LLMTime's
+    under ``injective``): the fields the entry reads move under ``params`` with their new
+    names. The former api_key_env default is read as today's default.
+    """
+    if not isinstance(config, dict) or not former_keys(config):
+        return config
+    injective = config.get("injective")
     if isinstance(injective, dict) and injective.get("api_key_env") == LEGACY_API_KEY_ENV:
-        default = InjectiveConfig.model_fields["api_key_env"].default
-        return {**config, "injective": {**injective, "api_key_env": default}}
-    return config
+        default = LLMTimeParams.model_fields["api_key_env"].default
+        config = {**config, "injective": {**injective, "api_key_env": default}}
+    model = params_model(str(config.get("name")))
+    return migrate_former_shape(config, set(model.model_fields) if model else set())
 
 
 def save_pretrained(model: nn.Module, cfg: ModelConfig, spec: ModelSpec, directory: Path) -> None:

@@ -1,14 +1,19 @@
 """What the data says about a model's inputs and outputs.
 
 A model never sees the whole run config: it is built from its own
-``ModelConfig`` section plus this small frozen dataclass, which the training and
-evaluation stages fill from the dataset metadata and the primitive profile.
+``ModelConfig`` section plus this small frozen dataclass, which :func:`model_spec` fills
+from the dataset metadata and the primitive profile, the same way for the training and
+the evaluation stage.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from tsalign.components.config import WindowConfig
+    from tsalign.components.refs import DatasetRef, ProfileRef
 
 TASKS = ("forecast", "classify", "anomaly")
 
@@ -83,3 +88,36 @@ class ModelSpec:
             return cls(**data)
         except TypeError as err:
             raise ModelBuildError(f"ModelSpec: {err}") from None
+
+
+def model_spec(
+    dataset: DatasetRef,
+    window: WindowConfig,
+    profile: ProfileRef | None,
+    season: int | None = None,
+) -> ModelSpec:
+    """The one ModelSpec of a run: training builds every candidate from it, evaluation its
+    baselines and MASE, so both stages see the same shapes, period and context.
+
+    Args:
+        dataset: the ingested dataset version (its targets give the channels, its
+            description the context when there is no profile).
+        window: the window protocol (``data.window``).
+        profile: the primitive profile, when one was computed: its dominant period feeds
+            seasonal baselines and MASE, its domain context the prompts.
+        season: a seasonal period that overrides the profile's (``eval.season``).
+
+    Raises:
+        ModelBuildError: a spec out of range (see :class:`ModelSpec`).
+    """
+    from tsalign.components.data import load_meta  # pandas: imported only when a spec is made
+
+    meta = load_meta(dataset.path)
+    found = profile.dominant_period if profile else None
+    return ModelSpec(
+        seq_len=window.seq_len,
+        horizon=window.horizon,
+        n_channels=len(meta.targets),
+        season=season or found,
+        domain_context=(profile.domain_context if profile else "") or meta.description,
+    )

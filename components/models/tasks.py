@@ -24,7 +24,7 @@ def calibrate_threshold(model: nn.Module, x_val: torch.Tensor, quantile: float) 
     Args:
         model: An anomaly-task model (has an ``anomaly_threshold`` buffer).
         x_val: Validation windows [B, L, C], assumed mostly normal.
-        quantile: e.g. 0.99 (``model.anomaly_quantile`` in the config).
+        quantile: e.g. 0.99 (``model.params.anomaly_quantile`` in the config).
 
     Returns:
         The threshold (also stored in the model).

@@ -504,11 +504,11 @@ def _train_plain(config: Path, overrides: list[str]) -> None:
 
     from tsalign.components.config import load_config
     from tsalign.components.device import resolve_device, resolve_precision
+    from tsalign.components.models import model_spec
     from tsalign.components.refs import DatasetRef, ProfileRef
     from tsalign.components.state import MissingStageOutput, latest
     from tsalign.components.training.deepspeed_config import check_preset
     from tsalign.components.training.launcher import effective_run_name, new_run_name
-    from tsalign.components.training.spec import model_spec
 
     cfg = load_config(config, overrides)
     rank, world, local_rank = _distributed_env()
@@ -533,7 +533,7 @@ def _train_plain(config: Path, overrides: list[str]) -> None:
             dataset_path=dataset.path,
             data=cfg.data,
             model=cfg.model,
-            spec=asdict(model_spec(dataset, cfg.data, profile)),
+            spec=asdict(model_spec(dataset, cfg.data.window, profile, cfg.eval.season)),
             train=tcfg,
             ds_preset=check_preset(tcfg.deepspeed_preset, device),
         ),

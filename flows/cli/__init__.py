@@ -190,14 +190,28 @@ def publish(
 
 
 @app.command()
-def models() -> None:
-    """List the model catalogue: names a config's model.name may use."""
+def models(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A catalogue entry: list the parameters its model.params takes."),
+    ] = None,
+) -> None:
+    """List the model catalogue (names a config's model.name may use), or one entry's
+    parameters with their defaults."""
     from rich.table import Table
 
     from tsalign.components.models.catalogue import get_entry, list_models
 
+    if name is not None:
+        with user_errors():
+            params = get_entry(name).params
+        table = Table("field", "default", "description", title=f"model.params of {name}")
+        for field, info in params.model_fields.items():
+            table.add_row(field, repr(info.default), info.description or "")
+        console.print(table if params.model_fields else f"{name} takes no parameters")
+        return
     table = Table("name", "paradigm", "tasks", "summary", title="model catalogue")
-    for name in list_models():
-        entry = get_entry(name)
-        table.add_row(name, entry.paradigm, ", ".join(entry.tasks), entry.summary)
+    for entry_name in list_models():
+        entry = get_entry(entry_name)
+        table.add_row(entry_name, entry.paradigm, ", ".join(entry.tasks), entry.summary)
     console.print(table)

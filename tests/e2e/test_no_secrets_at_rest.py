@@ -3,7 +3,7 @@
 Two `tsalign run`s of a tiny config in a fresh git + DVC project, through the embedded Prefect
 server, Ray Train + DeepSpeed and DVC, as a user would start them:
 
-1. ``model.injective.endpoint_url`` with a ``user:password@`` part: refused when the config is
+1. ``model.params.endpoint_url`` (llmtime) with a ``user:password@`` part: refused when the config is
    loaded (exit 1, the message names the field and not the password, nothing written);
 2. a password inside ``data.description``: the run completes and publishes, and the password
    is masked everywhere.
@@ -70,11 +70,12 @@ def test_no_password_survives_a_run(project: Path) -> None:
     before = _files(project)
     refused = _tsalign(
         project,
-        "model.injective.endpoint_url=http://bob:" + PASSWORD + "@127.0.0.1:9/v1",
+        "model.name=llmtime",
+        "model.params.endpoint_url=http://bob:" + PASSWORD + "@127.0.0.1:9/v1",
     )
     output = refused.stdout + refused.stderr
     assert refused.returncode == 1, output[-4000:]
-    assert "model.injective.endpoint_url" in output and "user:password@" in output
+    assert "model.params.endpoint_url" in output and "user:password@" in output
     assert PASSWORD not in output and "Traceback" not in output
     assert _files(project) == before  # nothing written (Prefect may create its empty home)
 

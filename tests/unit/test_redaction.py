@@ -12,12 +12,12 @@ import yaml
 from tsalign.components.config import (
     ConfigError,
     DataConfig,
-    InjectiveConfig,
     ModelConfig,
     RunConfig,
     load_config,
 )
 from tsalign.components.data.meta import DatasetMeta
+from tsalign.components.models.params import LLMTimeParams
 from tsalign.components.redaction import is_secret_key, redact, redact_text, url_credentials
 from tsalign.components.refs import ProfileRef
 from tsalign.components.state import latest, record, state_path
@@ -61,10 +61,12 @@ def test_harmless_keys_are_not_secrets(key: str) -> None:
 
 @pytest.mark.parametrize("config", [None, "configs/default.yaml", "configs/tiny.yaml"])
 def test_a_stored_config_still_validates(config: str | None) -> None:
-    cfg = load_config(None if config is None else REPO / config)
+    # Time-LLM's prompt_tokens holds "token" but is no secret.
+    timellm = ["model.name=timellm", "model.params.prompt_tokens=64"]
+    cfg = load_config(None if config is None else REPO / config, timellm)
     stored = redact(cfg.model_dump(mode="json"))
     assert stored["profile"]["tokenizer"] == cfg.profile.tokenizer
-    assert stored["model"]["prompt_tokens"] == cfg.model.prompt_tokens
+    assert stored["model"]["params"]["prompt_tokens"] == cfg.model.params.prompt_tokens == 64
     assert RunConfig.model_validate(stored) == cfg
 
 
@@ -93,7 +95,7 @@ def test_broken_configs_are_refused_without_repeating_the_secret(case: dict) -> 
         "data.source",
         "data.endpoint_url",
         "model.backbone",
-        "model.injective.endpoint_url",
+        "model.params.endpoint_url",
         "train.storage_path",
         "train.ray_address",
         "registry.uri",
@@ -101,18 +103,19 @@ def test_broken_configs_are_refused_without_repeating_the_secret(case: dict) -> 
     ],
 )
 def test_every_location_field_refuses_credentials(field: str) -> None:
+    entry = ["model.name=llmtime"] if field.startswith("model.params.") else []
     with pytest.raises(ConfigError, match=f"{field}: .*user:password@") as caught:
-        load_config(None, [f"{field}=https://bob:{SECRET}@example.org/x"])
+        load_config(None, [*entry, f"{field}=https://bob:{SECRET}@example.org/x"])
     assert SECRET not in str(caught.value)
     assert url_credentials("s3://bucket/prefix") is None
-    load_config(None, [f"{field}=s3://bucket/prefix"])  # a plain location still loads
+    load_config(None, [*entry, f"{field}=s3://bucket/prefix"])  # a plain location still loads
 
 
 def test_api_key_env_pattern() -> None:
-    assert InjectiveConfig(api_key_env="TSALIGN_VLLM_API_KEY").api_key_env == "TSALIGN_VLLM_API_KEY"
+    assert LLMTimeParams(api_key_env="TSALIGN_VLLM_API_KEY").api_key_env == "TSALIGN_VLLM_API_KEY"
     for name in ["AWS_SECRET_ACCESS_KEY", "HOME", "OPENAI_API_KEY", "TSALIGN_API_KEY_FILE"]:
         with pytest.raises(ValueError, match="TSALIGN_<NAME>_API_KEY"):
-            InjectiveConfig(api_key_env=name)
+            LLMTimeParams(api_key_env=name)
 
 
 def test_presets_load_by_name_only(tmp_path: Path) -> None:
@@ -149,22 +152,13 @@ def test_state_json_is_masked_and_still_loads(tmp_path: Path) -> None:
     assert latest(tmp_path, "t", ProfileRef).domain_context == "Meter data; db password=***"
 
 
-def test_legacy_export_with_the_old_default_key_env_still_loads(tmp_path: Path) -> None:
-    import torch
+def test_legacy_export_with_the_old_default_key_env_still_loads() -> None:
+    from tsalign.components.models.persistence import _migrate_config
 
-    from tsalign.components.models.catalogue import build_model
-    from tsalign.components.models.persistence import META_FILE, load_pretrained, save_pretrained
-    from tsalign.components.models.spec import ModelSpec
-
-    cfg = ModelConfig(name="dlinear", moving_avg=5)
-    spec = ModelSpec(seq_len=16, horizon=4, n_channels=1)
-    torch.manual_seed(0)
-    save_pretrained(build_model(cfg, spec), cfg, spec, tmp_path / "m")
-    meta = json.loads((tmp_path / "m" / META_FILE).read_text())
-    meta["config"]["injective"]["api_key_env"] = "OPENAI_API_KEY"
-    (tmp_path / "m" / META_FILE).write_text(json.dumps(meta))
-    _, loaded, _ = load_pretrained(tmp_path / "m")
-    assert loaded.injective.api_key_env == "TSALIGN_LLM_API_KEY"
+    # An llmtime export of the former flat shape, with the former default key variable.
+    former = {"name": "llmtime", "patch_len": 16, "injective": {"api_key_env": "OPENAI_API_KEY"}}
+    loaded = ModelConfig.model_validate(_migrate_config(former))
+    assert loaded.params.api_key_env == "TSALIGN_LLM_API_KEY"
 
 
 @pytest.mark.parametrize(

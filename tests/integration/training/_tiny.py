@@ -64,7 +64,7 @@ def data_cfg(name: str = "tiny") -> DataConfig:
 
 
 def model_cfg() -> ModelConfig:
-    return ModelConfig(name="gpt4ts", n_layers=1, patch_len=6, stride=6)
+    return ModelConfig(name="gpt4ts", n_layers=1, params={"patch_len": 6, "patch_stride": 6})
 
 
 def spec() -> ModelSpec:

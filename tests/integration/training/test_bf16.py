@@ -24,10 +24,14 @@ from tsalign.components.training.launcher import launch_training
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MODELS = {
-    "gpt4ts": ModelConfig(name="gpt4ts", n_layers=1, patch_len=6, stride=6),
-    "gpt4ts_lora": ModelConfig(name="gpt4ts_lora", n_layers=1, patch_len=6, stride=6, lora_r=4),
+    "gpt4ts": ModelConfig(name="gpt4ts", n_layers=1, params={"patch_len": 6, "patch_stride": 6}),
+    "gpt4ts_lora": ModelConfig(
+        name="gpt4ts_lora", n_layers=1, params={"patch_len": 6, "patch_stride": 6, "lora_r": 4}
+    ),
     # prompt_tokens stays uncapped: a cap shorter than the description is refused.
-    "timellm": ModelConfig(name="timellm", n_layers=1, patch_len=6, stride=6, n_prototypes=16),
+    "timellm": ModelConfig(
+        name="timellm", n_layers=1, params={"patch_len": 6, "patch_stride": 6, "n_prototypes": 16}
+    ),
 }
 WORKERS = {"gpt4ts": 2, "gpt4ts_lora": 1, "timellm": 1}
 
@@ -58,7 +62,7 @@ def _assert_trains_and_exports_fp32(result, model: str, dataset, out: Path) -> N
         _tiny.data_cfg(),
         EvalConfig(baselines=["naive"], device="cpu"),
         {model: result.checkpoint_uri},
-        24,
+        _tiny.spec(),
         out,
     )
     assert math.isfinite(report.metrics[model]["mse"])

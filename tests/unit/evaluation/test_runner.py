@@ -46,6 +46,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 DATA = DataConfig(name="ett", window=WindowConfig(seq_len=SEQ, horizon=HORIZON))
+SPEC = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=2, season=24)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_every_model_scored_on_all_protocol_windows(dataset, dlinear_dir, tmp_pa
         DATA,
         EvalConfig(baselines=["seasonal_naive", "naive"]),
         {"dlinear": dlinear_dir},
-        season=24,
+        spec=SPEC,
         out_dir=tmp_path,
         recommended_paradigm="internal",
         context={"data_md5": "abc"},
@@ -91,7 +92,12 @@ def test_every_model_scored_on_all_protocol_windows(dataset, dlinear_dir, tmp_pa
 def test_is_deterministic(dataset, dlinear_dir, tmp_path: Path):
     runs = [
         evaluate(
-            dataset, DATA, EvalConfig(baselines=[]), {"dlinear": dlinear_dir}, 24, tmp_path / str(i)
+            dataset,
+            DATA,
+            EvalConfig(baselines=[]),
+            {"dlinear": dlinear_dir},
+            SPEC,
+            tmp_path / str(i),
         )
         for i in range(2)
     ]
@@ -102,7 +108,7 @@ def test_naive_metrics_match_a_hand_computation(dataset, dlinear_dir, tmp_path: 
     from tsalign.components.data.protocol import load_protocol
 
     report = evaluate(
-        dataset, DATA, EvalConfig(baselines=["naive"]), {"dlinear": dlinear_dir}, 24, tmp_path
+        dataset, DATA, EvalConfig(baselines=["naive"]), {"dlinear": dlinear_dir}, SPEC, tmp_path
     )
     test = load_protocol(dataset, DATA).test
     n = len(test) - SEQ - HORIZON + 1
@@ -114,8 +120,11 @@ def test_naive_metrics_match_a_hand_computation(dataset, dlinear_dir, tmp_path: 
 
 def test_model_trained_for_another_window_is_refused(dataset, dlinear_dir, tmp_path: Path):
     other = DataConfig(name="ett", window=WindowConfig(seq_len=SEQ, horizon=24))
+    spec = ModelSpec(seq_len=SEQ, horizon=24, n_channels=2, season=24)
     with pytest.raises(EvaluationError, match="trained for seq_len=48, horizon=12"):
-        evaluate(dataset, other, EvalConfig(), {"dlinear": dlinear_dir}, 24, tmp_path)
+        evaluate(dataset, other, EvalConfig(), {"dlinear": dlinear_dir}, spec, tmp_path)
+    with pytest.raises(EvaluationError, match="model spec is for seq_len=48, horizon=12"):
+        evaluate(dataset, other, EvalConfig(), {"dlinear": dlinear_dir}, SPEC, tmp_path)
 
 
 def test_recommended_won_audits_against_all_models():
@@ -143,9 +152,9 @@ def test_eval_device_cpu_matches_auto_and_missing_cuda_names_the_field(
     from tsalign.components.device import DeviceError
 
     run = {"dlinear": dlinear_dir}
-    auto = evaluate(dataset, DATA, EvalConfig(baselines=[]), run, 24, tmp_path / "auto")
-    cpu = evaluate(dataset, DATA, EvalConfig(baselines=[], device="cpu"), run, 24, tmp_path / "c")
+    auto = evaluate(dataset, DATA, EvalConfig(baselines=[]), run, SPEC, tmp_path / "auto")
+    cpu = evaluate(dataset, DATA, EvalConfig(baselines=[], device="cpu"), run, SPEC, tmp_path / "c")
     assert cpu.metrics == auto.metrics
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match=r"eval.device=cuda but no CUDA device"):
-            evaluate(dataset, DATA, EvalConfig(device="cuda"), run, 24, tmp_path / "cuda")
+            evaluate(dataset, DATA, EvalConfig(device="cuda"), run, SPEC, tmp_path / "cuda")

@@ -60,6 +60,27 @@ def test_model_change_retrains_but_keeps_the_profile(tmp_path: Path):
     assert changed["train"] != base["train"]
 
 
+def test_train_key_follows_the_model_params_the_entry_reads(tmp_path: Path):
+    dataset = _dataset(tmp_path)
+
+    def keys(cfg: RunConfig) -> list[str]:
+        return [fp.train_key(cfg, dataset, PROFILE, model) for model in cfg.candidates()]
+
+    base = keys(build_config({"compare": ["dlinear"]}))
+    stride = keys(build_config({"model": {"params": {"patch_stride": 4}}, "compare": ["dlinear"]}))
+    lora = keys(build_config({"model": {"params": {"lora_r": 4}}, "compare": ["dlinear"]}))
+    assert stride[0] != base[0] and lora[0] != base[0]
+    # dlinear reads neither: its trained model is reused.
+    assert stride[1] == lora[1] == base[1]
+
+
+def test_a_set_season_retrains_since_it_is_in_the_model_spec(tmp_path: Path):
+    dataset = _dataset(tmp_path)
+    base = _keys(RunConfig(), dataset)
+    changed = _keys(build_config({"eval": {"season": 12}}), dataset)
+    assert changed["train"] != base["train"] and changed["profile"] == base["profile"]
+
+
 def test_schedule_and_registry_changes_keep_every_cached_stage(tmp_path: Path):
     dataset = _dataset(tmp_path)
     cfg = build_config({"schedule": {"pipeline": None}, "registry": {"model_name": "other"}})

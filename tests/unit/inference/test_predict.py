@@ -32,7 +32,7 @@ MEAN, STD = np.array([100.0, 20.0]), np.array([10.0, 5.0])
 def published(tmp_path: Path) -> tuple[Registry, torch.nn.Module]:
     torch.manual_seed(0)
     spec = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=len(CHANNELS))
-    cfg = ModelConfig(name="dlinear", moving_avg=5)
+    cfg = ModelConfig(name="dlinear", params={"moving_avg": 5})
     model = build_model(cfg, spec)
     save_pretrained(model, cfg, spec, tmp_path / "export" / "model")
     scaler = {"channels": CHANNELS, "mean": MEAN.tolist(), "std": STD.tolist(), "freq": "h"}

@@ -38,7 +38,7 @@ def test_seasonal_naive_falls_back_to_naive_with_reason(caplog):
 
 def test_dlinear_starts_as_window_mean_and_has_two_maps():
     spec = ModelSpec(seq_len=48, horizon=6, n_channels=2)
-    model = build_model(ModelConfig(name="dlinear", moving_avg=5), spec)
+    model = build_model(ModelConfig(name="dlinear", params={"moving_avg": 5}), spec)
     x = torch.randn(3, 48, 2)
     y = model(x)
     assert y.shape == (3, 6, 2)
@@ -60,7 +60,7 @@ def test_patchtst_shapes_and_divisibility_check():
     assert model(torch.randn(4, 96, 3)).shape == (4, 24, 3)
     assert model.revin.affine  # PatchTST learns the RevIN affine
     with pytest.raises(ModelBuildError, match="divisible"):
-        build_model(ModelConfig(name="patchtst", d_model=30, n_heads=4), spec)
+        build_model(ModelConfig(name="patchtst", params={"d_model": 30, "n_heads": 4}), spec)
 
 
 def test_patchtst_default_is_the_papers_etth1_setting():
@@ -81,7 +81,7 @@ def test_patchtst_compact_keeps_the_earlier_variant_and_a_set_field_wins():
     spec = ModelSpec(seq_len=96, horizon=24, n_channels=3)
     compact = build_model(ModelConfig(name="patchtst_compact"), spec).mixer
     assert (len(compact.layers), compact.position.shape[1]) == (2, 64)
-    wide = build_model(ModelConfig(name="patchtst", d_model=32), spec).mixer
+    wide = build_model(ModelConfig(name="patchtst", params={"d_model": 32}), spec).mixer
     assert (len(wide.layers), wide.position.shape[1]) == (3, 32)
 
 
@@ -89,10 +89,10 @@ def test_a_compare_candidate_takes_its_own_preset_not_the_main_models():
     from tsalign.components.config import RunConfig
 
     run = RunConfig.model_validate(
-        {"model": {"name": "patchtst", "dropout": 0.2}, "compare": ["patchtst_compact"]}
+        {"model": {"name": "patchtst", "params": {"dropout": 0.2}}, "compare": ["patchtst_compact"]}
     )
     main, compact = run.candidates()
-    assert (main.d_model, main.e_layers, main.dropout) == (16, 3, 0.2)
-    assert (compact.d_model, compact.e_layers, compact.dropout) == (64, 2, 0.2)
+    assert (main.params.d_model, main.params.e_layers, main.params.dropout) == (16, 3, 0.2)
+    assert (compact.params.d_model, compact.params.e_layers, compact.params.dropout) == (64, 2, 0.2)
     # A saved config reloads to the same values.
     assert ModelConfig.model_validate(compact.model_dump()) == compact

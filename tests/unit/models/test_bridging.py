@@ -51,8 +51,8 @@ def test_timellm_prompt_embeds_the_whole_description(spec):
 
 def test_a_prompt_cap_that_would_cut_the_description_is_refused(spec):
     long_spec = ModelSpec(**{**spec.to_dict(), "domain_context": LONG_DESCRIPTION})
-    with pytest.raises(ModelBuildError, match=r"model\.prompt_tokens=64 would cut"):
-        build_model(ModelConfig(name="timellm", prompt_tokens=64), long_spec)
+    with pytest.raises(ModelBuildError, match=r"model\.params\.prompt_tokens=64 would cut"):
+        build_model(ModelConfig(name="timellm", params={"prompt_tokens": 64}), long_spec)
 
 
 def test_timellm_has_1000_prototypes_and_a_convolutional_patch_embedding(spec):
@@ -77,7 +77,7 @@ def test_timellm_trains_only_adapter_parts(spec):
 
 
 def test_prompt_changes_the_forecast_but_not_for_wo_llm(spec):
-    model = build_model(ModelConfig(name="timellm", dropout=0.0), spec).eval()
+    model = build_model(ModelConfig(name="timellm", params={"dropout": 0.0}), spec).eval()
     other = ModelSpec(**{**spec.to_dict(), "domain_context": "Completely different words."})
     x = torch.randn(2, spec.seq_len, spec.n_channels)
     with torch.no_grad():

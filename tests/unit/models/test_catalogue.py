@@ -139,9 +139,13 @@ def test_every_entry_in_every_task_has_the_contract_shape(name, task):
     assert torch.isfinite(out).all()
 
 
-def test_every_model_preset_names_a_catalogue_entry_and_a_field():
-    from tsalign.components.config import MODEL_PRESETS
+def test_every_entry_registers_a_parameter_model_and_a_bad_one_is_refused():
+    from tsalign.components.models.catalogue import ENTRIES, Entry, index_entries
+    from tsalign.components.models.params import Params
 
-    for name, preset in MODEL_PRESETS.items():
-        assert name in list_models()
-        assert set(preset) <= set(ModelConfig.model_fields) - {"name"}
+    assert all(issubclass(entry.params, Params) for entry in ENTRIES)
+    bad = Entry(
+        "x", "tsalign.components.models.baselines:build_naive", "baseline", "x", params=dict
+    )
+    with pytest.raises(ValueError, match="entry 'x': params must be a Params subclass"):
+        index_entries([bad])

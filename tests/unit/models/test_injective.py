@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tsalign.components.config import InjectiveConfig, ModelConfig
+from tsalign.components.config import ModelConfig
 from tsalign.components.models import ModelSpec, build_model, load_pretrained, save_pretrained
 from tsalign.components.models.backbone import BackboneError, load_tokenizer
 from tsalign.components.models.injective import (
@@ -73,7 +73,9 @@ def tiny_gpt2(tmp_path_factory):
 def test_hf_backend_forecasts_and_reports_unusable(tiny_gpt2, tmp_path):
     spec = ModelSpec(seq_len=24, horizon=4, n_channels=2, domain_context="Two test sensors.")
     cfg = ModelConfig(
-        name="llmtime", backbone=str(tiny_gpt2), injective=InjectiveConfig(n_samples=3, precision=1)
+        name="llmtime",
+        backbone=str(tiny_gpt2),
+        params={"n_samples": 3, "decimals": 1},
     )
     model = build_model(cfg, spec)
     assert sum(p.requires_grad for p in model.parameters()) == 0
@@ -146,14 +148,14 @@ def stub_server():
 
 def test_endpoint_backend_median_and_unusable_count(stub_server, tmp_path):
     spec = ModelSpec(seq_len=16, horizon=5, n_channels=2, domain_context="Stub data.")
-    icfg = InjectiveConfig(
-        backend="openai",
-        endpoint_url=stub_server,
-        endpoint_model="stub-lm",
-        n_samples=4,
-        precision=3,
-    )
-    model_cfg = ModelConfig(name="llmtime", injective=icfg)
+    icfg = {
+        "backend": "openai",
+        "endpoint_url": stub_server,
+        "endpoint_model": "stub-lm",
+        "n_samples": 4,
+        "decimals": 3,
+    }
+    model_cfg = ModelConfig(name="llmtime", params=icfg)
     model = build_model(model_cfg, spec)
     x = torch.randn(3, 16, 2)
     y = model(x)
@@ -166,16 +168,20 @@ def test_endpoint_backend_median_and_unusable_count(stub_server, tmp_path):
     assert sent["prompt"].startswith("Stub data.\n")
     save_pretrained(model, model_cfg, spec, tmp_path / "m")
     loaded, cfg2, _ = load_pretrained(tmp_path / "m")
-    assert cfg2.injective.endpoint_url == stub_server
+    assert cfg2.params.endpoint_url == stub_server
     assert torch.equal(loaded(x), y)  # the stub is deterministic
 
 
 def test_endpoint_down_names_the_setting():
-    icfg = InjectiveConfig(
-        backend="openai", endpoint_url="http://127.0.0.1:9/v1", endpoint_model="m", timeout_s=2
-    )
+    icfg = {
+        "backend": "openai",
+        "endpoint_url": "http://127.0.0.1:9/v1",
+        "endpoint_model": "m",
+        "timeout_s": 2,
+    }
     model = build_model(
-        ModelConfig(name="llmtime", injective=icfg), ModelSpec(seq_len=8, horizon=2, n_channels=1)
+        ModelConfig(name="llmtime", params=icfg),
+        ModelSpec(seq_len=8, horizon=2, n_channels=1),
     )
-    with pytest.raises(InjectiveBackendError, match=r"model\.injective\.endpoint_url"):
+    with pytest.raises(InjectiveBackendError, match=r"model\.params\.endpoint_url"):
         model(torch.randn(1, 8, 1))

@@ -36,7 +36,7 @@ def test_gpt4ts_gradients_reach_only_trainable_parts(spec):
 
 
 def test_gpt4ts_lora_trains_adapters_not_layer_norms(spec):
-    model = build_model(ModelConfig(name="gpt4ts_lora", lora_r=4), spec)
+    model = build_model(ModelConfig(name="gpt4ts_lora", params={"lora_r": 4}), spec)
     names = [n for n, p in model.named_parameters() if p.requires_grad and n.startswith("mixer.")]
     assert names and all("lora_" in n for n in names)
     assert model(torch.randn(2, spec.seq_len, spec.n_channels)).shape == (2, 24, 3)

@@ -43,7 +43,7 @@ def test_patcher_counts_and_contents_match_gpt4ts_end_padding():
 
 
 def test_patcher_rejects_patch_longer_than_window():
-    with pytest.raises(ModelBuildError, match=r"model\.patch_len"):
+    with pytest.raises(ModelBuildError, match=r"model\.params\.patch_len"):
         Patcher(seq_len=10, patch_len=32, stride=8)
 
 
@@ -63,16 +63,18 @@ def test_flatten_head_leaves_the_forecast_alone_in_train_mode():
 
 @pytest.mark.parametrize("name", ["gpt4ts_wo_llm", "patchtst"])
 def test_forecast_is_deterministic_in_train_mode_when_the_body_has_no_dropout(spec, name):
-    # model.dropout regularises the body; it must not also drop entries of the forecast.
+    # model.params.dropout regularises the body; it must not also drop entries of the forecast.
     # gpt4ts_wo_llm's body has no dropout at all, PatchTST's is switched off here.
     dropout = 0.3 if name == "gpt4ts_wo_llm" else 0.0
-    model = build_model(ModelConfig(name=name, dropout=dropout), spec).train()
+    model = build_model(ModelConfig(name=name, params={"dropout": dropout}), spec).train()
     x = torch.randn(4, spec.seq_len, spec.n_channels)
     assert torch.equal(model(x), model(x))
 
 
 def test_head_dropout_is_its_own_setting(spec):
-    model = build_model(ModelConfig(name="gpt4ts_wo_llm", dropout=0.0, head_dropout=0.5), spec)
+    model = build_model(
+        ModelConfig(name="gpt4ts_wo_llm", params={"dropout": 0.0, "head_dropout": 0.5}), spec
+    )
     x = torch.randn(4, spec.seq_len, spec.n_channels)
     assert not torch.equal(model.train()(x), model(x))
     assert torch.equal(model.eval()(x), model(x))

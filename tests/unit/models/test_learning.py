@@ -41,9 +41,12 @@ def test_overfits_a_real_slice(name, ett_slice):
     spec = ModelSpec(96, 24, 1, season=24, domain_context="Transformer oil temperature, hourly.")
     # One LM block, a small prototype set and a short prompt (capped statistics; the
     # description is never cut) keep this affordable on 2 CPU cores.
+    # for_model keeps the Time-LLM settings for the Time-LLM entries only.
     cfg = ModelConfig(
-        name=name, dropout=0.0, n_layers=1, n_prototypes=16, prompt_tokens=64, prompt_decimals=3
-    )
+        name="timellm",
+        n_layers=1,
+        params={"dropout": 0.0, "n_prototypes": 16, "prompt_tokens": 64, "prompt_decimals": 3},
+    ).for_model(name)
     model = build_model(cfg, spec)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     losses = []
@@ -73,7 +76,9 @@ def test_gpt4ts_classifies_basic_motions():
     ye = torch.tensor([to_idx[c] for c in y_test])
     spec = ModelSpec(seq_len=100, horizon=1, n_channels=6, task="classify", n_classes=4)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(name="gpt4ts", n_layers=1, patch_len=10, stride=10), spec)
+    model = build_model(
+        ModelConfig(name="gpt4ts", n_layers=1, params={"patch_len": 10, "patch_stride": 10}), spec
+    )
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     xt = torch.from_numpy(x_train)
     for _ in range(40):

@@ -39,7 +39,8 @@ PERSIST = [n for n in list_models() if get_entry(n).paradigm != "injective"]
 
 @pytest.mark.parametrize("name", PERSIST)
 def test_every_entry_round_trips_with_identical_outputs(tmp_path, name):
-    cfg = ModelConfig(name=name, n_layers=1, lora_r=4)
+    # A small LoRA rank where the entry has LoRA; for_model drops it for the others.
+    cfg = ModelConfig(name="gpt4ts_lora", n_layers=1, params={"lora_r": 4}).for_model(name)
     spec = _spec_for(name)
     model = build_model(cfg, spec)
     _perturb_trainable(model)
@@ -57,7 +58,7 @@ def test_every_entry_round_trips_with_identical_outputs(tmp_path, name):
 
 
 def test_lora_adapter_is_written_in_peft_format_and_frozen_base_not_duplicated(tmp_path, spec):
-    cfg = ModelConfig(name="gpt4ts_lora", n_layers=1, lora_r=4)
+    cfg = ModelConfig(name="gpt4ts_lora", n_layers=1, params={"lora_r": 4})
     model = build_model(cfg, spec)
     save_pretrained(model, cfg, spec, tmp_path / "m")
     adapter = tmp_path / "m" / "adapter"
@@ -93,3 +94,27 @@ def test_changed_backbone_weights_are_detected(tmp_path, spec):
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(PersistenceError, match="frozen weights"):
         load_pretrained(tmp_path / "m")
+
+
+def test_an_export_of_the_former_flat_model_section_still_loads(tmp_path):
+    from tsalign.components.models.persistence import META_FILE
+
+    cfg = ModelConfig(name="patchtst", params={"patch_len": 8, "patch_stride": 4})
+    spec = ModelSpec(seq_len=32, horizon=8, n_channels=2)
+    model = build_model(cfg, spec)
+    _perturb_trainable(model)
+    model.eval()
+    save_pretrained(model, cfg, spec, tmp_path / "m")
+    meta_path = tmp_path / "m" / META_FILE
+    meta = json.loads(meta_path.read_text())
+    # Older exports recorded the flat section: every entry's fields side by side.
+    flat = {**meta["config"], **meta["config"].pop("params")}
+    flat["stride"] = flat.pop("patch_stride")
+    flat.update(lora_r=8, moving_avg=25, revin_affine=False, injective={"alpha": 0.95})
+    meta["config"] = flat
+    meta_path.write_text(json.dumps(meta))
+    loaded, loaded_cfg, _ = load_pretrained(tmp_path / "m")
+    assert loaded_cfg.params == cfg.params
+    x = torch.randn(3, 32, 2)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))

@@ -1,0 +1,292 @@
+"""Per-model parameters: each catalogue entry registers its own pydantic model, as PEFT
+has one config class per method.
+
+``model.params`` is validated against the model of the entry ``model.name`` names (see
+``Entry.params`` in :mod:`tsalign.components.models.catalogue`), so a setting that entry
+does not read is an error naming the entry and its fields, never silently ignored. A layer
+several entries share has one mixin here, so its settings keep one name across entries
+(``patch_len``, ``patch_stride``, ``dropout``, ``lora_r`` ...); that is also what a
+``compare`` candidate inherits from the main model.
+
+Each model's defaults are its entry's published setting (PatchTST/42's and Time-LLM's ETTh1
+scripts), so a field the config leaves unset takes the entry's own default: a ``compare``
+candidate keeps its own preset for every field the config does not set.
+
+Pydantic only, no torch: the config loader imports this module.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from tsalign.components.section import Section, Url
+
+Dropout = Annotated[float, Field(ge=0.0, lt=1.0)]
+Width = Annotated[int, Field(ge=1, le=65_536)]
+Steps = Annotated[int, Field(ge=1, le=100_000)]
+"""A length in time steps."""
+
+API_KEY_ENV = re.compile(r"^TSALIGN_[A-Z0-9_]*API_KEY$")
+"""Env vars a config may send to an endpoint: ``TSALIGN_..._API_KEY``. A config can arrive from
+the Prefect UI and name any endpoint, so it must not be able to pick, say, AWS_SECRET_ACCESS_KEY."""
+
+
+def _check_api_key_env(name: str) -> str:
+    if not API_KEY_ENV.match(name):
+        raise ValueError(
+            "must name an environment variable of the form TSALIGN_<NAME>_API_KEY (e.g. "
+            "TSALIGN_LLM_API_KEY); other variables are never sent to an endpoint"
+        )
+    return name
+
+
+class Params(Section):
+    """The parameters of an entry with nothing to set (naive, seasonal naive)."""
+
+
+class PatchParams(Params):
+    """Patching of each channel's window (GPT4TS, Time-LLM, PatchTST)."""
+
+    patch_len: Steps = Field(16, description="Patch length in time steps.")
+    patch_stride: Steps = Field(
+        8,
+        description="Step between patch starts in time steps (not data.window.stride, the "
+        "step between training windows).",
+    )
+
+
+class RevinParams(Params):
+    """RevIN around a patch model whose affine setting is a choice."""
+
+    revin_affine: bool = Field(False, description="Learn a per-channel scale/shift in RevIN.")
+
+
+class DropoutParams(Params):
+    """Dropout in the model body and on the forecast head."""
+
+    dropout: Dropout = Field(0.1, description="Dropout inside the model body (encoder, adapters).")
+    head_dropout: Dropout = Field(
+        0.0,
+        description="Dropout on the forecast itself, after the flatten-linear head (PatchTST's "
+        "head_dropout; 0 as in GPT4TS and PatchTST's ETTh1 setting).",
+    )
+
+
+class LoraParams(Params):
+    """PEFT LoRA on the LM (``gpt4ts_lora``, or ``gpt4ts`` with ``model.freeze: lora``)."""
+
+    lora_r: int = Field(8, ge=1, le=4096, description="LoRA rank.")
+    lora_alpha: int = Field(16, ge=1, le=65_536, description="LoRA scaling numerator (alpha/r).")
+    lora_dropout: Dropout = Field(0.0, description="Dropout on the LoRA input.")
+    lora_targets: list[str] | None = Field(
+        None, description="Module names LoRA wraps; per backbone family when None."
+    )
+
+
+class AnomalyParams(Params):
+    """The anomaly task's threshold (entries that support ``anomaly``)."""
+
+    anomaly_quantile: float = Field(
+        0.99, gt=0.0, lt=1.0, description="Validation-score quantile used as anomaly threshold."
+    )
+
+
+class DLinearParams(Params):
+    """DLinear (Zeng et al., AAAI 2023)."""
+
+    moving_avg: Steps = Field(25, description="Trend kernel in time steps (odd; paper: 25).")
+
+
+class PatchTSTParams(PatchParams, DropoutParams, AnomalyParams):
+    """PatchTST/42, the paper's ETTh1 script (PatchTST_supervised/scripts/PatchTST/etth1.sh:
+    patch 16, stride 8, d_model 16, 3 layers, 4 heads, d_ff 128, dropout 0.3, head dropout 0).
+    RevIN is always affine, as in the paper."""
+
+    d_model: Width = Field(16, description="Encoder width.")
+    n_heads: int = Field(4, ge=1, le=1024, description="Attention heads.")
+    e_layers: int = Field(3, ge=1, le=256, description="Encoder layers.")
+    d_ff: int = Field(128, ge=1, le=1_048_576, description="Feed-forward width.")
+    dropout: Dropout = Field(0.3, description="Dropout inside the encoder.")
+
+
+class PatchTSTCompactParams(PatchTSTParams):
+    """The wider, shallower PatchTST earlier releases shipped as ``patchtst``."""
+
+    d_model: Width = Field(64, description="Encoder width.")
+    e_layers: int = Field(2, ge=1, le=256, description="Encoder layers.")
+    dropout: Dropout = Field(0.1, description="Dropout inside the encoder.")
+
+
+class PatchModelParams(PatchParams, RevinParams, DropoutParams, AnomalyParams):
+    """The GPT4TS body around any sequence mixer: the LLM-free ablations use it as is."""
+
+
+class GPT4TSParams(PatchModelParams, LoraParams):
+    """GPT4TS (Zhou et al. NeurIPS 2023); the LoRA fields apply with ``freeze: lora``."""
+
+
+class TimeLLMParams(PatchParams, RevinParams, DropoutParams):
+    """Time-LLM (Jin et al. ICLR 2024), its run_main.py / ETTh1 script: d_model 32, d_ff 128,
+    8 reprogramming heads, 1000 text prototypes."""
+
+    d_model: Width = Field(32, description="Width of the convolutional patch embedding.")
+    n_heads: int = Field(8, ge=1, le=1024, description="Reprogramming attention heads.")
+    d_ff: int = Field(
+        128,
+        ge=1,
+        le=1_048_576,
+        description="Hidden features kept before the head, and the per-head reprogramming "
+        "key width (as the reference code).",
+    )
+    n_prototypes: int = Field(
+        1000, ge=1, le=100_000, description="Text prototypes (1000 in the paper and code)."
+    )
+    prompt_tokens: int | None = Field(
+        None,
+        ge=8,
+        le=100_000,
+        description="Optional cap on the prompt-as-prefix tokens; None = no cap, as the "
+        "reference code. A cap shorter than the dataset description and task is refused at "
+        "build time; within it, only the tail of the input statistics can be cut.",
+    )
+    prompt_decimals: int | None = Field(
+        None,
+        ge=0,
+        le=17,
+        description="Decimals of the statistics quoted in the prompt; None = full precision, "
+        "as the reference code (fewer decimals cost fewer tokens).",
+    )
+    top_lags: int = Field(
+        5, ge=1, le=1000, description="Autocorrelation lags quoted in the prompt."
+    )
+
+
+class LLMTimeParams(Params):
+    """LLMTime-style prompting of a frozen causal LM (Gruver et al. NeurIPS 2023)."""
+
+    backend: Literal["hf", "openai"] = Field(
+        "hf", description="hf: local causal LM from model.backbone; openai: completions endpoint."
+    )
+    endpoint_url: Url | None = Field(
+        None, description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."
+    )
+    endpoint_model: str | None = Field(None, description="Model name the endpoint serves.")
+    api_key_env: Annotated[str, AfterValidator(_check_api_key_env)] = Field(
+        "TSALIGN_LLM_API_KEY",
+        description="Env var holding the endpoint key; must match TSALIGN_*API_KEY.",
+    )
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="Per-request timeout in seconds.")
+    n_samples: int = Field(
+        10, ge=1, le=1000, description="Continuations drawn; the median is the forecast."
+    )
+    decimals: int = Field(3, ge=0, le=8, description="Digits kept after the decimal point.")
+    scale_quantile: float = Field(
+        0.95,
+        gt=0.0,
+        le=1.0,
+        description="Quantile of the shifted history that is scaled to 1 (LLMTime's alpha).",
+    )
+    scale_offset: float = Field(
+        0.3,
+        ge=0.0,
+        description="Shift below the history's minimum, in ranges, so values stay positive "
+        "(LLMTime's beta).",
+    )
+    temperature: float = Field(0.7, gt=0.0, description="Sampling temperature.")
+    top_p: float = Field(0.9, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    max_history: int | None = Field(
+        None, ge=1, description="Serialize only the last k steps (prompt length cap)."
+    )
+
+    @model_validator(mode="after")
+    def _endpoint_complete(self) -> LLMTimeParams:
+        if self.backend == "openai" and not (self.endpoint_url and self.endpoint_model):
+            raise ValueError(
+                "backend 'openai' needs endpoint_url and endpoint_model "
+                "(e.g. model.params.endpoint_url=http://127.0.0.1:8000/v1)"
+            )
+        return self
+
+
+# Where the settings of the former flat model section went: key -> name under model.params.
+FORMER_FLAT_KEYS: dict[str, str] = {
+    **{
+        key: key
+        for key in (
+            "patch_len",
+            "dropout",
+            "head_dropout",
+            "lora_r",
+            "lora_alpha",
+            "lora_dropout",
+            "lora_targets",
+            "revin_affine",
+            "d_model",
+            "n_heads",
+            "e_layers",
+            "d_ff",
+            "moving_avg",
+            "n_prototypes",
+            "prompt_tokens",
+            "prompt_decimals",
+            "top_lags",
+            "anomaly_quantile",
+        )
+    },
+    "stride": "patch_stride",
+}
+FORMER_INJECTIVE_KEYS: dict[str, str] = {
+    **{key: key for key in LLMTimeParams.model_fields},
+    "alpha": "scale_quantile",
+    "beta": "scale_offset",
+    "precision": "decimals",
+}
+"""``model.injective.<key>`` -> its name under ``model.params`` (llmtime)."""
+
+
+def former_keys(section: dict[str, Any]) -> dict[str, str]:
+    """The settings of ``section`` (a model section as written) in the former flat shape.
+
+    Returns:
+        ``model.<old key>`` -> ``model.params.<new name>``, empty for the current shape.
+    """
+    moved = {
+        f"model.{key}": f"model.params.{new}"
+        for key, new in FORMER_FLAT_KEYS.items()
+        if key in section
+    }
+    injective = section.get("injective")
+    if isinstance(injective, dict) and injective:
+        moved.update(
+            {
+                f"model.injective.{key}": f"model.params.{FORMER_INJECTIVE_KEYS.get(key, key)}"
+                for key in injective
+            }
+        )
+    elif "injective" in section:
+        moved["model.injective"] = "model.params"
+    return moved
+
+
+def migrate_former_shape(section: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    """A model section saved in the former flat shape, in today's shape.
+
+    Exports written before ``model.params`` existed recorded every flat field; the ones
+    the entry reads (``fields``) move under ``params`` with their new names, the others
+    (settings of other entries) are dropped.
+    """
+    params = dict(section.get("params") or {})
+    for key, new in FORMER_FLAT_KEYS.items():
+        if key in section and new in fields:
+            params[new] = section[key]
+    injective = section.get("injective")
+    if isinstance(injective, dict):
+        for key, value in injective.items():
+            new = FORMER_INJECTIVE_KEYS.get(key, key)
+            if new in fields:
+                params[new] = value
+    kept = {k: v for k, v in section.items() if k not in FORMER_FLAT_KEYS and k != "injective"}
+    return {**kept, "params": params}
