@@ -434,6 +434,20 @@ class RegistryConfig(Section):
     )
 
 
+SelectMode = Literal["model", "best_val"]
+
+
+class PublishConfig(Section):
+    """Which trained candidate becomes the registry version."""
+
+    select: SelectMode = Field(
+        "best_val",
+        description="best_val: the candidate (model.name or a compare entry) with the lowest "
+        "validation loss among those that beat seasonal-naive on test (test scores never rank "
+        "candidates); model: always model.name.",
+    )
+
+
 _CRON = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+(\s+[0-9A-Za-z*/,\-?LW#]+){4}$")
 
 
@@ -504,6 +518,7 @@ class RunConfig(Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     compare: list[str] = Field(
         default_factory=lambda: ["gpt4ts_wo_llm"],
@@ -524,6 +539,17 @@ class RunConfig(Section):
         """The model sections to train: ``model`` first, then each ``compare`` entry."""
         extra = [self.model.for_model(name) for name in self.compare if name != self.model.name]
         return [self.model, *extra]
+
+    def model_for(self, name: str) -> ModelConfig:
+        """The model section candidate ``name`` was trained with.
+
+        Raises:
+            KeyError: ``name`` is neither ``model.name`` nor a ``compare`` entry.
+        """
+        for model in self.candidates():
+            if model.name == name:
+                return model
+        raise KeyError(f"{name!r} is not a candidate of this config ({self.model.name}, compare)")
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -204,6 +204,10 @@ def evaluate_key(config: RunConfig, dataset: DatasetRef, profile: ProfileRef, tr
         md5=dataset.md5,
         data=config.data,
         eval=config.eval,
+        # The choice of the candidate to publish is made on these validation windows.
+        publish=config.publish,
+        val_windows=config.train.max_val_windows,
+        gate_metric=config.registry.test_metric,
         trained=trained,
         season=profile.dominant_period,
         paradigm=profile.recommended_paradigm,

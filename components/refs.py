@@ -58,8 +58,19 @@ class TrainedCandidates(Ref):
 
     @property
     def primary(self) -> TrainResult:
-        """The run of ``model.name``: the one that gets published."""
+        """The run of ``model.name``."""
         return self.runs[0]
+
+    def run_of(self, model: str) -> TrainResult:
+        """The run of candidate ``model``.
+
+        Raises:
+            KeyError: no candidate of that name was trained.
+        """
+        for run in self.runs:
+            if run.model == model:
+                return run
+        raise KeyError(f"no trained candidate {model!r}; trained: {[r.model for r in self.runs]}")
 
 
 class EvalReport(Ref):
@@ -68,7 +79,14 @@ class EvalReport(Ref):
     report_path: str
     test_windows: int
     metrics: dict[str, dict[str, float]] = Field(description="model name -> metric -> value")
-    candidate: str = Field(description="The published candidate's name in ``metrics``.")
+    candidate: str = Field(
+        description="The candidate to publish (``publish.select``), a key of ``metrics``."
+    )
+    validation: dict[str, float] = Field(
+        default_factory=dict,
+        description="Trained candidate -> validation loss, all on the same validation windows.",
+    )
+    selection_reason: str = Field("", description="Why ``candidate`` was chosen, with numbers.")
     leaderboard_path: str = ""
     plot_paths: list[str] = Field(default_factory=list)
     recommended_won: bool | None = Field(
@@ -85,6 +103,8 @@ class PublishedVersion(Ref):
     uri: str
     promoted_to: str | None = Field(None, description="Alias moved to this version, if any.")
     promotion_reason: str = Field("", description="Why the alias moved or stayed.")
+    model: str = Field("", description="Catalogue name of the published candidate.")
+    selection_reason: str = Field("", description="Why this candidate was published.")
 
     def __str__(self) -> str:
         return f"{self.name}:{self.version}"

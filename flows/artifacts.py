@@ -141,7 +141,8 @@ def publish_version(dataset: str, version: PublishedVersion) -> None:
         else "no alias moved"
     )
     create_markdown_artifact(
-        f"### Published `{version}`\n\n- location: `{uri}`\n- {promoted}: "
+        f"### Published `{version}`\n\n- location: `{uri}`\n"
+        f"- candidate: **{version.model}**: {version.selection_reason}\n- {promoted}: "
         f"{version.promotion_reason}\n\n"
         f"`tsalign registry show {version}` lists its files, metrics and lineage.",
         key=artifact_key(dataset, "publish"),

@@ -42,6 +42,9 @@ def evaluate_models(
             "train_seed": config.train.seed,
             "ray_runs": [run.run_name for run in trained.runs],
         },
+        select=config.publish.select,
+        max_val_windows=config.train.max_val_windows,
+        gate_metric=config.registry.test_metric,
     )
 
 

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
 
 from tsalign.components.config import RunConfig
+from tsalign.components.evaluation.validation import ValidationScorer
 from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
@@ -51,8 +52,23 @@ def publish_version(
     report: EvalReport,
     project_root: str,
 ) -> PublishedVersion:
+    # The champion gate re-scores the champion on this version's validation windows.
+    scorer = ValidationScorer.for_dataset(
+        dataset.path,
+        config.data,
+        config.train.max_val_windows,
+        batch_size=config.eval.batch_size,
+        device=config.eval.device,
+    )
     return publish_run(
-        config, dataset, profile, trained.primary, report, Path(project_root), orchestration_ids()
+        config,
+        dataset,
+        profile,
+        trained.run_of(report.candidate),
+        report,
+        Path(project_root),
+        orchestration_ids(),
+        scorer.score_published,
     )
 
 
@@ -77,5 +93,6 @@ def publish_flow(
     )
     record(config.workdir, name, version)
     artifacts.publish_version(name, version)
-    print(f"published {version}; {version.promotion_reason}")
+    print(f"published {version}: {version.model} ({version.selection_reason})")
+    print(f"promotion: {version.promotion_reason}")
     return version

@@ -70,6 +70,7 @@ def print_summary(cfg: RunConfig) -> None:
     stages.add_row(
         "evaluate", f"{report.test_windows} test windows; leaderboard {report.leaderboard_path}"
     )
+    stages.add_row("select", f"{report.candidate}: {report.selection_reason}")
     stages.add_row("publish", f"{version} at {version.uri}")
     stages.add_row("promote", version.promotion_reason)
     console.print(stages)

@@ -14,11 +14,37 @@ import warnings
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from tsalign.components.data.splits import window_count
 
-__all__ = ["WindowDataset", "window_count"]
+__all__ = ["WindowDataset", "capped_indices", "validation_windows", "window_count"]
+
+
+def capped_indices(n: int, cap: int | None) -> list[int]:
+    """``cap`` evenly spaced indices out of ``n`` (all when cap is None or >= n).
+
+    Evenly spaced rather than the first ``cap`` so a small budget still sees
+    every season of the split.
+    """
+    if cap is None or cap >= n:
+        return list(range(n))
+    return np.linspace(0, n - 1, cap).round().astype(int).tolist()
+
+
+def validation_windows(val: np.ndarray, seq_len: int, horizon: int, cap: int | None) -> Subset:
+    """The validation windows every candidate is scored on (``train.max_val_windows``).
+
+    One definition for training's early stopping, the choice between candidates and the
+    champion gate, so the validation scores they compare are over the same windows.
+
+    Args:
+        val: the standardised validation split [T_val, C] (starts seq_len before its border).
+        seq_len, horizon: the window protocol.
+        cap: evenly spaced windows kept; all when None.
+    """
+    windows = WindowDataset(val, seq_len, horizon, 1)
+    return Subset(windows, capped_indices(len(windows), cap))
 
 
 class WindowDataset(Dataset):

@@ -38,8 +38,11 @@ def render_leaderboard(
     recommended: str | None,
     won: bool | None,
     windows: int,
+    *,
+    validation: Mapping[str, float] | None = None,
+    selection_reason: str = "",
 ) -> str:
-    """Markdown table ranked by standardised test MSE."""
+    """Markdown table ranked by standardised test MSE, with the validation losses and choice."""
     lines = [
         f"# Leaderboard ({windows} test windows)",
         "",
@@ -58,4 +61,9 @@ def render_leaderboard(
         )
     verdict = {True: "won", False: "did not win", None: "was not evaluated"}[won]
     lines += ["", f"Recommended paradigm: **{recommended or 'none'}** — {verdict}."]
+    if validation:
+        scores = ", ".join(f"{name} {value:.4f}" for name, value in validation.items())
+        lines += ["", f"Validation loss (standardised MSE, same windows): {scores}."]
+    if selection_reason:
+        lines += ["", f"Published: **{candidate}** — {selection_reason}."]
     return "\n".join(lines) + "\n"

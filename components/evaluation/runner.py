@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from tsalign.components.config import DataConfig, EvalConfig, ModelConfig
+from tsalign.components.config import DataConfig, EvalConfig, ModelConfig, SelectMode
 from tsalign.components.data import window_count
 from tsalign.components.data.protocol import Protocol, load_protocol
 from tsalign.components.data.windows import WindowDataset
@@ -31,6 +31,7 @@ from tsalign.components.evaluation.leaderboard import (
 )
 from tsalign.components.evaluation.plots import write_plots
 from tsalign.components.evaluation.provenance import provenance
+from tsalign.components.evaluation.validation import ValidationScorer
 from tsalign.components.inference import predict_windows
 from tsalign.components.models import (
     ModelSpec,
@@ -39,6 +40,7 @@ from tsalign.components.models import (
     load_pretrained,
 )
 from tsalign.components.refs import EvalReport
+from tsalign.components.registry.gates import GATE_BASELINE, select_candidate
 from tsalign.components.storage import write_json_atomic, write_text_atomic
 
 HORIZON_BUCKETS = 4
@@ -136,10 +138,12 @@ def _check_spec(what: str, spec: ModelSpec, cfg: DataConfig, n_channels: int) ->
         )
 
 
-def _load_candidate(name: str, directory: str, cfg: DataConfig, n_channels: int) -> torch.nn.Module:
+def _load_candidate(
+    name: str, directory: str, cfg: DataConfig, n_channels: int
+) -> tuple[torch.nn.Module, ModelSpec]:
     model, _, spec = load_pretrained(Path(directory))
     _check_spec(f"{name} ({directory}) was trained", spec, cfg, n_channels)
-    return model
+    return model, spec
 
 
 def evaluate(
@@ -153,8 +157,14 @@ def evaluate(
     recommended_paradigm: str | None = None,
     curves: Mapping[str, Mapping[str, list[float]]] | None = None,
     context: Mapping[str, Any] | None = None,
+    select: SelectMode = "model",
+    max_val_windows: int | None = None,
+    gate_metric: str = "mse",
 ) -> EvalReport:
     """Score trained candidates and ``eval_cfg.baselines`` on the same test windows.
+
+    The trained candidates are also scored on the same validation windows, and the one to
+    publish is chosen from those scores (:func:`~tsalign.components.registry.gates.select_candidate`).
 
     Args:
         dataset_path: canonical Parquet file of the dataset version.
@@ -169,6 +179,10 @@ def evaluate(
         recommended_paradigm: the profile's advice, audited against the results.
         curves: per candidate, its training/validation loss curves (for the plots).
         context: provenance to record (data md5, config hash, seeds...).
+        select: ``publish.select``: ``model`` keeps the first candidate, ``best_val`` takes
+            the lowest validation loss among those that beat seasonal naive on test.
+        max_val_windows: ``train.max_val_windows``: the validation windows scored.
+        gate_metric: ``registry.test_metric``, the metric of the seasonal-naive floor.
 
     Raises:
         EvaluationError: no candidate, no complete test window, or a model trained for
@@ -185,9 +199,10 @@ def evaluate(
     n_channels = len(proto.targets)
     _check_spec("the model spec is", spec, data_cfg, n_channels)
 
-    models = {
+    trained = {
         name: _load_candidate(name, d, data_cfg, n_channels) for name, d in candidates.items()
     }
+    models = {name: model for name, (model, _) in trained.items()}
     for name in eval_cfg.baselines:
         models.setdefault(name, build_model(ModelConfig(name=name), spec))
 
@@ -200,6 +215,19 @@ def evaluate(
     results = {name: score(p, true, proto, scale) for name, p in preds.items()}
     paradigms = {name: paradigm_of(name) for name in models}
     won = recommended_won(results, paradigms, recommended_paradigm)
+    scorer = ValidationScorer(proto, data_cfg.window, max_val_windows, eval_cfg.batch_size)
+    validation = {
+        name: scorer.score_trained(model, own_spec, device, name)
+        for name, (model, own_spec) in trained.items()
+    }
+    selection = select_candidate(
+        validation,
+        results,
+        results.get(GATE_BASELINE),
+        mode=select,
+        primary=next(iter(candidates)),
+        test_metric=gate_metric,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = write_plots(preds, true, proto.targets, curves or {}, out_dir / "plots")
@@ -207,7 +235,14 @@ def evaluate(
     write_text_atomic(
         leaderboard,
         render_leaderboard(
-            results, paradigms, next(iter(candidates)), recommended_paradigm, won, len(true)
+            results,
+            paradigms,
+            selection.name,
+            recommended_paradigm,
+            won,
+            len(true),
+            validation=validation,
+            selection_reason=selection.reason,
         ),
     )
     report_path = out_dir / "metrics.json"
@@ -217,7 +252,10 @@ def evaluate(
         "season": season,
         "spec": spec.to_dict(),
         "targets": proto.targets,
-        "candidate": next(iter(candidates)),
+        "candidate": selection.name,
+        "selection_reason": selection.reason,
+        "validation": validation,
+        "validation_windows": scorer.n_windows,
         "recommended_paradigm": recommended_paradigm,
         "recommended_won": won,
         "metrics": results,
@@ -230,7 +268,9 @@ def evaluate(
         report_path=str(report_path),
         test_windows=len(true),
         metrics=results,
-        candidate=next(iter(candidates)),
+        candidate=selection.name,
+        validation=validation,
+        selection_reason=selection.reason,
         leaderboard_path=str(leaderboard),
         plot_paths=[str(p) for p in plots],
         recommended_won=won,

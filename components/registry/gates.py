@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tsalign.components.config import SelectMode
+
+GATE_BASELINE = "seasonal_naive"
+"""The baseline every promoted (and every best_val-selected) candidate must beat on test."""
 
 
 def _value(metrics: Mapping[str, float], key: str, who: str) -> float:
@@ -74,3 +80,80 @@ def should_promote(
         True,
         f"beats the champion on {val_metric} ({cand_val:.6g} < {champ_val:.6g}) and {beats_base}",
     )
+
+
+class ChampionNotComparable(ValueError):
+    """The champion cannot be scored on this run's validation windows; the message says why."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which trained candidate a run publishes, and why (the reason quotes the numbers)."""
+
+    name: str
+    reason: str
+
+
+def _baseline_problem(
+    test: Mapping[str, float], baseline: Mapping[str, float] | None, test_metric: str
+) -> str | None:
+    """Why a candidate fails the seasonal-naive floor on test, or None when it passes."""
+    if baseline is None:
+        return None
+    cand, base = float(test[test_metric]), float(baseline[test_metric])
+    if not math.isfinite(cand) or not cand < base:
+        return f"test {test_metric} {cand:.6g} does not beat seasonal-naive's {base:.6g}"
+    return None
+
+
+def select_candidate(
+    validation: Mapping[str, float],
+    test: Mapping[str, Mapping[str, float]],
+    baseline: Mapping[str, float] | None,
+    *,
+    mode: SelectMode,
+    primary: str,
+    test_metric: str = "mse",
+) -> Selection:
+    """Pick the trained candidate to publish.
+
+    ``model`` publishes ``primary`` (``model.name``). ``best_val`` publishes the candidate
+    with the lowest validation loss among those that pass the seasonal-naive gate; test
+    scores only decide that pass/fail floor, never the ranking, so the test split stays an
+    honest estimate of the published model. When none passes, the best on validation is
+    published (the gate then keeps the alias where it is).
+
+    Args:
+        validation: candidate -> validation loss, all on the same windows and scale.
+        test: candidate -> test metrics (only ``test_metric`` is read).
+        baseline: seasonal-naive test metrics; None when it was not evaluated.
+        mode: ``publish.select``.
+        primary: ``model.name``, the first candidate.
+        test_metric: the metric of the seasonal-naive gate.
+    """
+    if mode == "model":
+        return Selection(primary, f"publish.select=model: publishing model.name ({primary})")
+    finite = {n: v for n, v in validation.items() if math.isfinite(v)}
+    failing = {n: p for n in finite if (p := _baseline_problem(test[n], baseline, test_metric))}
+    pool = {n: v for n, v in finite.items() if n not in failing} or finite
+    if not pool:
+        return Selection(
+            primary, f"no candidate has a finite validation loss; publishing {primary}"
+        )
+    ranked = sorted(pool, key=lambda n: pool[n])
+    best = ranked[0]
+    if len(ranked) == 1:
+        reason = f"best_val: {best} (val_loss {pool[best]:.6g}) is the only eligible candidate"
+    else:
+        runner_up = ranked[1]
+        gap = pool[runner_up] - pool[best]
+        share = f" ({gap / pool[runner_up]:.1%})" if pool[runner_up] > 0 else ""
+        reason = (
+            f"best_val: {best} won on validation (val_loss {pool[best]:.6g}) over {runner_up} "
+            f"({pool[runner_up]:.6g}) by {gap:.6g}{share}"
+        )
+    if failing and len(failing) == len(finite):
+        reason += "; no candidate beats seasonal-naive on test, so none will be promoted"
+    elif failing:
+        reason += "; not eligible: " + "; ".join(f"{n} ({p})" for n, p in failing.items())
+    return Selection(best, reason)

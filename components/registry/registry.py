@@ -40,7 +40,7 @@ from tsalign.components.registry.errors import (
     PreconditionFailed,
     RegistryError,
 )
-from tsalign.components.registry.gates import should_promote
+from tsalign.components.registry.gates import ChampionNotComparable, should_promote
 from tsalign.components.registry.manifest import (
     AliasMove,
     AliasRecord,
@@ -583,7 +583,9 @@ class Registry:
             alias: usually ``champion``.
             candidate_metrics: flat validation + test metrics of the candidate.
             baseline_metrics: flat seasonal-naive test metrics.
-            champion_metrics: extracts the same flat metrics from the champion's manifest.
+            champion_metrics: the same flat metrics of the champion, given its manifest (the
+                pipeline re-scores it on the candidate's validation windows); may raise
+                :class:`ChampionNotComparable`, which keeps the alias and says why.
             val_metric, test_metric: metric keys for the gates.
 
         Returns:
@@ -593,7 +595,16 @@ class Registry:
             current = self.get_alias(name, alias)
             if current == version:
                 return False, f"{name}@{alias} already points at {version}"
-            champion = None if current is None else champion_metrics(self._manifest(name, current))
+            try:
+                champion = (
+                    None if current is None else champion_metrics(self._manifest(name, current))
+                )
+            except ChampionNotComparable as err:
+                return False, (
+                    f"the champion {name}:{current} cannot be scored on this run's validation "
+                    f"windows ({err}); promote by hand (`tsalign registry promote "
+                    f"{name}:{version} {alias}`) if the candidate is better"
+                )
             ok, reason = should_promote(
                 candidate_metrics,
                 champion,

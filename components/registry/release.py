@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,17 @@ from tsalign.components.refs import (
     PublishedVersion,
     TrainResult,
 )
-from tsalign.components.registry.manifest import ModelCardInfo
+from tsalign.components.registry.gates import GATE_BASELINE
+from tsalign.components.registry.manifest import ModelCardInfo, VersionManifest
 from tsalign.components.registry.registry import Registry, open_registry
 from tsalign.components.storage import local_path
 
 SCALER_FILE = "scaler.json"
-GATE_BASELINE = "seasonal_naive"
+
+ChampionScorer = Callable[[Registry, str, int], float]
+"""Validation loss of registry version ``(name, version)`` on the windows of the run being
+published (``ValidationScorer.score_published`` in tsalign.components.evaluation.validation);
+the registry stores and verifies files but never loads models, so publishing is handed this."""
 
 
 def git_commit(root: Path) -> str:
@@ -63,8 +69,8 @@ def build_lineage(
         "git_commit": git_commit(project_root),
         "ray_run": train.run_name,
         "checkpoint": train.checkpoint_uri,
-        "base_model": config.model.backbone,
-        "model": config.model.name,
+        "base_model": config.model_for(train.model).backbone,
+        "model": train.model,
         **orchestration,
     }
 
@@ -77,14 +83,18 @@ def publish_run(
     report: EvalReport,
     project_root: Path,
     orchestration: dict[str, Any],
+    champion_scorer: ChampionScorer,
 ) -> PublishedVersion:
     """Write a new immutable version of ``config.registry.model_name``.
 
     Args:
         config: the resolved run config (stored with the version).
-        dataset, profile, train, report: the references the earlier stages returned.
+        dataset, profile, report: the references the earlier stages returned.
+        train: the run of the candidate the evaluation selected (``report.candidate``).
         project_root: where git is asked for the commit.
         orchestration: ids of the orchestrating run (flow-run id, deployment...).
+        champion_scorer: re-scores the current champion on this run's validation windows,
+            so the champion gate compares two losses over the same windows.
 
     Raises:
         RegistryError: the registry cannot be written (path, bucket, credentials).
@@ -101,22 +111,32 @@ def publish_run(
         files["plots"] = Path(report.plot_paths[0]).parent
     if profile is not None:
         files["profile"] = Path(profile.profile_path).parent
+    if report.candidate not in report.validation:
+        raise ValueError(
+            f"the evaluation report {report.report_path} has no validation loss for "
+            f"{report.candidate!r} (it predates validation scoring); run `tsalign evaluate` again"
+        )
+    if train.model != report.candidate:
+        raise ValueError(f"run {train.run_name} trained {train.model!r}, not {report.candidate!r}")
+    model = config.model_for(report.candidate)
     lineage = build_lineage(dataset, train, config, project_root, orchestration)
     candidate = report.metrics[report.candidate]
     metrics = {
         "candidate": report.candidate,
+        "selection_reason": report.selection_reason,
         "recommended_paradigm_won": report.recommended_won,
         "test": report.metrics,
-        "validation": {"val_loss": min(train.curves.get("val_loss", [float("inf")]))},
+        "validation": {"val_loss": report.validation[report.candidate]},
+        "validation_by_candidate": report.validation,
         "test_windows": report.test_windows,
     }
     paradigm = profile.recommended_paradigm if profile else None
     card = ModelCardInfo(
-        base_model=config.model.backbone,
+        base_model=model.backbone,
         datasets=[dataset.name],
-        tags=[config.model.name, f"recommended-paradigm:{paradigm or 'unprofiled'}"],
+        tags=[model.name, f"recommended-paradigm:{paradigm or 'unprofiled'}"],
         summary=(
-            f"{config.model.name} forecaster for {dataset.name}: horizon "
+            f"{model.name} forecaster for {dataset.name}: horizon "
             f"{config.data.window.horizon} from {config.data.window.seq_len} steps; "
             f"test MSE {candidate['mse']:.4f} (standardised)."
         ),
@@ -129,10 +149,13 @@ def publish_run(
         metrics=metrics,
         lineage=lineage,
         description=f"Trained in Ray run {train.run_name} on data version {dataset.md5}.",
-        tags={"dataset": dataset.name, "model": config.model.name, "data_md5": dataset.md5},
+        tags={"dataset": dataset.name, "model": model.name, "data_md5": dataset.md5},
         card=card,
     )
-    return _promote(registry, config, version, metrics, report)
+    version = version.model_copy(
+        update={"model": report.candidate, "selection_reason": report.selection_reason}
+    )
+    return _promote(registry, config, version, metrics, report, champion_scorer)
 
 
 def gate_metrics(metrics: dict[str, Any]) -> dict[str, float]:
@@ -143,12 +166,25 @@ def gate_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def rescored_champion(
+    registry: Registry, scorer: ChampionScorer, val_metric: str
+) -> Callable[[VersionManifest], dict[str, float]]:
+    """The champion's gate metrics with its validation loss measured again, on this run's
+    windows: a loss recorded on another data version or window sample is not comparable."""
+
+    def metrics(manifest: VersionManifest) -> dict[str, float]:
+        return {val_metric: scorer(registry, manifest.name, manifest.version)}
+
+    return metrics
+
+
 def _promote(
     registry: Registry,
     config: RunConfig,
     version: PublishedVersion,
     metrics: dict[str, Any],
     report: EvalReport,
+    champion_scorer: ChampionScorer,
 ) -> PublishedVersion:
     """Move the promotion alias only if the gates pass; say why either way."""
     alias = config.registry.promote_alias
@@ -163,7 +199,7 @@ def _promote(
         alias,
         candidate_metrics=gate_metrics(metrics),
         baseline_metrics=report.metrics[GATE_BASELINE],
-        champion_metrics=lambda manifest: gate_metrics(manifest.metrics),
+        champion_metrics=rescored_champion(registry, champion_scorer, config.registry.val_metric),
         val_metric=config.registry.val_metric,
         test_metric=config.registry.test_metric,
     )

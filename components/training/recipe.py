@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
 from tsalign.components.data.protocol import load_protocol
-from tsalign.components.data.windows import WindowDataset
+from tsalign.components.data.windows import WindowDataset, capped_indices, validation_windows
 from tsalign.components.models import ModelSpec, build_model, save_pretrained
 from tsalign.components.training.checkpoint import (
     MODEL_DIR,
@@ -110,17 +110,6 @@ StepCallback = Callable[[int, float], None]
 """Called on rank 0 with (optimizer step, last loss) after every optimizer step."""
 ReportCallback = Callable[[EpochMetrics, Path], None]
 """Called on every rank with an epoch's metrics and the directory its checkpoint was saved in."""
-
-
-def capped_indices(n: int, cap: int | None) -> list[int]:
-    """``cap`` evenly spaced indices out of ``n`` (all when cap is None or >= n).
-
-    Evenly spaced rather than the first ``cap`` so a small budget still sees
-    every season of the training split.
-    """
-    if cap is None or cap >= n:
-        return list(range(n))
-    return np.linspace(0, n - 1, cap).round().astype(int).tolist()
 
 
 def divergence_message(loss: float, step: int, cfg: TrainConfig) -> str:
@@ -259,9 +248,10 @@ class TrainingRecipe:
         proto = load_protocol(self.cfg.dataset_path, self.cfg.data)
         self.scaler = proto.scaler()
         train_set = WindowDataset(proto.train, window.seq_len, window.horizon, window.stride)
-        val_set = WindowDataset(proto.val, window.seq_len, window.horizon, 1)
         train_set = Subset(train_set, capped_indices(len(train_set), tcfg.max_train_windows))
-        val_set = Subset(val_set, capped_indices(len(val_set), tcfg.max_val_windows))
+        val_set = validation_windows(
+            proto.val, window.seq_len, window.horizon, tcfg.max_val_windows
+        )
         self.sampler = DistributedSampler(
             train_set, num_replicas=self.world, rank=self.rank, shuffle=True, seed=tcfg.seed
         )

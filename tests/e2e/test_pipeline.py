@@ -48,7 +48,15 @@ def test_versions_carry_weights_metrics_and_lineage(project: Path, two_runs):
     for version in (1, 2):
         manifest = registry.show(f"tiny-forecaster:{version}")
         test = manifest.metrics["test"]
-        assert manifest.metrics["candidate"] == "gpt4ts"
+        # publish.select=best_val: the candidate with the lower loss on the same validation windows.
+        by_candidate = manifest.metrics["validation_by_candidate"]
+        candidate = manifest.metrics["candidate"]
+        assert set(by_candidate) == {"gpt4ts", "gpt4ts_wo_llm"}
+        assert manifest.metrics["validation"]["val_loss"] == by_candidate[candidate]
+        if candidate != min(
+            by_candidate, key=by_candidate.get
+        ):  # only when the best fails the floor
+            assert "not eligible" in manifest.metrics["selection_reason"]
         assert math.isfinite(test["gpt4ts"]["mse"]) and test["gpt4ts"]["mse"] > 0
         assert math.isfinite(test["gpt4ts_wo_llm"]["mse"])  # the LLM-free ablation sits beside it
         assert math.isfinite(test["seasonal_naive"]["mse"])
@@ -56,7 +64,7 @@ def test_versions_carry_weights_metrics_and_lineage(project: Path, two_runs):
         lineage = manifest.lineage
         assert lineage["data_md5"] == md5  # the data version is the one data.dvc records
         assert lineage["prefect_flow_run_id"]
-        assert lineage["ray_run"].startswith("gpt4ts-")
+        assert lineage["ray_run"].startswith(f"{candidate}-") and lineage["model"] == candidate
         assert lineage["base_model"] == "minilm"
         assert len(lineage["git_commit"].split("+")[0]) == 40  # sha of HEAD, "+dirty" after ingest
         assert "model/model.safetensors" in manifest.files
@@ -69,6 +77,7 @@ def test_versions_download_and_load_as_models(project: Path, two_runs, tmp_path:
     registry = open_registry(RegistryConfig(uri=str(project / "registry")))
     out = registry.download("tiny-forecaster:2", tmp_path / "v2")
     model, cfg, spec = load_pretrained(out / "model")
-    assert (cfg.name, spec.seq_len, spec.horizon) == ("gpt4ts", 48, 12)
+    published = registry.show("tiny-forecaster:2").metrics["candidate"]
+    assert (cfg.name, spec.seq_len, spec.horizon) == (published, 48, 12)
     assert model(torch.zeros(2, 48, spec.n_channels)).shape == (2, 12, spec.n_channels)
     assert not any(p.suffix in {".pt", ".pkl", ".bin"} for p in out.rglob("*"))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tsalign.components.registry.gates import should_promote
+from tsalign.components.registry.gates import select_candidate, should_promote
 
 BASE = {"mse": 1.0}
 
@@ -64,3 +64,41 @@ def test_custom_metric_names() -> None:
         test_metric="mae",
     )
     assert ok
+
+
+# ---- choosing the candidate to publish -----------------------------------------------------
+
+VAL = {"gpt4ts": 0.45, "patchtst": 0.40, "dlinear": 0.42}
+TEST = {"gpt4ts": {"mse": 0.50}, "patchtst": {"mse": 0.60}, "dlinear": {"mse": 0.30}}
+
+
+def test_best_val_ranks_on_validation_even_when_test_disagrees() -> None:
+    # dlinear is best on test, patchtst on validation: validation decides.
+    chosen = select_candidate(VAL, TEST, BASE, mode="best_val", primary="gpt4ts")
+    assert chosen.name == "patchtst"
+    assert "patchtst won on validation (val_loss 0.4) over dlinear (0.42) by 0.02" in chosen.reason
+
+
+def test_model_mode_publishes_model_name() -> None:
+    chosen = select_candidate(VAL, TEST, BASE, mode="model", primary="gpt4ts")
+    assert chosen.name == "gpt4ts" and "publish.select=model" in chosen.reason
+
+
+def test_candidates_failing_the_seasonal_naive_floor_are_not_eligible() -> None:
+    chosen = select_candidate(VAL, TEST, {"mse": 0.55}, mode="best_val", primary="gpt4ts")
+    assert chosen.name == "dlinear"
+    assert "not eligible: patchtst (test mse 0.6 does not beat seasonal-naive's 0.55)" in (
+        chosen.reason
+    )
+
+
+def test_when_none_beats_seasonal_naive_the_best_on_validation_is_published_unpromoted() -> None:
+    chosen = select_candidate(VAL, TEST, {"mse": 0.1}, mode="best_val", primary="gpt4ts")
+    assert chosen.name == "patchtst"
+    assert "none will be promoted" in chosen.reason
+
+
+def test_non_finite_validation_never_wins() -> None:
+    val = {"gpt4ts": math.nan, "dlinear": 0.9}
+    chosen = select_candidate(val, TEST, BASE, mode="best_val", primary="gpt4ts")
+    assert chosen.name == "dlinear" and "only eligible candidate" in chosen.reason
