@@ -90,6 +90,53 @@ def check_timestamp_format(fmt: str) -> None:
             )
 
 
+class TextSourceConfig(Section):
+    """One file of time-stamped text: each row has a start, an end and text columns."""
+
+    source: Url = Field(
+        description="Local .csv/.parquet path, s3://, https:// (with sha256) or a packaged "
+        "text name (time_mmd_<domain>_report, time_mmd_<domain>_search)."
+    )
+    start_col: str = Field("start_date", description="When the text's period starts.")
+    end_col: str | None = Field(
+        "end_date", description="When the text's period ends; None: it ends at start_col."
+    )
+    text_cols: list[str] | None = Field(
+        None, min_length=1, description="Text columns; None: every text column but the times."
+    )
+    timestamp_format: str | None = Field(
+        None, description="strftime format of start/end (as data.timestamp_format); None: ISO."
+    )
+    na_values: list[str] = Field(
+        default_factory=list, description="Cell values that mean 'no text' (e.g. ['NA'])."
+    )
+    empty: Literal["refuse", "drop"] = Field(
+        "refuse", description="A row with no text in any text column: refuse, or drop it."
+    )
+    delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field delimiter.")
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Required pin for http(s):// sources."
+    )
+    endpoint_url: Url | None = Field(None, description="S3 endpoint for s3:// sources.")
+    local_copy: str | None = Field(
+        None, description="Packaged text: local file with the pinned content."
+    )
+
+    @model_validator(mode="after")
+    def _check_format(self) -> TextSourceConfig:
+        if self.timestamp_format is not None:
+            check_timestamp_format(self.timestamp_format)
+        return self
+
+
+class TextConfig(Section):
+    """Time-stamped text beside the series (reports, news, notes): ``data.text``."""
+
+    sources: list[TextSourceConfig] = Field(
+        min_length=1, description="Text files; all are written to data/<name>.text.parquet."
+    )
+
+
 class DataConfig(Section):
     """Where the series comes from, how it is validated and how it is split."""
 
@@ -130,6 +177,9 @@ class DataConfig(Section):
     split_ratios: tuple[float, float, float] = (0.7, 0.1, 0.2)
     train_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Few-shot share of train rows.")
     window: WindowConfig = Field(default_factory=WindowConfig)
+    text: TextConfig | None = Field(
+        None, description="Time-stamped text sources, versioned with the series."
+    )
     # Source details (see README "Data config" for one example per source kind).
     layout: Literal["auto", "wide", "long"] = Field(
         "auto", description="wide: timestamp + one column per channel; long: id, timestamp, value."

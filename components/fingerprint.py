@@ -121,9 +121,12 @@ def dataset_fingerprint(dataset: DatasetRef) -> str:
     """Content sha256 of the dataset's canonical Parquet (from its meta.json), else its md5."""
     meta = Path(dataset.meta_path)
     if meta.is_file():
-        sha = json.loads(meta.read_text()).get("content_sha256")
+        recorded = json.loads(meta.read_text())
+        sha = recorded.get("content_sha256")
         if sha:
-            return f"sha256:{sha}"
+            text = recorded.get("text") or {}
+            # Text versioned beside the series changes what profiling and training see.
+            return f"sha256:{sha}" + (f"+text:{text['content_sha256']}" if text else "")
     return f"md5:{dataset.md5}"
 
 
@@ -134,10 +137,13 @@ def _resolved(path: str) -> str:
 def ingest_key(config: RunConfig, project_root: str) -> str | None:
     """Key of the ingest stage: source identity + content fingerprint + data section."""
     root = Path(project_root).resolve()
+    from tsalign.components.data.text import text_fingerprints
+
     source = source_fingerprint(config.data, root)
-    if source is None:
+    texts = text_fingerprints(config.data, root)
+    if source is None or texts is None:
         return None
-    return digest("ingest", source=source, data=config.data, project_root=str(root))
+    return digest("ingest", source=source, texts=texts, data=config.data, project_root=str(root))
 
 
 def profile_key(config: RunConfig, dataset: DatasetRef) -> str:

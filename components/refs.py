@@ -26,6 +26,9 @@ class DatasetRef(Ref):
     channels: list[str]
     timestamp_col: str
     freq: str
+    text_path: str | None = Field(
+        None, description="Canonical text Parquet beside the series; None without data.text."
+    )
 
 
 class ProfileRef(Ref):

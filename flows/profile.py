@@ -11,7 +11,7 @@ from pathlib import Path
 from prefect import flow, task
 
 from tsalign.components.config import RunConfig
-from tsalign.components.data import load_frame, load_meta
+from tsalign.components.data import load_frame, load_meta, load_texts
 from tsalign.components.data.splits import split_borders
 from tsalign.components.fingerprint import outputs_exist, profile_key
 from tsalign.components.profiling import profile_dataset
@@ -28,7 +28,10 @@ def profile_data(config: RunConfig, dataset: DatasetRef) -> ProfileRef:
     frame = load_frame(dataset.path)
     # Fitted on the training split only: the profile feeds the season, MASE and prompt text.
     train_rows = split_borders(len(frame), config.data).scaler
-    _, ref = profile_dataset(frame, load_meta(dataset.path), config.profile, out_dir, train_rows)
+    texts = load_texts(dataset.path)
+    _, ref = profile_dataset(
+        frame, load_meta(dataset.path), config.profile, out_dir, train_rows, texts
+    )
     return ref
 
 

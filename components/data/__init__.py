@@ -3,7 +3,7 @@
 Public API (import from here)::
 
     ingest(cfg, project_root) -> DatasetRef
-    load_frame(ref_or_path) / load_meta(ref_or_path)
+    load_frame(ref_or_path) / load_meta(ref_or_path) / load_texts(ref_or_path)
     load_frame_at_rev(name, rev, project_root) / checkout_version(name, rev, project_root)
     list_versions(project_root) / ensure_dvc_project(root)
     split_borders(n_rows, cfg) -> Borders / prepare_splits(values, cfg) -> Splits
@@ -35,6 +35,7 @@ from tsalign.components.data.splits import (
     split_borders,
     window_count,
 )
+from tsalign.components.data.text import load_texts
 from tsalign.components.data.versioning import DataVersion, ensure_dvc_project, list_versions
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ __all__ = [
     "load_frame",
     "load_frame_at_rev",
     "load_meta",
+    "load_texts",
     "prepare_splits",
     "split_borders",
     "window_count",

@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tsalign.components.config import DataConfig
@@ -32,9 +34,11 @@ from tsalign.components.data.canonical import (
     write_table,
 )
 from tsalign.components.data.errors import DataError
-from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta, TextMeta, TextSourceMeta
+from tsalign.components.data.packaged import packaged_names
 from tsalign.components.data.sources import ResolvedSource, resolve_source
 from tsalign.components.data.splits import split_borders, window_count
+from tsalign.components.data.text import TextSourceSummary, stage_texts, text_path
 from tsalign.components.data.versioning import (
     add_and_push,
     dvc_file,
@@ -161,10 +165,18 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
     tmp_dir = root / ".dvc" / "tmp"
     tmp_dir.mkdir(exist_ok=True)
     with resolve_source(cfg, root) as src:
+        if src.packaged is not None and src.packaged.kind != "series":
+            raise DataError(
+                src.label,
+                "this packaged name is a text source, not a numeric series",
+                "list it under data.text.sources and set data.source to the series "
+                f"(one of {', '.join(packaged_names())})",
+            )
         canon, staged = stage_canonical(src, cfg, tmp_dir)
         try:
             _check_windows(canon, cfg, src.label)
             source_sha = src.sha256 or sha256_file(src.path)
+            texts = stage_texts(cfg, root, tmp_dir)
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
@@ -175,12 +187,13 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
     data_dir.mkdir(parents=True, exist_ok=True)
     parquet = data_dir / f"{cfg.name}.parquet"
     meta_path = data_dir / f"{cfg.name}.meta.json"
+    text_file = text_path(parquet)
     tracker = dvc_file(root, cfg.data_dir)
 
     # Back up what a failed DVC step must restore (validation already passed).
     backup = Path(tempfile.mkdtemp(prefix=".ingest-backup-", dir=tmp_dir))
     saved = {}
-    for path in (parquet, meta_path, tracker):
+    for path in (parquet, meta_path, text_file, tracker):
         if path.exists():
             shutil.copy2(path, backup / path.name)
         saved[path] = path.exists()
@@ -188,6 +201,11 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
         digest = sha256_file(staged)
         os.chmod(staged, default_file_mode())  # mkstemp creates 0600; data files are shared
         os.replace(staged, parquet)
+        text_meta = None
+        if texts is not None:
+            text_meta = _place_texts(texts, text_file)
+        else:
+            text_file.unlink(missing_ok=True)  # a text file of an earlier config is stale now
         meta = build_meta(
             canon,
             cfg,
@@ -196,7 +214,7 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
             source_sha,
             pkg.description if pkg else "",
             pkg.units if pkg else None,
-        )
+        ).model_copy(update={"text": text_meta})
         write_bytes_atomic(
             meta_path,
             (
@@ -215,6 +233,8 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
         raise
     finally:
         staged.unlink(missing_ok=True)
+        if texts is not None:
+            texts[2].unlink(missing_ok=True)
         shutil.rmtree(backup, ignore_errors=True)
     return DatasetRef(
         name=cfg.name,
@@ -226,6 +246,27 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
         channels=meta.channels,
         timestamp_col=TIMESTAMP,
         freq=meta.freq,
+        text_path=str(text_file) if text_meta else None,
+    )
+
+
+def _place_texts(
+    texts: tuple[pa.Table, list[TextSourceSummary], Path], text_file: Path
+) -> TextMeta:
+    """Move the staged text Parquet into data/ and describe it for meta.json."""
+    table, summaries, staged = texts
+    digest = sha256_file(staged)
+    os.chmod(staged, default_file_mode())
+    os.replace(staged, text_file)
+    start = pc.min(table.column("start")).as_py()
+    end = pc.max(table.column("end")).as_py()
+    return TextMeta(
+        file=text_file.name,
+        rows=table.num_rows,
+        start=pd.Timestamp(start).isoformat() if start is not None else "",
+        end=pd.Timestamp(end).isoformat() if end is not None else "",
+        content_sha256=digest,
+        sources=[TextSourceMeta(**vars(s)) for s in summaries],
     )
 
 
@@ -296,6 +337,10 @@ def checkout_version(name: str, rev: str, project_root: Path, data_dir: str = "d
     parquet, meta_path = out_dir / f"{name}.parquet", out_dir / f"{name}.meta.json"
     write_bytes_atomic(parquet, parquet_bytes)
     write_bytes_atomic(meta_path, meta_bytes)
+    texts = None
+    if meta.text is not None:
+        texts = out_dir / meta.text.file
+        write_bytes_atomic(texts, read_file_at_rev(root, meta.text.file, rev, data_dir))
     md5 = rev if rev.endswith(".dir") and len(rev) == 36 else _md5_for(root, rev, data_dir)
     return DatasetRef(
         name=name,
@@ -307,6 +352,7 @@ def checkout_version(name: str, rev: str, project_root: Path, data_dir: str = "d
         channels=meta.channels,
         timestamp_col=TIMESTAMP,
         freq=meta.freq,
+        text_path=str(texts) if texts else None,
     )
 
 

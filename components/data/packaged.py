@@ -24,6 +24,7 @@ class PackagedDataset:
     covariates: list[str] = field(default_factory=list)
     url: str | None = None
     sha256: str | None = None
+    kind: str = "series"  # "series" (data.source) or "text" (data.text.sources[].source)
 
     def local_file(self) -> Path | None:
         """The file shipped inside an installed package, or None for web datasets."""
@@ -73,3 +74,73 @@ PACKAGED: dict[str, PackagedDataset] = {
     ),
 }
 """Name -> packaged dataset. Names are matched case-insensitively."""
+
+TIME_MMD_URL = (
+    "https://raw.githubusercontent.com/AdityaLab/Time-MMD/00281e2d86058286d5548b15a7670e8eda57ef62"
+)
+# domain -> (what OT measures, freq, sha256 of numerical/, of _report, of _search)
+_TIME_MMD: dict[str, tuple[str, str, str, str, str]] = {
+    "Agriculture": (
+        "US retail broiler composite price, monthly",
+        "MS",
+        "33ea6b862f5c699d43e1535c9654bfb508b297ce357c161ace9e464f8da16766",
+        "9357e6de5b485612649b9d76ae0dd3e22d179f9fadd954e2f53bb4fe22cf3acb",
+        "9fdb09cbfa6a0274c54f84b134a3fbaf177b2675f4e412cb3478f80828c11a62",
+    ),
+    "Climate": (
+        "US drought level (share of area in drought), weekly; rows newest first",
+        "7D",
+        "ce88789bfa03635bd7311250c6532ac8d0213b99b1a4dc2ff99d5ac62aeeb647",
+        "18ef5dba5b2e24e4c7161d8231757ec259cd900b2962c78cc5cbf030b9659100",
+        "c6577ae52ebb75913342158c20444fa92e5c06bcfef59b9bc1a8d1d9b8b08b68",
+    ),
+    "Economy": (
+        "US trade balance (exports minus imports), monthly; month names in Month",
+        "MS",
+        "b6a5d18fef4d0ef20425e7704a4831a93cce69e3ead766f47880e90e1ae693a5",
+        "df620d0d72b0307920c641ad8d070acf0b6333ffbdd95deeba9f05c47cd05bee",
+        "f7bd7a4220e02c2124d04ecf9be6c9d4049a6233474c1ab61c21f7c8996c0465",
+    ),
+    "Energy": (
+        "US weekly retail gasoline price, all grades, dollars per gallon",
+        "7D",
+        "94313cefb3459f04b58ec814da5d817a694e767cc52de0ce09d4de4efdad02ee",
+        "36fa229dca003f40d4fb8c816a8ddfde2e020fca1f14572b3ce81a368e948fe8",
+        "f9023e6fcb635731a74f248dcf5ceb8aeca48870f3fc559f2173b7aae790b595",
+    ),
+    "Health_US": (
+        "US weighted influenza-like-illness ratio, weekly; X marks missing cells",
+        "7D",
+        "ea8a8ae5b11b2088e1d112c12f702a12da70ac3c2ceae37033adc8fbfccf2055",
+        "95d935dfb6b5c6ce068bbea8c1b51b8927437152996750e6481b63ce4f1ae42d",
+        "b561a152ea1345c8dd179c87aaf9653ce42d3e80225bb4148e312501cbc2e5a8",
+    ),
+}
+_TIME_MMD_CITE = "Time-MMD (Liu et al., NeurIPS 2024 Datasets and Benchmarks), AdityaLab/Time-MMD"
+
+for _domain, (_what, _freq, _num, _report, _search) in _TIME_MMD.items():
+    _key = f"time_mmd_{_domain.lower()}"
+    PACKAGED[_key] = PackagedDataset(
+        name=_key,
+        description=f"{_what}. Target OT. {_TIME_MMD_CITE}.",
+        units={},
+        freq=_freq,
+        targets=["OT"],
+        url=f"{TIME_MMD_URL}/numerical/{_domain}/{_domain}.csv",
+        sha256=_num,
+    )
+    for _part, _sha in (("report", _report), ("search", _search)):
+        PACKAGED[f"{_key}_{_part}"] = PackagedDataset(
+            name=f"{_key}_{_part}",
+            description=f"{_domain} {_part} texts (fact, preds) of {_TIME_MMD_CITE}.",
+            units={},
+            freq=_freq,
+            url=f"{TIME_MMD_URL}/textual/{_domain}/{_domain}_{_part}.csv",
+            sha256=_sha,
+            kind="text",
+        )
+
+
+def packaged_names(kind: str = "series") -> list[str]:
+    """The packaged names of one kind (``series`` or ``text``), sorted, for messages."""
+    return sorted(name for name, pkg in PACKAGED.items() if pkg.kind == kind)

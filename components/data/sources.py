@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 
 from tsalign.components.config import DataConfig
 from tsalign.components.data.errors import DataError
-from tsalign.components.data.packaged import PACKAGED, PackagedDataset
+from tsalign.components.data.packaged import PACKAGED, PackagedDataset, packaged_names
 from tsalign.components.storage import (
     CHUNK,
     StorageURIError,
@@ -334,7 +334,7 @@ class FileSource(Source):
             raise DataError(
                 label,
                 "not a file and not a packaged dataset",
-                f"use a path to a .csv/.parquet file, a URI (s3://, https://) or one of: {', '.join(sorted(PACKAGED))}",
+                f"use a path to a .csv/.parquet file, a URI (s3://, https://) or one of: {', '.join(packaged_names())}",
             )
         path = check_allowed_root(self.path(), self.cfg, self.project_root, label)
         fmt = _format_of(str(path), label)
@@ -409,7 +409,7 @@ def source_for(cfg: DataConfig, project_root: Path) -> Source:
         raise DataError(
             text,
             f"unknown source scheme {scheme + '://'!r}",
-            f"use a local path, file://, s3://, https:// (with data.sha256) or a packaged name ({', '.join(sorted(PACKAGED))})",
+            f"use a local path, file://, s3://, https:// (with data.sha256) or a packaged name ({', '.join(packaged_names())})",
         )
     return kind(cfg, project_root)
 

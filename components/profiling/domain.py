@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
-from tsalign.components.data.meta import DatasetMeta
-from tsalign.components.profiling.schema import ChannelDomain, DomainProfile
+from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
+from tsalign.components.profiling.schema import ChannelDomain, DomainProfile, TextCoverage
 
 # Evidence items and their weights in the knowledge score (they sum to 1).
 KNOWLEDGE_WEIGHTS: dict[str, float] = {
@@ -30,8 +31,45 @@ _EVENT_NAME = re.compile(r"holiday|event|weekend|promo|festival|closure|strike|o
 _CODED_NAME = re.compile(r"^([A-Z]{1,5}|[a-z]?\d+|[a-z]{1,2}_?\d*|col(umn)?_?\d+|var_?\d+)$")
 
 
+def text_coverage(timestamps: np.ndarray, texts: pd.DataFrame, window_steps: int) -> TextCoverage:
+    """Count, per forecast origin, the texts that ended inside its input window.
+
+    Args:
+        timestamps: the series' timestamps, sorted (datetime64[ns], [T]).
+        texts: the canonical text table (``source, start, end, field, text``).
+        window_steps: input window length in steps.
+
+    Returns:
+        Coverage over the origins ``timestamps[window_steps:]`` (none when T <= window_steps).
+    """
+    ts = np.asarray(timestamps, dtype="datetime64[ns]")
+    end = np.sort(texts["end"].to_numpy(dtype="datetime64[ns]"))
+    origins = np.arange(window_steps, len(ts))
+    # texts with first input step <= end < origin: ended before the forecast starts
+    counts = np.searchsorted(end, ts[origins], side="left") - np.searchsorted(
+        end, ts[origins - window_steps], side="left"
+    )
+    has = len(counts) > 0
+    return TextCoverage(
+        texts=len(texts),
+        sources=list(dict.fromkeys(texts["source"].tolist())),
+        start=pd.Timestamp(texts["start"].min()).isoformat() if len(texts) else "",
+        end=pd.Timestamp(texts["end"].max()).isoformat() if len(texts) else "",
+        window_steps=window_steps,
+        windows=len(counts),
+        share_with_text=round(float((counts > 0).mean()), 4) if has else 0.0,
+        texts_per_window_mean=round(float(counts.mean()), 4) if has else 0.0,
+        texts_per_window_median=float(np.median(counts)) if has else 0.0,
+        texts_per_window_max=int(counts.max()) if has else 0,
+    )
+
+
 def profile_domain(
-    frame: pd.DataFrame, meta: DatasetMeta, sampling_interval_s: float | None
+    frame: pd.DataFrame,
+    meta: DatasetMeta,
+    sampling_interval_s: float | None,
+    texts: pd.DataFrame | None = None,
+    window_steps: int = 96,
 ) -> DomainProfile:
     """Build the domain primitive from the dataset metadata and the frame.
 
@@ -39,6 +77,8 @@ def profile_domain(
         frame: canonical frame (timestamp + channel columns).
         meta: the dataset's metadata (description, units, targets, covariates).
         sampling_interval_s: median step between timestamps in seconds, or None.
+        texts: the canonical text table (data/<name>.text.parquet), or None.
+        window_steps: input window length for the text coverage.
 
     Returns:
         The DomainProfile with ``domain_context`` and ``knowledge_score``.
@@ -73,6 +113,11 @@ def profile_domain(
         "events": 1.0 if event_channels else 0.0,
         "text": 1.0 if text_channels else 0.0,
     }
+    coverage = None
+    if texts is not None:
+        coverage = text_coverage(frame[TIMESTAMP].to_numpy(), texts, window_steps)
+        # Time-stamped text is domain knowledge in proportion to the windows it reaches.
+        evidence["text"] = max(evidence["text"], coverage.share_with_text)
     breakdown = {key: round(KNOWLEDGE_WEIGHTS[key] * value, 4) for key, value in evidence.items()}
     return DomainProfile(
         name=meta.name,
@@ -82,6 +127,7 @@ def profile_domain(
         calendar_features=calendar,
         event_channels=event_channels,
         text_channels=text_channels,
+        text_coverage=coverage,
         domain_context=_context(meta, items, calendar, event_channels, sampling_interval_s),
         knowledge_score=round(min(1.0, sum(breakdown.values())), 4),
         knowledge_breakdown=breakdown,

@@ -38,6 +38,7 @@ def profile_dataset(
     cfg: ProfileConfig,
     out_dir: Path,
     train_rows: tuple[int, int] | None = None,
+    texts: pd.DataFrame | None = None,
 ) -> tuple[Profile, ProfileRef]:
     """Profile domain, characteristic and representation; recommend a paradigm; write outputs.
 
@@ -56,6 +57,8 @@ def profile_dataset(
             Everything is fitted on these rows only: the profile sets the seasonal-naive
             period, the MASE season and the prompt text, so validation and test rows must not
             shape it. None profiles every row of ``frame`` (a frame already cut to training).
+        texts: the dataset's time-stamped text (``load_texts``); its coverage of the
+            ``cfg.input_len`` input windows goes into the domain primitive.
 
     Returns:
         (the Profile, a ProfileRef pointing at the written files).
@@ -74,7 +77,7 @@ def profile_dataset(
     # thread start-up, and the pipeline may run beside Ray workers.
     with threadpool_limits(limits=1):
         interval, _, _, _ = sampling(frame)
-        domain = profile_domain(frame, meta, interval)
+        domain = profile_domain(frame, meta, interval, texts, cfg.input_len)
         characteristic = profile_characteristics(analysed, channels, analysed[TIMESTAMP], cfg)
         period, reason = dataset_period(characteristic, meta.targets)
         if period is not None:

@@ -49,6 +49,16 @@ def render_markdown(profile: Profile, plot_names: list[str]) -> str:
         + ")"
     )
     lines.append("")
+    cov = dom.text_coverage
+    if cov is not None:
+        lines.append(
+            f"Time-stamped text: {cov.texts} texts from {', '.join(cov.sources)} "
+            f"({cov.start[:10]} to {cov.end[:10]}); {cov.share_with_text:.0%} of "
+            f"{cov.windows} input windows of {cov.window_steps} steps see a text that ended "
+            f"before their forecast, {cov.texts_per_window_mean:.1f} per window on average "
+            f"(median {cov.texts_per_window_median:g}, max {cov.texts_per_window_max})."
+        )
+        lines.append("")
     lines += _table(
         ["channel", "role", "unit", "meaning"],
         [[c.name, c.role, c.unit or "—", c.meaning or ""] for c in dom.channels],

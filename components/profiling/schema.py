@@ -42,6 +42,26 @@ class ChannelDomain(_Model):
     meaning: str | None = Field(None, description="Short description derived from name/metadata.")
 
 
+class TextCoverage(_Model):
+    """How much time-stamped text (data.text) the input windows see.
+
+    A window is ``input_len`` steps ending at its forecast origin t; it counts the texts
+    whose end time lies in [first input step, t): ended before t, so none describes the
+    forecast (the same rule the alignment uses).
+    """
+
+    texts: int = Field(description="Texts (non-empty cells) in the text file.")
+    sources: list[str] = Field(description="The data.text sources, as written.")
+    start: str = Field(description="Earliest text start time.")
+    end: str = Field(description="Latest text end time.")
+    window_steps: int = Field(description="Input window length in steps (profile.input_len).")
+    windows: int = Field(description="Forecast origins counted (one per step after a window).")
+    share_with_text: float = Field(ge=0.0, le=1.0, description="Share of windows with a text.")
+    texts_per_window_mean: float
+    texts_per_window_median: float
+    texts_per_window_max: int
+
+
 class DomainProfile(_Model):
     """Domain primitive: the context the series lives in."""
 
@@ -56,6 +76,9 @@ class DomainProfile(_Model):
         default_factory=list, description="Binary channels that mark events (holidays...)."
     )
     text_channels: list[str] = Field(default_factory=list)
+    text_coverage: TextCoverage | None = Field(
+        None, description="Time-stamped text per input window; None without data.text."
+    )
     domain_context: str = Field(description="Paragraph for prompt-as-prefix / injective prompts.")
     knowledge_score: float = Field(ge=0.0, le=1.0, description="0 = nothing known, 1 = rich.")
     knowledge_breakdown: dict[str, float] = Field(

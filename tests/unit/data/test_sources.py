@@ -68,7 +68,7 @@ def test_relative_paths_resolve_from_the_project_root(tmp_path: Path) -> None:
     ("source", "pattern"),
     [
         ("gopher://x/y.csv", r"unknown source scheme 'gopher://'"),
-        ("not_a_dataset", r"not a file and not a packaged dataset.*etth1, vic_elec"),
+        ("not_a_dataset", r"not a file and not a packaged dataset.*etth1, time_mmd_agriculture.*time_mmd_health_us, vic_elec"),
         ("https://example.org/x.csv", r"needs a sha256 pin"),
         ("s3://bucket-only", r"unknown file type|bucket and a key"),
     ],
