@@ -52,6 +52,9 @@ def _check_preset_name(name: str) -> str:
     return name
 
 
+Task = Literal["forecast", "classify", "anomaly"]
+"""What a run learns: forecast windows, one label per instance, or anomaly scores per row."""
+
 Device = Literal["auto", "cpu", "cuda"]
 """Where a stage runs its tensors; ``auto`` picks cuda when one is there."""
 
@@ -562,6 +565,11 @@ class RunConfig(Section):
             return tree
         return {**tree, "profile": {**profile, "input_len": seq_len}}
 
+    task: Task = Field(
+        "forecast",
+        description="forecast | classify | anomaly: what the data holds and what every stage "
+        "does with it (data.panel / data.anomaly describe the classify and anomaly sources).",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)

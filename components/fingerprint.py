@@ -9,7 +9,8 @@ A stage's output is reused only when everything it depends on is unchanged:
   ingesting another dataset into the same ``data/`` (which changes the DVC md5 of the
   directory) does not invalidate this one's profile or model;
 - the config sections the stage reads (never the whole run config, so changing
-  ``eval`` reuses the trained model);
+  ``eval`` reuses the trained model), and the run's ``task``, which decides what every
+  stage makes of the same data;
 - the code version of the stage: a sha256 over the source files of the component
   packages it runs, so editing ``components/training`` retrains but editing
   ``components/evaluation`` only re-evaluates.
@@ -143,13 +144,21 @@ def ingest_key(config: RunConfig, project_root: str) -> str | None:
     texts = text_fingerprints(config.data, root)
     if source is None or texts is None:
         return None
-    return digest("ingest", source=source, texts=texts, data=config.data, project_root=str(root))
+    return digest(
+        "ingest",
+        task=config.task,
+        source=source,
+        texts=texts,
+        data=config.data,
+        project_root=str(root),
+    )
 
 
 def profile_key(config: RunConfig, dataset: DatasetRef) -> str:
     """Key of the profile stage: dataset content + data and profile sections + output dir."""
     return digest(
         "profile",
+        task=config.task,
         dataset=dataset_fingerprint(dataset),
         name=dataset.name,
         data=config.data,
@@ -188,6 +197,7 @@ def train_key(
     """
     return digest(
         "train",
+        task=config.task,
         dataset=dataset_fingerprint(dataset),
         data=config.data,
         model=model or config.model,
@@ -206,6 +216,7 @@ def evaluate_key(config: RunConfig, dataset: DatasetRef, profile: ProfileRef, tr
     """
     return digest(
         "evaluate",
+        task=config.task,
         dataset=dataset_fingerprint(dataset),
         md5=dataset.md5,
         data=config.data,

@@ -4,12 +4,51 @@ Field types and bounds are checked by :mod:`tsalign.components.config` alone (ch
 Names that refer to registered things — ``model.name``, each ``compare`` entry, each
 ``eval.baselines`` entry and ``train.deepspeed_preset`` — are checked here, before any
 stage runs, so a typo fails in seconds with nothing written instead of inside the train
-stage after ingest and profile have rewritten their outputs.
+stage after ingest and profile have rewritten their outputs. The same goes for the ``task``:
+a stage that does not handle it yet refuses the config up front (:func:`check_task_stages`).
 """
 
 from __future__ import annotations
 
-from tsalign.components.config import ConfigError, RunConfig
+from collections.abc import Iterable
+
+from tsalign.components.config import ConfigError, RunConfig, Task
+
+PIPELINE_STAGES = ("ingest", "profile", "train", "evaluate", "publish")
+"""The stages ``tsalign run`` (the pipeline flow) goes through, in order."""
+
+TASK_STAGES: dict[Task, tuple[str, ...]] = {
+    "forecast": PIPELINE_STAGES,
+    # Classification panels and NAB corpora are ingested, versioned and profiled; the model,
+    # loss and metrics of these tasks are not wired into train/evaluate/publish yet.
+    "classify": ("ingest", "profile"),
+    "anomaly": ("ingest", "profile"),
+}
+"""The stages that handle each task. A stage missing here refuses the task up front."""
+
+
+def task_problem(task: Task, stages: Iterable[str]) -> str | None:
+    """Why ``stages`` cannot run ``task``, or None when every one of them handles it."""
+    supported = TASK_STAGES[task]
+    missing = [stage for stage in stages if stage not in supported]
+    if not missing:
+        return None
+    return (
+        f"task: task={task}: the {missing[0]} stage is not wired yet for {task} (it runs only "
+        f"{', '.join(supported)}); run `tsalign {' / tsalign '.join(supported)}` with this "
+        "config, or set task: forecast"
+    )
+
+
+def check_task_stages(cfg: RunConfig, stages: Iterable[str], origin: str = "<config>") -> None:
+    """Refuse a config whose ``task`` one of ``stages`` does not handle yet.
+
+    Raises:
+        ConfigError: naming ``task``, the first stage that cannot run it and what can run.
+    """
+    problem = task_problem(cfg.task, stages)
+    if problem is not None:
+        raise ConfigError(f"{origin}: {problem}")
 
 
 def catalogue_problems(cfg: RunConfig) -> list[str]:
@@ -42,8 +81,11 @@ def catalogue_problems(cfg: RunConfig) -> list[str]:
     return problems
 
 
-def check_run_config(cfg: RunConfig, origin: str = "<config>") -> RunConfig:
-    """Refuse a config naming unknown models, baselines or DeepSpeed presets.
+def check_run_config(
+    cfg: RunConfig, origin: str = "<config>", stages: Iterable[str] = ()
+) -> RunConfig:
+    """Refuse a config naming unknown models, baselines or DeepSpeed presets, or whose
+    ``task`` one of ``stages`` does not handle yet.
 
     Returns:
         ``cfg`` unchanged, so loading can be written ``check_run_config(load_config(...))``.
@@ -52,6 +94,9 @@ def check_run_config(cfg: RunConfig, origin: str = "<config>") -> RunConfig:
         ConfigError: listing every bad name with the valid choices.
     """
     problems = catalogue_problems(cfg)
+    task = task_problem(cfg.task, stages)
+    if task is not None:
+        problems.insert(0, task)
     if problems:
         raise ConfigError("\n".join(f"{origin}: {p}" for p in problems))
     return cfg

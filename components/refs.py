@@ -29,6 +29,10 @@ class DatasetRef(Ref):
     text_path: str | None = Field(
         None, description="Canonical text Parquet beside the series; None without data.text."
     )
+    task: str = Field(
+        "forecast",
+        description="forecast: one series; classify: a labelled panel; anomaly: series + windows.",
+    )
 
 
 class ProfileRef(Ref):

@@ -15,6 +15,7 @@ from tsalign.components.config import RunConfig
 from tsalign.components.evaluation.runner import evaluate
 from tsalign.components.fingerprint import evaluate_key, outputs_exist
 from tsalign.components.models import model_spec
+from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, TrainedCandidates
 from tsalign.components.state import latest, record
 from tsalign.flows import artifacts
@@ -57,6 +58,7 @@ def evaluate_flow(
 ) -> EvalReport:
     """Evaluate the latest (or given) trained candidates."""
     config = confine(config)
+    check_task_stages(config, ("evaluate",), "evaluate config")
     name = config.data.name
     dataset = dataset or latest(config.workdir, name, DatasetRef)
     profile = profile or latest(config.workdir, name, ProfileRef)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from prefect import flow
 
 from tsalign.components.config import RunConfig
-from tsalign.components.preflight import check_run_config
+from tsalign.components.preflight import PIPELINE_STAGES, check_run_config
 from tsalign.components.refs import PublishedVersion
 from tsalign.flows.confinement import confine
 from tsalign.flows.evaluate import evaluate_flow
@@ -23,8 +23,8 @@ from tsalign.flows.train import train_flow
 def pipeline(config: RunConfig = RunConfig(), project_root: str = ".") -> PublishedVersion:  # noqa: B008
     """Version the data, profile it, train, evaluate against baselines, publish."""
     # Runs started from the UI skip the CLI's loading: refuse a bad catalogue name or preset
-    # here, before ingest and profile rewrite their outputs.
-    check_run_config(config, "pipeline config")
+    # or a task a later stage cannot run here, before ingest and profile rewrite their outputs.
+    check_run_config(config, "pipeline config", PIPELINE_STAGES)
     config = confine(config, project_root)
     dataset = ingest_flow(config, project_root)
     profile = profile_flow(config, dataset)

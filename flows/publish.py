@@ -15,6 +15,7 @@ from prefect.runtime import deployment, flow_run
 
 from tsalign.components.config import RunConfig
 from tsalign.components.evaluation.validation import ValidationScorer
+from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
@@ -83,6 +84,7 @@ def publish_flow(
 ) -> PublishedVersion:
     """Publish the latest (or given) evaluated run to the registry."""
     config = confine(config, project_root)
+    check_task_stages(config, ("publish",), "publish config")
     name = config.data.name
     dataset = dataset or latest(config.workdir, name, DatasetRef)
     profile = profile or latest(config.workdir, name, ProfileRef)

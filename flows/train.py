@@ -14,6 +14,7 @@ from tsalign.components.config import ModelConfig, RunConfig
 from tsalign.components.evaluation.runner import check_baselines
 from tsalign.components.fingerprint import outputs_exist, train_key
 from tsalign.components.models import get_entry, model_spec
+from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from tsalign.components.state import MissingStageOutput, latest, record
 from tsalign.components.training.candidates import train_candidate
@@ -51,6 +52,7 @@ def train_flow(
 ) -> TrainedCandidates:
     """Train model.name and each compare entry; the profile (when present) gives period and context."""
     config = confine(config)
+    check_task_stages(config, ("train",), "train config")
     dataset = dataset or latest(config.workdir, config.data.name, DatasetRef)
     if profile is None:
         try:

@@ -62,6 +62,7 @@ def build_lineage(
 ) -> dict[str, Any]:
     """Everything needed to trace a version back to its data, code and runs."""
     return {
+        "task": config.task,
         "dataset": dataset.name,
         "data_md5": dataset.md5,
         "dvc_remote": dataset.remote,
@@ -134,7 +135,11 @@ def publish_run(
     card = ModelCardInfo(
         base_model=model.backbone,
         datasets=[dataset.name],
-        tags=[model.name, f"recommended-paradigm:{paradigm or 'unprofiled'}"],
+        tags=[
+            model.name,
+            f"task:{config.task}",
+            f"recommended-paradigm:{paradigm or 'unprofiled'}",
+        ],
         summary=(
             f"{model.name} forecaster for {dataset.name}: horizon "
             f"{config.data.window.horizon} from {config.data.window.seq_len} steps; "
@@ -149,7 +154,12 @@ def publish_run(
         metrics=metrics,
         lineage=lineage,
         description=f"Trained in Ray run {train.run_name} on data version {dataset.md5}.",
-        tags={"dataset": dataset.name, "model": model.name, "data_md5": dataset.md5},
+        tags={
+            "task": config.task,
+            "dataset": dataset.name,
+            "model": model.name,
+            "data_md5": dataset.md5,
+        },
         card=card,
     )
     version = version.model_copy(

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from tsalign.components.preflight import PIPELINE_STAGES
 from tsalign.flows.cli import data as data_cli
 from tsalign.flows.cli import registry as registry_cli
 from tsalign.flows.cli.cluster import default_ray_auth_mode, jobs_cmd, submit_cmd
@@ -103,7 +104,7 @@ def run(
     """
     # Each command checks its config before importing its flow (Prefect, torch), so a
     # bad name fails in about a second with nothing written.
-    cfg = load_run(config, overrides, data_rev)
+    cfg = load_run(config, overrides, data_rev, stages=PIPELINE_STAGES)
     from tsalign.flows.pipeline import pipeline
     from tsalign.flows.summary import print_summary
 
@@ -121,7 +122,7 @@ def ingest(
     data_rev: DataRevOpt = None,
 ) -> None:
     """Validate the configured source, write canonical Parquet under data/ and `dvc add` + push it."""
-    cfg = load_run(config, overrides, data_rev)
+    cfg = load_run(config, overrides, data_rev, stages=("ingest",))
     from tsalign.flows.ingest import ingest_flow
 
     with user_errors():
@@ -139,7 +140,7 @@ def ingest(
 @app.command()
 def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Profile the latest ingested version: domain, characteristic and representation primitives."""
-    cfg = load_run(config, overrides)
+    cfg = load_run(config, overrides, stages=("profile",))
     from tsalign.components.profiling import load_profile, print_profile
     from tsalign.flows.profile import profile_flow
 
@@ -152,7 +153,7 @@ def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
 @app.command()
 def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Fine-tune the configured model on Ray Train + DeepSpeed (after ingest and profile)."""
-    cfg = load_run(config, overrides)
+    cfg = load_run(config, overrides, stages=("train",))
     from tsalign.flows.summary import run_line
     from tsalign.flows.train import train_flow
 
@@ -167,7 +168,7 @@ def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
 @app.command()
 def evaluate(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Score the latest trained model beside the baselines on the test split."""
-    cfg = load_run(config, overrides)
+    cfg = load_run(config, overrides, stages=("evaluate",))
     from tsalign.flows.evaluate import evaluate_flow
     from tsalign.flows.summary import metrics_table
 
@@ -181,7 +182,7 @@ def publish(
     config: ConfigOpt = None, overrides: Overrides = None, project: ProjectOpt = Path(".")
 ) -> None:
     """Publish the latest evaluated model as a new immutable registry version."""
-    cfg = load_run(config, overrides)
+    cfg = load_run(config, overrides, stages=("publish",))
     from tsalign.flows.publish import publish_flow
 
     with user_errors():

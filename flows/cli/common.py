@@ -211,15 +211,21 @@ def load(
 
 
 def load_run(
-    config: Path | None, overrides: list[str] | None, data_rev: str | None = None
+    config: Path | None,
+    overrides: list[str] | None,
+    data_rev: str | None = None,
+    stages: tuple[str, ...] = (),
 ) -> RunConfig:
-    """:func:`load`, then check every catalogue name and preset before any stage runs."""
+    """:func:`load`, then check every catalogue name and preset, and that ``stages`` handle
+    the config's task, before any stage runs."""
     from tsalign.components.preflight import check_run_config
 
     cfg = load(config, overrides, data_rev)
     origin = str(config) if config is not None else "<defaults>"
     try:
-        return check_run_config(cfg, origin + (" + overrides" if overrides or data_rev else ""))
+        return check_run_config(
+            cfg, origin + (" + overrides" if overrides or data_rev else ""), stages
+        )
     except ConfigError as err:
         fail(str(err))
         raise  # unreachable: fail() exits

@@ -91,3 +91,18 @@ def test_name_far_from_every_entry_gets_no_suggestion_but_the_valid_list():
 def test_valid_config_passes_unchanged():
     cfg = load_config(None, ["model.name=gpt4ts_lora", "eval.baselines=[naive, llmtime]"])
     assert check_run_config(cfg) is cfg
+
+
+def test_task_is_forecast_by_default_and_checked_against_the_stages():
+    cfg = load_config(None, ["task=anomaly"])
+    assert load_config(None).task == "forecast"
+    check_run_config(cfg, "c.yaml", ("ingest", "profile"))  # ingest and profile handle it
+    with pytest.raises(ConfigError, match=r"c.yaml: task: task=anomaly: the train stage"):
+        check_run_config(cfg, "c.yaml", ("ingest", "train"))
+
+
+def test_unknown_task_names_the_field_and_choices():
+    with pytest.raises(
+        ConfigError, match=r"task: Input should be 'forecast', 'classify' or 'anomaly'"
+    ):
+        load_config(None, ["task=regress"])

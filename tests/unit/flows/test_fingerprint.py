@@ -143,3 +143,11 @@ def test_outputs_exist_detects_deleted_files(tmp_path: Path):
     assert not fp.outputs_exist(dataset, str(tmp_path))  # data.dvc moved on since
     (tmp_path / "data.dvc").write_text(f"outs:\n- md5: {dataset.md5}\n  path: data\n")
     assert fp.outputs_exist(dataset, str(tmp_path))
+
+
+def test_task_changes_every_stage_key(tmp_path: Path):
+    """The same data and sections under another task must never reuse a stage's output."""
+    dataset = _dataset(tmp_path)
+    base = _keys(RunConfig(), dataset)
+    classify = _keys(build_config({"task": "classify"}), dataset)
+    assert all(classify[stage] != base[stage] for stage in base)

@@ -139,3 +139,27 @@ def test_pipeline_started_from_the_ui_checks_catalogue_names_first(tmp_path: Pat
     with pytest.raises(ConfigError, match=r"compare\[1\]: 'dlinaer' is not in the catalogue"):
         pipeline.fn(config=config, project_root=str(tmp_path))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "stage"),
+    [("run", "train"), ("train", "train"), ("evaluate", "evaluate"), ("publish", "publish")],
+)
+@pytest.mark.parametrize("task", ["classify", "anomaly"])
+def test_stage_that_cannot_run_the_task_refuses_it_up_front(
+    command: str, stage: str, task: str, tmp_path: Path
+):
+    result = runner.invoke(app, [command, f"task={task}", f"workdir={tmp_path / 'out'}"])
+    assert result.exit_code == 1
+    assert f"task: task={task}: the {stage} stage is not wired yet for {task}" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_pipeline_started_from_the_ui_refuses_a_task_it_cannot_train(tmp_path: Path):
+    from tsalign.components.config import ConfigError, build_config
+    from tsalign.flows.pipeline import pipeline
+
+    config = build_config({"task": "classify", "workdir": str(tmp_path)})
+    with pytest.raises(ConfigError, match="task=classify: the train stage is not wired yet"):
+        pipeline.fn(config=config, project_root=str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
