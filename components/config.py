@@ -138,6 +138,35 @@ class TextConfig(Section):
     sources: list[TextSourceConfig] = Field(
         min_length=1, description="Text files; all are written to data/<name>.text.parquet."
     )
+    # Alignment: a window whose forecast starts at t sees a text only if end + lag < t.
+    lag: str = Field(
+        "0s", description="Publication delay: a text is seen only if end + lag < forecast start."
+    )
+    last: int | None = Field(
+        None, ge=1, description="Each window keeps at most the last k texts; None: all."
+    )
+    within: str | None = Field(
+        None, description="Each window keeps texts that ended within this span (e.g. 28D)."
+    )
+
+    @model_validator(mode="after")
+    def _check_spans(self) -> TextConfig:
+        import pandas as pd  # only when a text section is set
+
+        for name in ("lag", "within"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                span = pd.Timedelta(value)
+            except ValueError:
+                raise ValueError(
+                    f"{name} {value!r} is not a time span; write it as a pandas Timedelta "
+                    "such as 0s, 12h, 7D"
+                ) from None
+            if span < pd.Timedelta(0):
+                raise ValueError(f"{name} must not be negative, got {value!r}")
+        return self
 
 
 class DataConfig(Section):
