@@ -492,6 +492,20 @@ class EvalConfig(Section):
     device: Device = Field("auto", description="Where models run; auto = cuda when available.")
     max_test_windows: int | None = Field(None, ge=1, description="Cap on test windows; None = all.")
     seed: int = Field(2024, description="Seed for any sampling during evaluation.")
+    seeds: list[int] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Train every trainable candidate once per seed (results: mean ± std, "
+        "intervals over the seeds' mean errors); empty = train.seed alone.",
+    )
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:
+            raise ValueError(f"seeds {repeated} are listed twice; list each seed once")
+        return seeds
 
 
 class RegistryConfig(Section):
@@ -621,6 +635,22 @@ class RunConfig(Section):
         import hashlib
 
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+    def train_seeds(self) -> list[int]:
+        """Seeds each trainable candidate is trained with: ``eval.seeds``, else ``train.seed``."""
+        return list(self.eval.seeds) or [self.train.seed]
+
+    def seeded(self, trainable: bool = True) -> list[RunConfig]:
+        """This config once per training seed (``train.seed`` set to it).
+
+        Args:
+            trainable: False for a model with nothing to fit, which needs one export.
+        """
+        seeds = self.train_seeds() if trainable else self.train_seeds()[:1]
+        return [
+            self.model_copy(update={"train": self.train.model_copy(update={"seed": s})})
+            for s in seeds
+        ]
 
     def candidates(self) -> list[ModelConfig]:
         """The model sections to train: ``model`` first, then each ``compare`` entry."""

@@ -56,6 +56,7 @@ class TrainResult(Ref):
     checkpoint_uri: str = Field(description="Directory with the exported model (safetensors).")
     curves: dict[str, list[float]] = Field(default_factory=dict)
     train_seconds: float = 0.0
+    seed: int | None = Field(None, description="train.seed the run was trained with.")
 
 
 class TrainedCandidates(Ref):
@@ -99,6 +100,9 @@ class EvalReport(Ref):
     recommended_won: bool | None = Field(
         None,
         description="Whether the profile's recommended paradigm scored best; None if not trained.",
+    )
+    scorecard_paths: list[str] = Field(
+        default_factory=list, description="scorecard.json, scorecard.md and scorecard.png."
     )
 
 

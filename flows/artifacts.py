@@ -4,7 +4,8 @@
   stationarity, forecastability, missing share) + the paradigm recommendation,
   and a link per plot;
 - evaluate: the metrics table, the trained model beside its baselines, with the
-  ratio to seasonal-naive (the honest reference of Tan et al.);
+  ratio to seasonal-naive (the honest reference of Tan et al.), and the paradigm
+  scorecard (cost against accuracy, bootstrap intervals against the ablations);
 - publish: a link to the registry version and a summary of the promotion decision.
 
 Artifact keys are stable per dataset (``<dataset>-profile`` ...), so the UI's
@@ -22,6 +23,13 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
+from tsalign.components.evaluation.scorecard import (
+    JSON_FILE,
+    MARKDOWN_FILE,
+    PLOT_FILE,
+    load_scorecard,
+    table_rows,
+)
 from tsalign.components.profiling import load_profile
 from tsalign.components.refs import EvalReport, ProfileRef, PublishedVersion
 from tsalign.components.storage import is_s3_uri
@@ -123,6 +131,25 @@ def publish_metrics(dataset: str, report: EvalReport) -> None:
             f"Test split of {dataset}, {report.test_windows} windows; MSE/MAE on the "
             f"standardised scale, MAE (orig) in data units. Report: {report.report_path}"
         ),
+    )
+
+
+def publish_scorecard(dataset: str, report: EvalReport) -> None:
+    """The paradigm scorecard (markdown with the intervals) and its rows as a table."""
+    paths = {Path(p).name: Path(p) for p in report.scorecard_paths}
+    if JSON_FILE not in paths:
+        return  # a report written before scorecards existed
+    card = load_scorecard(paths[JSON_FILE])
+    create_markdown_artifact(
+        paths[MARKDOWN_FILE].read_text(),
+        key=artifact_key(dataset, "scorecard"),
+        description=f"Paradigm scorecard of {dataset}: cost against accuracy. Plot: "
+        f"{paths[PLOT_FILE]}",
+    )
+    create_table_artifact(
+        table_rows(card),
+        key=artifact_key(dataset, "scorecard-table"),
+        description=f"Paradigm scorecard of {dataset}, {card.test_windows} test windows",
     )
 
 

@@ -7,7 +7,9 @@ changing only ``eval`` re-evaluates without retraining.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from prefect import flow, task
 
@@ -16,11 +18,27 @@ from tsalign.components.evaluation.runner import evaluate
 from tsalign.components.fingerprint import evaluate_key, outputs_exist
 from tsalign.components.models import model_spec
 from tsalign.components.preflight import check_task_stages
-from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, TrainedCandidates
+from tsalign.components.refs import (
+    DatasetRef,
+    EvalReport,
+    ProfileRef,
+    TrainedCandidates,
+    TrainResult,
+)
 from tsalign.components.state import latest, record
 from tsalign.flows import artifacts
 from tsalign.flows.caching import CACHED, key_fn, run_cached
 from tsalign.flows.confinement import confine
+
+T = TypeVar("T")
+
+
+def by_model(trained: TrainedCandidates, field: Callable[[TrainResult], T]) -> dict[str, list[T]]:
+    """``field`` of every seed's run, grouped by candidate (model.name first)."""
+    out: dict[str, list[T]] = {}
+    for run in trained.runs:
+        out.setdefault(run.model, []).append(field(run))
+    return out
 
 
 @task(name="evaluate-models", cache_key_fn=key_fn(evaluate_key), **CACHED)
@@ -32,15 +50,15 @@ def evaluate_models(
         dataset.path,
         config.data,
         config.eval,
-        {run.model: run.checkpoint_uri for run in trained.runs},
+        by_model(trained, lambda run: run.checkpoint_uri),
         model_spec(dataset, config.data.window, profile, config.eval.season),
         out_dir,
         recommended_paradigm=profile.recommended_paradigm,
-        curves={run.model: run.curves for run in trained.runs},
+        curves=by_model(trained, lambda run: run.curves),
         context={
             "data_md5": dataset.md5,
             "config_sha256": config.fingerprint(),
-            "train_seed": config.train.seed,
+            "train_seeds": config.train_seeds(),
             "ray_runs": [run.run_name for run in trained.runs],
         },
         select=config.publish.select,
@@ -66,4 +84,5 @@ def evaluate_flow(
     report = run_cached(evaluate_models, outputs_exist, config, dataset, profile, trained)
     record(config.workdir, name, report)
     artifacts.publish_metrics(name, report)
+    artifacts.publish_scorecard(name, report)
     return report

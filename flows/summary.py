@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 
 from tsalign.components.config import RunConfig
+from tsalign.components.evaluation.intervals import describe
+from tsalign.components.evaluation.scorecard import (
+    JSON_FILE,
+    MARKDOWN_FILE,
+    PLOT_FILE,
+    load_scorecard,
+    table_rows,
+)
 from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
@@ -38,6 +48,23 @@ def metrics_table(report: EvalReport) -> Table:
             f"{m['mase']:.3f}",
         )
     return table
+
+
+def print_scorecard(report: EvalReport) -> None:
+    """The paradigm scorecard and one line per bootstrap interval (none for older reports)."""
+    path = next((Path(p) for p in report.scorecard_paths if Path(p).name == JSON_FILE), None)
+    if path is None:
+        return
+    card = load_scorecard(path)
+    rows = table_rows(card)
+    if rows:
+        table = Table(*rows[0], title=f"paradigm scorecard, {card.test_windows} test windows")
+        for row in rows:
+            table.add_row(*row.values())
+        console.print(table)
+    for c in card.comparisons:
+        console.print(describe(c))
+    console.print(f"scorecard: {path.with_name(MARKDOWN_FILE)}, plot {path.with_name(PLOT_FILE)}")
 
 
 def run_line(run: TrainResult) -> str:
@@ -75,3 +102,4 @@ def print_summary(cfg: RunConfig) -> None:
     stages.add_row("promote", version.promotion_reason)
     console.print(stages)
     console.print(metrics_table(report))
+    print_scorecard(report)

@@ -38,7 +38,12 @@ def connect_cluster(address: str) -> None:
 def train_model(
     config: RunConfig, model: ModelConfig, dataset: DatasetRef, profile: ProfileRef | None
 ) -> TrainResult:
-    run_name = effective_run_name(config.train, model.name, new_run_name(model.name))
+    # With several seeds each gets its own run (a fixed train.run_name must not resume
+    # another seed's checkpoints).
+    label = (
+        model.name if len(config.train_seeds()) == 1 else f"{model.name}-seed{config.train.seed}"
+    )
+    run_name = effective_run_name(config.train, label, new_run_name(label))
     spec = model_spec(dataset, config.data.window, profile, config.eval.season)
     with training_progress(run_name) as on_progress:
         return train_candidate(
@@ -68,8 +73,9 @@ def train_flow(
         connect_cluster(address)
     result = TrainedCandidates(
         runs=[
-            run_cached(train_model, outputs_exist, config, model, dataset, profile)
+            run_cached(train_model, outputs_exist, seeded, model, dataset, profile)
             for model in candidates
+            for seeded in config.seeded(get_entry(model.name).trainable)
         ]
     )
     record(config.workdir, dataset.name, result)

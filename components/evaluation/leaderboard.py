@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tsalign.components.evaluation.intervals import Comparison
 
 LLM_PARADIGMS = ("injective", "bridging", "internal")
 
@@ -31,6 +35,10 @@ def recommended_won(
     return paradigms[best] == recommended
 
 
+def _with_std(value: float, std: float | None, digits: int) -> str:
+    return f"{value:.{digits}f}" if std is None else f"{value:.{digits}f} ± {std:.{digits}f}"
+
+
 def render_leaderboard(
     metrics: Mapping[str, Mapping[str, float]],
     paradigms: Mapping[str, str],
@@ -41,23 +49,39 @@ def render_leaderboard(
     *,
     validation: Mapping[str, float] | None = None,
     selection_reason: str = "",
+    std: Mapping[str, Mapping[str, float]] | None = None,
+    comparisons: Sequence[Comparison] = (),
 ) -> str:
-    """Markdown table ranked by standardised test MSE, with the validation losses and choice."""
+    """Markdown table ranked by standardised test MSE (mean ± std over seeds), with the
+    validation losses, the choice and the intervals.
+
+    Args:
+        validation: per model, the validation loss on the same windows.
+        selection_reason: why the published candidate was chosen.
+        std: per model, the standard deviation over seeds of each metric (absent: one seed).
+        comparisons: the LLM models' bootstrap intervals against their references; a
+            model is said to be helped by its LM only when its intervals exclude 0.
+    """
+    from tsalign.components.evaluation.intervals import describe, lm_helps
+
+    std = std or {}
     lines = [
         f"# Leaderboard ({windows} test windows)",
         "",
-        "MSE and MAE on the standardised scale; MAE, sMAPE and MASE in original units.",
+        "MSE and MAE on the standardised scale (mean ± std over seeds where trained under "
+        "several); MAE, sMAPE and MASE in original units.",
         "",
         "| rank | model | paradigm | MSE | MAE | MAE (orig) | sMAPE % | MASE |",
         "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     ranked = sorted(metrics, key=lambda name: metrics[name]["mse"])
     for rank, name in enumerate(ranked, start=1):
-        m = metrics[name]
+        m, s = metrics[name], std.get(name, {})
         label = f"**{name}** (published)" if name == candidate else name
         lines.append(
-            f"| {rank} | {label} | {paradigms[name]} | {m['mse']:.4f} | {m['mae']:.4f} | "
-            f"{m['mae_orig']:.4g} | {m['smape']:.2f} | {m['mase']:.3f} |"
+            f"| {rank} | {label} | {paradigms[name]} | {_with_std(m['mse'], s.get('mse'), 4)} | "
+            f"{_with_std(m['mae'], s.get('mae'), 4)} | {m['mae_orig']:.4g} | {m['smape']:.2f} | "
+            f"{m['mase']:.3f} |"
         )
     verdict = {True: "won", False: "did not win", None: "was not evaluated"}[won]
     lines += ["", f"Recommended paradigm: **{recommended or 'none'}** — {verdict}."]
@@ -66,4 +90,9 @@ def render_leaderboard(
         lines += ["", f"Validation loss (standardised MSE, same windows): {scores}."]
     if selection_reason:
         lines += ["", f"Published: **{candidate}** — {selection_reason}."]
+    if comparisons:
+        lines += ["", "## Does the LM help? (95% paired bootstrap intervals of ΔMSE)", ""]
+        for model in dict.fromkeys(c.model for c in comparisons):
+            lines.append(f"- **{model}: {lm_helps(comparisons, model)}**")
+            lines += [f"  - {describe(c)}" for c in comparisons if c.model == model]
     return "\n".join(lines) + "\n"

@@ -4,12 +4,18 @@ Every model sees exactly the same windows of the test split (all of them, no
 drop_last; the count is checked against the protocol), inputs and targets on
 the standardised scale. Metrics are reported on that scale (the papers'
 convention) and in original units (what operators read), overall, per
-horizon-step bucket and per channel.
+horizon-step bucket and per channel. A candidate trained under several seeds
+(``eval.seeds``) is scored once per seed and reported as mean and standard
+deviation; each LLM model gets paired bootstrap intervals against its LLM-free
+ablation and the best classic baseline, and every candidate a row of the
+paradigm scorecard (cost against accuracy).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import statistics
+import time
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,7 @@ from tsalign.components.data.protocol import Protocol, load_protocol
 from tsalign.components.data.windows import WindowDataset
 from tsalign.components.device import resolve_device, torch_device
 from tsalign.components.evaluation import metrics as M
+from tsalign.components.evaluation.intervals import compare_llm_models
 from tsalign.components.evaluation.leaderboard import (
     paradigm_of,
     recommended_won,
@@ -31,12 +38,20 @@ from tsalign.components.evaluation.leaderboard import (
 )
 from tsalign.components.evaluation.plots import write_plots
 from tsalign.components.evaluation.provenance import provenance
+from tsalign.components.evaluation.scorecard import (
+    Scorecard,
+    ScorecardRow,
+    training_cost,
+    write_scorecard,
+)
 from tsalign.components.evaluation.validation import ValidationScorer
 from tsalign.components.inference import predict_windows
 from tsalign.components.models import (
     ModelSpec,
+    ablations_of,
     baseline_problem,
     build_model,
+    count_parameters,
     load_pretrained,
 )
 from tsalign.components.refs import EvalReport
@@ -146,16 +161,60 @@ def _load_candidate(
     return model, spec
 
 
+Runs = str | Sequence[str]
+"""One exported model directory, or one per training seed."""
+Curves = Mapping[str, list[float]]
+
+
+def _as_list(value: Runs | Curves | Sequence[Curves]) -> list:
+    return [value] if isinstance(value, str | Mapping) else list(value)
+
+
+def _timed_predict(
+    model: torch.nn.Module, windows: Dataset, batch_size: int, device: torch.device
+) -> tuple[np.ndarray, float]:
+    """Forecasts of every window and the milliseconds per window they took."""
+    started = time.perf_counter()
+    pred = predict_windows(model, windows, batch_size, device)
+    return pred, 1000 * (time.perf_counter() - started) / max(len(pred), 1)
+
+
+def _mean_and_std(per_seed: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Metric means over seeds and their sample standard deviations (empty with one seed)."""
+    means = {k: statistics.fmean(m[k] for m in per_seed) for k in per_seed[0]}
+    if len(per_seed) < 2:
+        return means, {}
+    return means, {k: statistics.stdev(m[k] for m in per_seed) for k in per_seed[0]}
+
+
+def _mean_nested(trees: list[Any]) -> Any:
+    """Element-wise mean of equally shaped nested dicts of floats (per-seed breakdowns)."""
+    if isinstance(trees[0], dict):
+        return {k: _mean_nested([t[k] for t in trees]) for k in trees[0]}
+    return statistics.fmean(trees)
+
+
+def block_windows(windows: Dataset, horizon: int) -> int:
+    """Test windows per bootstrap block: enough that blocks' forecast targets do not overlap.
+
+    Windows start one step apart (``horizon`` of them share target steps); a window cap
+    keeps evenly spaced ones, which overlap less.
+    """
+    starts = windows.indices if isinstance(windows, Subset) else range(len(windows))
+    gap = (starts[-1] - starts[0]) / max(len(starts) - 1, 1) if len(starts) > 1 else 1
+    return max(1, int(np.ceil(horizon / max(gap, 1))))
+
+
 def evaluate(
     dataset_path: str,
     data_cfg: DataConfig,
     eval_cfg: EvalConfig,
-    candidates: Mapping[str, str],
+    candidates: Mapping[str, Runs],
     spec: ModelSpec,
     out_dir: Path,
     *,
     recommended_paradigm: str | None = None,
-    curves: Mapping[str, Mapping[str, list[float]]] | None = None,
+    curves: Mapping[str, Curves | Sequence[Curves]] | None = None,
     context: Mapping[str, Any] | None = None,
     select: SelectMode = "model",
     max_val_windows: int | None = None,
@@ -170,14 +229,18 @@ def evaluate(
         dataset_path: canonical Parquet file of the dataset version.
         data_cfg: split and window settings (must match training).
         eval_cfg: baselines, batch size, optional window cap, seed.
-        candidates: catalogue name -> exported model directory; the first is the
-            published candidate, the rest (ablations, trained baselines) sit beside it.
+        candidates: catalogue name -> exported model directory, or one directory per
+            training seed; the first is the published candidate, the rest (ablations,
+            trained baselines) sit beside it. Validation scores (and so the choice of the
+            published candidate) use each candidate's first seed, the run that is published.
         spec: the run's model spec (:func:`~tsalign.components.models.model_spec`, the one the
             candidates were trained with): baselines are built from it, and its season is
             the MASE period (1 when there is none).
-        out_dir: where metrics.json, leaderboard.md and plots/ are written.
+        out_dir: where metrics.json, leaderboard.md, scorecard.{json,md,png} and plots/
+            are written.
         recommended_paradigm: the profile's advice, audited against the results.
-        curves: per candidate, its training/validation loss curves (for the plots).
+        curves: per candidate, its training curves (losses, epoch seconds, samples/s,
+            peak memory), one mapping or one per seed, for the plots and the scorecard.
         context: provenance to record (data md5, config hash, seeds...).
         select: ``publish.select``: ``model`` keeps the first candidate, ``best_val`` takes
             the lowest validation loss among those that beat seasonal naive on test.
@@ -199,20 +262,29 @@ def evaluate(
     n_channels = len(proto.targets)
     _check_spec("the model spec is", spec, data_cfg, n_channels)
 
-    trained = {
-        name: _load_candidate(name, d, data_cfg, n_channels) for name, d in candidates.items()
+    seeds = {
+        name: [_load_candidate(name, d, data_cfg, n_channels) for d in _as_list(dirs)]
+        for name, dirs in candidates.items()
     }
-    models = {name: model for name, (model, _) in trained.items()}
+    trained = {name: runs[0] for name, runs in seeds.items()}  # the run that is published
+    models = {name: [model for model, _ in runs] for name, runs in seeds.items()}
     for name in eval_cfg.baselines:
-        models.setdefault(name, build_model(ModelConfig(name=name), spec))
+        models.setdefault(name, [build_model(ModelConfig(name=name), spec)])
 
     device = torch_device(resolve_device(eval_cfg.device, "eval.device"))
     true = targets_of(windows, eval_cfg.batch_size)
     scale = M.mase_scale(proto.inverse(proto.train), season if len(proto.train) > season else 1)
-    preds = {
-        name: predict_windows(m, windows, eval_cfg.batch_size, device) for name, m in models.items()
+    timed = {
+        name: [_timed_predict(m, windows, eval_cfg.batch_size, device) for m in runs]
+        for name, runs in models.items()
     }
-    results = {name: score(p, true, proto, scale) for name, p in preds.items()}
+    preds = {name: [p for p, _ in runs] for name, runs in timed.items()}
+    spread = {
+        name: _mean_and_std([score(p, true, proto, scale) for p in ps])
+        for name, ps in preds.items()
+    }
+    results = {name: means for name, (means, _) in spread.items()}
+    std = {name: s for name, (_, s) in spread.items()}
     paradigms = {name: paradigm_of(name) for name in models}
     won = recommended_won(results, paradigms, recommended_paradigm)
     scorer = ValidationScorer(proto, data_cfg.window, max_val_windows, eval_cfg.batch_size)
@@ -229,8 +301,47 @@ def evaluate(
         test_metric=gate_metric,
     )
 
+    # Per-window MSE, averaged over seeds: what the paired bootstrap resamples.
+    errors = {
+        name: np.mean([((p - true) ** 2).mean(axis=(1, 2)) for p in ps], axis=0)
+        for name, ps in preds.items()
+    }
+    block = block_windows(windows, spec.horizon)
+    comparisons = compare_llm_models(
+        errors,
+        {name: m["mse"] for name, m in results.items()},
+        paradigms,
+        {name: ablations_of(name) for name in models},
+        block=block,
+        seed=eval_cfg.seed,
+    )
+    curve_lists = {name: _as_list(c) for name, c in (curves or {}).items()}
+    card = Scorecard(
+        test_windows=len(true),
+        rows=[
+            _scorecard_row(
+                name,
+                paradigms[name],
+                runs,
+                timed[name],
+                results[name],
+                std[name],
+                curve_lists.get(name, []),
+            )
+            for name, runs in models.items()
+        ],
+        comparisons=comparisons,
+    )
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    plots = write_plots(preds, true, proto.targets, curves or {}, out_dir / "plots")
+    plots = write_plots(
+        {name: ps[0] for name, ps in preds.items()},
+        true,
+        proto.targets,
+        {name: c[0] for name, c in curve_lists.items() if c},
+        out_dir / "plots",
+    )
+    scorecard_paths = write_scorecard(card, out_dir, header=_scorecard_header(models, block))
     leaderboard = out_dir / "leaderboard.md"
     write_text_atomic(
         leaderboard,
@@ -243,6 +354,8 @@ def evaluate(
             len(true),
             validation=validation,
             selection_reason=selection.reason,
+            std=std,
+            comparisons=comparisons,
         ),
     )
     report_path = out_dir / "metrics.json"
@@ -259,8 +372,14 @@ def evaluate(
         "recommended_paradigm": recommended_paradigm,
         "recommended_won": won,
         "metrics": results,
+        "metrics_std": std,
+        "seeds": {name: len(runs) for name, runs in models.items()},
         "paradigms": paradigms,
-        "breakdown": {name: breakdown(p, true, proto.targets) for name, p in preds.items()},
+        "comparisons": [c.model_dump(mode="json") for c in comparisons],
+        "breakdown": {
+            name: _mean_nested([breakdown(p, true, proto.targets) for p in ps])
+            for name, ps in preds.items()
+        },
         "provenance": provenance(eval_cfg.seed, context or {}),
     }
     write_json_atomic(report_path, payload, indent=2)
@@ -274,4 +393,38 @@ def evaluate(
         leaderboard_path=str(leaderboard),
         plot_paths=[str(p) for p in plots],
         recommended_won=won,
+        scorecard_paths=[str(p) for p in scorecard_paths],
+    )
+
+
+def _scorecard_row(
+    name: str,
+    paradigm: str,
+    runs: list[torch.nn.Module],
+    timed: list[tuple[np.ndarray, float]],
+    means: Mapping[str, float],
+    std: Mapping[str, float],
+    curves: list[Curves],
+) -> ScorecardRow:
+    trainable, total = count_parameters(runs[0])
+    return ScorecardRow(
+        model=name,
+        paradigm=paradigm,
+        seeds=len(runs),
+        trainable_params=trainable,
+        total_params=total,
+        training=training_cost(curves),
+        inference_ms_per_window=statistics.fmean(ms for _, ms in timed),
+        mse=means["mse"],
+        mse_std=std.get("mse"),
+        mae=means["mae"],
+        mae_std=std.get("mae"),
+    )
+
+
+def _scorecard_header(models: Mapping[str, list[torch.nn.Module]], block: int) -> str:
+    seeds = max(len(runs) for runs in models.values())
+    return (
+        f"Trained candidates: {seeds} seed(s) each (eval.seeds); bootstrap blocks of "
+        f"{block} consecutive test windows."
     )

@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from tsalign.components.models.catalogue import (
+    ablations_of,
     baseline_names,
     baseline_problem,
     build_model,
@@ -48,6 +49,7 @@ __all__ = [
     "ModelBuildError",
     "ModelSpec",
     "PersistenceError",
+    "ablations_of",
     "baseline_names",
     "baseline_problem",
     "build_model",

@@ -58,6 +58,8 @@ class Entry:
             prompted as is); the train stage exports them as built.
         params: The entry's parameter model: ``model.params`` is validated against it, and
             its defaults are the entry's published setting.
+        variant_of: For a variant of another LLM entry (gpt4ts_lora of gpt4ts), that entry:
+            its LLM-free ablations are this one's too.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Entry:
     ablation: str | None = None
     trainable: bool = True
     params: type[Params] = Params
+    variant_of: str | None = None
 
     @property
     def builder(self) -> Builder:
@@ -174,6 +177,7 @@ ENTRIES: tuple[Entry, ...] = (
         summary="GPT4TS with PEFT LoRA adapters on the LM attention (base frozen)",
         tasks=TASKS,
         params=GPT4TSParams,
+        variant_of="gpt4ts",
     ),
     *_ablations(
         "gpt4ts",
@@ -275,6 +279,13 @@ def get_entry(name: str) -> Entry:
         return _CATALOGUE[name]
     except KeyError:
         raise ModelBuildError(f"model.name {unknown_model(name)}") from None
+
+
+def ablations_of(name: str) -> list[str]:
+    """The LLM-free ablations of ``name`` (of the entry it is a variant of); [] for others."""
+    entry = get_entry(name)
+    base = entry.variant_of or name
+    return [e.name for e in _CATALOGUE.values() if e.ablation_of == base]
 
 
 def baseline_problem(name: str) -> str | None:

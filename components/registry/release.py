@@ -110,6 +110,7 @@ def publish_run(
         files["leaderboard.md"] = Path(report.leaderboard_path)
     if report.plot_paths:
         files["plots"] = Path(report.plot_paths[0]).parent
+    files.update({Path(p).name: Path(p) for p in report.scorecard_paths})
     if profile is not None:
         files["profile"] = Path(profile.profile_path).parent
     if report.candidate not in report.validation:

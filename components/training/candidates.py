@@ -65,4 +65,5 @@ def export_untrained(
         checkpoint_uri=str(root / MODEL_DIR),
         curves={},
         train_seconds=time.perf_counter() - started,
+        seed=train_cfg.seed,
     )

@@ -66,6 +66,9 @@ class Curves:
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     samples_per_s: list[float] = field(default_factory=list)  # all ranks together
+    epoch_seconds: list[float] = field(default_factory=list)  # wall time of the training pass
+    peak_rss_mib: list[float] = field(default_factory=list)  # max over ranks of process peak RSS
+    peak_cuda_mib: list[float] = field(default_factory=list)  # max over ranks; 0 on the CPU
 
 
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))

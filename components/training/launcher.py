@@ -303,6 +303,7 @@ def launch_training(
         checkpoint_uri=f"{best.path.rstrip('/')}/{MODEL_DIR}",
         curves=curves,
         train_seconds=time.perf_counter() - started,
+        seed=train_cfg.seed,
     )
 
 

@@ -21,6 +21,7 @@ import argparse
 import logging
 import math
 import os
+import resource
 import socket
 import sys
 import tempfile
@@ -87,6 +88,7 @@ class EpochResult:
     train_loss: float  # mean over the epoch's micro-batches
     samples_per_s: float  # all ranks together
     diverged: float | None = None  # the non-finite loss that stopped the epoch, if any
+    seconds: float = 0.0  # wall time of the pass
 
 
 @dataclass
@@ -217,6 +219,21 @@ def _any_rank(flag: bool, device: torch.device) -> bool:
     return bool(t.item() > 0)
 
 
+def peak_memory_mib(device: torch.device) -> tuple[float, float]:
+    """(peak RSS of this process, peak CUDA memory allocated on ``device``) in MiB, max over ranks.
+
+    RSS is the whole worker process (torch, the frozen LM, data), so it is what a machine
+    must hold; the CUDA figure is what the tensors took on the GPU (0 on the CPU).
+    """
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    rss_mib = rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+    cuda_mib = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
+    t = torch.tensor([rss_mib, cuda_mib], dtype=torch.float64, device=device)
+    if torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    return float(t[0]), float(t[1])
+
+
 def _node_ids(node_id: str) -> list[str]:
     """Node id of every rank, in rank order (shows where the group ran)."""
     if not torch.distributed.is_initialized():
@@ -332,7 +349,7 @@ class TrainingRecipe:
             if state.step >= self.total_steps:
                 break
         elapsed = max(time.perf_counter() - started, 1e-9)
-        return EpochResult(total / max(batches, 1), seen * self.world / elapsed)
+        return EpochResult(total / max(batches, 1), seen * self.world / elapsed, seconds=elapsed)
 
     def validate(self) -> float:
         """Mean squared error over the whole validation set (fp32 sums), all-reduced."""
@@ -357,6 +374,10 @@ class TrainingRecipe:
         s.curves.train_loss.append(result.train_loss)
         s.curves.val_loss.append(val_loss)
         s.curves.samples_per_s.append(result.samples_per_s)
+        s.curves.epoch_seconds.append(result.seconds)
+        rss_mib, cuda_mib = peak_memory_mib(self.device)
+        s.curves.peak_rss_mib.append(rss_mib)
+        s.curves.peak_cuda_mib.append(cuda_mib)
         s.stale_epochs = 0 if val_loss < s.best_val else s.stale_epochs + 1
         s.best_val = min(s.best_val, val_loss)
         return EpochMetrics(

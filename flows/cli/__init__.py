@@ -170,11 +170,12 @@ def evaluate(config: ConfigOpt = None, overrides: Overrides = None) -> None:
     """Score the latest trained model beside the baselines on the test split."""
     cfg = load_run(config, overrides, stages=("evaluate",))
     from tsalign.flows.evaluate import evaluate_flow
-    from tsalign.flows.summary import metrics_table
+    from tsalign.flows.summary import metrics_table, print_scorecard
 
     with user_errors():
         report = evaluate_flow(cfg)
     console.print(metrics_table(report))
+    print_scorecard(report)
 
 
 @app.command()

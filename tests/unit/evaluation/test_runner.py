@@ -158,3 +158,53 @@ def test_eval_device_cpu_matches_auto_and_missing_cuda_names_the_field(
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match=r"eval.device=cuda but no CUDA device"):
             evaluate(dataset, DATA, EvalConfig(device="cuda"), run, SPEC, tmp_path / "cuda")
+
+
+@pytest.fixture(scope="module")
+def dlinear_seed_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Two DLinear exports that differ only in their initialisation seed."""
+    cfg = ModelConfig(name="dlinear")
+    spec = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=2)
+    dirs = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        out = tmp_path_factory.mktemp(f"seed{seed}") / "dlinear"
+        save_pretrained(build_model(cfg, spec), cfg, spec, out)
+        dirs.append(str(out))
+    return dirs
+
+
+def test_seeds_are_reported_as_mean_and_std_with_a_scorecard(
+    dataset, dlinear_seed_dirs, tmp_path: Path
+):
+    each = [
+        evaluate(dataset, DATA, EvalConfig(baselines=[]), {"dlinear": d}, SPEC, tmp_path / d[-20:])
+        for d in dlinear_seed_dirs
+    ]
+    report = evaluate(
+        dataset,
+        DATA,
+        EvalConfig(baselines=["naive"]),
+        {"dlinear": dlinear_seed_dirs},
+        SPEC,
+        tmp_path / "both",
+        curves={"dlinear": [{"epoch_seconds": [2.0], "samples_per_s": [50.0]}] * 2},
+    )
+    per_seed = [r.metrics["dlinear"]["mse"] for r in each]
+    assert per_seed[0] != per_seed[1]
+    assert report.metrics["dlinear"]["mse"] == pytest.approx(np.mean(per_seed))
+    payload = json.loads(Path(report.report_path).read_text())
+    assert payload["metrics_std"]["dlinear"]["mse"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert payload["metrics_std"]["naive"] == {}  # built once: no spread to report
+    assert payload["seeds"] == {"dlinear": 2, "naive": 1}
+    assert " ± " in Path(report.leaderboard_path).read_text()
+    paths = {Path(p).name: Path(p) for p in report.scorecard_paths}
+    assert set(paths) == {"scorecard.json", "scorecard.md", "scorecard.png"}
+    card = json.loads(paths["scorecard.json"].read_text())
+    rows = {r["model"]: r for r in card["rows"]}
+    assert rows["dlinear"]["seeds"] == 2
+    assert rows["dlinear"]["trainable_params"] == rows["dlinear"]["total_params"] > 0
+    assert rows["dlinear"]["training"]["epoch_seconds"] == 2.0
+    assert rows["dlinear"]["inference_ms_per_window"] > 0
+    assert rows["naive"]["training"] is None and rows["naive"]["total_params"] == 0
+    assert card["comparisons"] == []  # no LLM model here

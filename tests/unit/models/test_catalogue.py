@@ -149,3 +149,13 @@ def test_every_entry_registers_a_parameter_model_and_a_bad_one_is_refused():
     )
     with pytest.raises(ValueError, match="entry 'x': params must be a Params subclass"):
         index_entries([bad])
+
+
+def test_ablations_of_a_model_and_of_its_variant():
+    from tsalign.components.models import ablations_of
+
+    gpt4ts = ["gpt4ts_wo_llm", "gpt4ts_llm2attn", "gpt4ts_llm2trans"]
+    assert sorted(ablations_of("gpt4ts")) == sorted(gpt4ts)
+    assert sorted(ablations_of("gpt4ts_lora")) == sorted(gpt4ts)  # LoRA tunes the same LM
+    assert "timellm_wo_llm" in ablations_of("timellm")
+    assert ablations_of("dlinear") == [] and ablations_of("gpt4ts_wo_llm") == []
