@@ -56,11 +56,16 @@ def print_scorecard(report: EvalReport) -> None:
     if path is None:
         return
     card = load_scorecard(path)
+    # One column per model, one row per field: a dozen fields fit a terminal only this way.
     rows = table_rows(card)
     if rows:
-        table = Table(*rows[0], title=f"paradigm scorecard, {card.test_windows} test windows")
-        for row in rows:
-            table.add_row(*row.values())
+        table = Table(
+            "",
+            *(row["model"] for row in rows),
+            title=f"paradigm scorecard, {card.test_windows} test windows (ranked by MSE)",
+        )
+        for field in list(rows[0])[1:]:
+            table.add_row(field, *(row[field] for row in rows))
         console.print(table)
     for c in card.comparisons:
         console.print(describe(c))

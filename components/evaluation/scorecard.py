@@ -213,7 +213,7 @@ def plot_cost_vs_accuracy(card: Scorecard, path: Path) -> Path:
         if trained:
             ax.set_xscale("log")
         ax.set_xlabel(label)
-    axes[0].set_ylabel("test MSE (standardised)")
+    axes[0].set_ylabel("test MSE (standardised; bars: ± std over seeds)")
     fig.suptitle(f"Cost against accuracy, {card.test_windows} test windows")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
