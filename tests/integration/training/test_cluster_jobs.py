@@ -64,7 +64,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     record(shared / "outputs", dataset.name, dataset)
     config = {
         "data": {"name": "tiny", "source": "synthetic", "window": {"seq_len": 24, "horizon": 6}},
-        "model": _tiny.model_cfg().model_dump(include={"name", "n_layers", "patch_len", "stride"}),
+        "model": _tiny.model_cfg().model_dump(mode="json", exclude_unset=True),
         "compare": [],
         "train": {
             "num_workers": 2,  # 1 CPU per node: one worker must land on each node
