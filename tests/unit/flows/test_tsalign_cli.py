@@ -96,6 +96,15 @@ def test_broken_config_exits_1_before_any_stage(
     assert list(tmp_path.iterdir()) == []  # no outputs/, data/ or state written
 
 
+def test_models_lists_the_parameters_of_one_entry():
+    result = runner.invoke(app, ["models", "patchtst"])
+    assert result.exit_code == 0, result.output
+    assert "patch_stride" in result.output and "e_layers" in result.output
+    assert "lora_r" not in result.output  # PatchTST has no LM to adapt
+    unknown = runner.invoke(app, ["models", "patchtsd"])
+    assert unknown.exit_code == 1 and "did you mean 'patchtst'?" in unknown.output
+
+
 def test_messages_are_never_parsed_as_markup():
     result = runner.invoke(app, ["ingest", "data.name=[/]x"])
     assert result.exit_code == 1, result.output

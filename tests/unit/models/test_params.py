@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -15,8 +10,6 @@ import pytest
 from tsalign.components.config import ConfigError, ModelConfig, RunConfig, load_config
 from tsalign.components.models.catalogue import ENTRIES, get_entry, list_models
 from tsalign.components.models.params import FORMER_FLAT_KEYS, PatchParams
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -78,26 +71,6 @@ def test_a_moved_key_the_entry_does_not_read_says_to_drop_it():
 def test_every_former_flat_key_has_a_home_in_some_entry():
     homes = {field for entry in ENTRIES for field in entry.params.model_fields}
     assert set(FORMER_FLAT_KEYS.values()) <= homes
-
-
-def test_cli_refuses_a_former_key_with_exit_1_and_no_traceback(tmp_path: Path):
-    code = """
-        from tsalign.flows.cli import app
-        print("exit", app(["run", "model.stride=8"], standalone_mode=False))
-    """
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TSALIGN_LOG_FILE": str(tmp_path / "log")}
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env=env,
-    )
-    output = done.stdout + done.stderr
-    assert "exit 1" in done.stdout, output
-    assert "model.stride moved to model.params.patch_stride" in output
-    assert "Traceback" not in output
 
 
 def test_compare_candidates_share_the_shared_layers_and_keep_their_own_defaults():
