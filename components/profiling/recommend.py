@@ -263,7 +263,7 @@ def _resources(rep: RepresentationProfile) -> dict[str, Resources]:
         "bridging": Resources(
             trainable="adapter: patch embedding + reprogramming/cross-attention + output head",
             hardware="CPU is enough for small LMs; a GPU for 1B+ backbones",
-            notes=f"patch_len {rep.patch_len}, stride {rep.stride}",
+            notes=f"model.params.patch_len {rep.patch_len}, patch_stride {rep.stride}",
         ),
         "internal": Resources(
             trainable="LayerNorm + positional embeddings (GPT4TS) or LoRA adapters inside the LM",

@@ -312,7 +312,7 @@ class Profile(_Model):
         return fits[0] if fits else None
 
     def suggested_patch(self) -> tuple[int, int]:
-        """(patch_len, stride) for patch-based models, derived from the dominant period."""
+        """(patch_len, patch_stride) for patch-based models (``model.params``), from the period."""
         return self.representation.patch_len, self.representation.stride
 
     def summary_rows(self) -> list[tuple[str, str]]:
