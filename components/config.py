@@ -358,6 +358,8 @@ class ModelConfig(Section):
         name = info.data.get("name")
         if name is None:
             return value  # model.name itself is invalid and reported on its own
+        if value is None:  # `model.params=null` drops a file's params: the entry's defaults
+            value = {}
         model = params_model(name)
         if isinstance(value, Params):
             if type(value) is model:

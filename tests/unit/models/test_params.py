@@ -40,6 +40,15 @@ def test_an_entry_without_parameters_says_so():
         load_config(None, ["model.name=naive", "model.params.dropout=0.1"])
 
 
+def test_params_null_drops_the_files_params_when_switching_entries(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  name: gpt4ts\n  params:\n    patch_len: 12\n")
+    with pytest.raises(ConfigError, match="not a parameter of catalogue entry 'dlinear'"):
+        load_config(config, ["model.name=dlinear"])
+    switched = load_config(config, ["model.name=dlinear", "model.params=null"])
+    assert switched.model.params.model_dump() == {"moving_avg": 25}
+
+
 def test_a_foreign_key_and_a_bad_value_are_reported_together():
     with pytest.raises(ConfigError) as caught:
         load_config(None, ["model.name=dlinear", "model.params={lora_r: 4, moving_avg: 0}"])
