@@ -44,7 +44,11 @@ def _check_api_key_env(name: str) -> str:
 
 
 class Params(Section):
-    """The parameters of an entry with nothing to set (naive, seasonal naive)."""
+    """The parameters of an entry with nothing to set (naive, seasonal naive).
+
+    Pydantic orders fields from the last base to the first, so the entries below list their
+    mixins in reverse: the patch settings come first in ``tsalign models <name>``.
+    """
 
 
 class PatchParams(Params):
@@ -100,7 +104,7 @@ class DLinearParams(Params):
     moving_avg: Steps = Field(25, description="Trend kernel in time steps (odd; paper: 25).")
 
 
-class PatchTSTParams(PatchParams, DropoutParams, AnomalyParams):
+class PatchTSTParams(AnomalyParams, DropoutParams, PatchParams):
     """PatchTST/42, the paper's ETTh1 script (PatchTST_supervised/scripts/PatchTST/etth1.sh:
     patch 16, stride 8, d_model 16, 3 layers, 4 heads, d_ff 128, dropout 0.3, head dropout 0).
     RevIN is always affine, as in the paper."""
@@ -120,15 +124,15 @@ class PatchTSTCompactParams(PatchTSTParams):
     dropout: Dropout = Field(0.1, description="Dropout inside the encoder.")
 
 
-class PatchModelParams(PatchParams, RevinParams, DropoutParams, AnomalyParams):
+class PatchModelParams(AnomalyParams, DropoutParams, RevinParams, PatchParams):
     """The GPT4TS body around any sequence mixer: the LLM-free ablations use it as is."""
 
 
-class GPT4TSParams(PatchModelParams, LoraParams):
+class GPT4TSParams(LoraParams, PatchModelParams):
     """GPT4TS (Zhou et al. NeurIPS 2023); the LoRA fields apply with ``freeze: lora``."""
 
 
-class TimeLLMParams(PatchParams, RevinParams, DropoutParams):
+class TimeLLMParams(DropoutParams, RevinParams, PatchParams):
     """Time-LLM (Jin et al. ICLR 2024), its run_main.py / ETTh1 script: d_model 32, d_ff 128,
     8 reprogramming heads, 1000 text prototypes."""
 
