@@ -379,13 +379,19 @@ class ModelConfig(Section):
         return _validate_params(model, name, value)
 
     def for_model(self, name: str) -> ModelConfig:
-        """This section for catalogue entry ``name``: the same set fields, the set parameters
-        ``name`` reads (shared layers share names), ``name``'s defaults for the rest."""
+        """This section for catalogue entry ``name``: the same set fields, the parameters
+        ``name`` reads (shared layers share names) where they differ from this entry's
+        defaults, ``name``'s own defaults for the rest.
+
+        Differ, not merely set: a config that arrives as its full dump (the parameters of a
+        served deployment) sets every field, and would hand this entry's defaults to ``name``.
+        """
         fields = _fields_of(name)
+        defaults = type(self.params)()
         carried = {
             key: value
-            for key, value in self.params.model_dump(exclude_unset=True).items()
-            if key in fields
+            for key, value in self.params
+            if key in fields and value != getattr(defaults, key)
         }
         top = self.model_dump(exclude_unset=True, exclude={"params"})
         return ModelConfig.model_validate({**top, "name": name, "params": carried})
@@ -626,9 +632,9 @@ class RunConfig(Section):
     compare: list[str] = Field(
         default_factory=lambda: ["gpt4ts_wo_llm"],
         description="Catalogue names trained beside model.name with the model fields it sets "
-        "(and the model.params it reads; each entry's defaults fill the rest) and evaluated "
-        "on the same windows "
-        "(LLM-free ablations, DLinear, PatchTST).",
+        "and the model.params it reads that differ from model.name's defaults (each entry's "
+        "own defaults fill the rest), evaluated on the same windows (LLM-free ablations, "
+        "DLinear, PatchTST).",
     )
     workdir: str = Field("outputs", description="Where stage outputs (profiles, reports) go.")
 

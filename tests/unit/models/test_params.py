@@ -104,6 +104,20 @@ def test_compare_candidates_share_the_shared_layers_and_keep_their_own_defaults(
         assert ModelConfig.model_validate(candidate.model_dump(mode="json")) == candidate
 
 
+def test_a_config_received_as_its_full_dump_gives_the_same_candidates():
+    # A served deployment (schedule, UI) receives the run config as its JSON dump, every
+    # field set: the candidates must still take their own defaults, not the main entry's.
+    run = RunConfig.model_validate(
+        {
+            "model": {"name": "patchtst", "n_layers": 1, "params": {"dropout": 0.2}},
+            "compare": ["patchtst_compact", "gpt4ts_wo_llm", "dlinear"],
+        }
+    )
+    served = RunConfig.model_validate(run.model_dump(mode="json"))
+    assert served.candidates() == run.candidates()
+    assert served.candidates()[1].params.d_model == 64
+
+
 def test_patch_entries_share_one_patch_stride_name():
     patched = [e.name for e in ENTRIES if issubclass(e.params, PatchParams)]
     assert {"gpt4ts", "timellm", "patchtst", "gpt4ts_wo_llm"} <= set(patched)
