@@ -131,8 +131,9 @@ def ingest(
         styled(
             "ingested",
             "green",
-            f" {dataset.name}: {dataset.rows} rows, "
-            f"channels {dataset.channels}, data version (md5) {dataset.md5}",
+            f" {dataset.name}: {dataset.rows} rows, channels {dataset.channels}"
+            + (f", texts {Path(dataset.text_path).name}" if dataset.text_path else "")
+            + f", data version (md5) {dataset.md5}",
         )
     )
 

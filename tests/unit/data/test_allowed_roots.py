@@ -105,3 +105,21 @@ def test_the_served_roots_do_not_outlive_the_test() -> None:
     import os
 
     assert DATA_ROOTS_ENV not in os.environ and WRITE_ROOTS_ENV not in os.environ
+
+
+def test_text_sources_are_confined_like_the_series(layout: dict[str, Path]) -> None:
+    from tsalign.components.data.text import build_texts, text_fingerprints
+
+    for text in (
+        {"source": "../outside/secret.csv"},
+        {"source": "time_mmd_energy_report", "local_copy": "../outside/secret.csv"},
+    ):
+        cfg = DataConfig(source="in/ok.csv", allowed_roots=["."], text={"sources": [text]})
+        with pytest.raises(DataError, match=r"outside data\.allowed_roots"):
+            build_texts(cfg, layout["project"])
+    outside = DataConfig(
+        source="in/ok.csv",
+        allowed_roots=["."],
+        text={"sources": [{"source": "../outside/secret.csv"}]},
+    )
+    assert text_fingerprints(outside, layout["project"]) is None  # not even hashed
