@@ -151,3 +151,25 @@ def test_task_changes_every_stage_key(tmp_path: Path):
     base = _keys(RunConfig(), dataset)
     classify = _keys(build_config({"task": "classify"}), dataset)
     assert all(classify[stage] != base[stage] for stage in base)
+
+
+def test_text_content_changes_the_ingest_and_downstream_keys(tmp_path: Path):
+    (tmp_path / "series.csv").write_text("timestamp,y\n2024-01-01,1\n")
+    notes = tmp_path / "notes.csv"
+    notes.write_text("start_date,end_date,fact\n2024-01-01,2024-01-02,calm\n")
+    cfg = build_config(
+        {"data": {"source": "series.csv", "text": {"sources": [{"source": "notes.csv"}]}}}
+    )
+    before = fp.ingest_key(cfg, str(tmp_path))
+    notes.write_text("start_date,end_date,fact\n2024-01-01,2024-01-02,storm\n")
+    assert before is not None and fp.ingest_key(cfg, str(tmp_path)) != before
+    notes.unlink()
+    assert fp.ingest_key(cfg, str(tmp_path)) is None  # unknown text: never cached
+
+    # The same series with other text is another dataset for profile, train and evaluate.
+    dataset = _dataset(tmp_path)
+    plain = _keys(RunConfig(), dataset)
+    meta = json.loads(Path(dataset.meta_path).read_text())
+    Path(dataset.meta_path).write_text(json.dumps({**meta, "text": {"content_sha256": "t" * 64}}))
+    with_text = _keys(RunConfig(), dataset)
+    assert all(with_text[stage] != plain[stage] for stage in plain)
