@@ -97,9 +97,41 @@ def align_texts(
     return TextWindows(lo=lo.astype(np.int64), hi=hi.astype(np.int64))
 
 
+def pool_windows(
+    windows: TextWindows, vectors: np.ndarray, how: str = "mean"
+) -> tuple[np.ndarray, np.ndarray]:
+    """One text feature per window: the mean or max of the embeddings of the texts it sees.
+
+    Args:
+        windows: from :func:`align_texts` over the same end-sorted text table.
+        vectors: one embedding per text-table row, [N, D] (e.g. ``TextEmbeddingCache.embed``).
+        how: ``mean`` or ``max``.
+
+    Returns:
+        (features [W, D] float32, zero where a window sees no text; has_text [W] bool).
+    """
+    if how not in ("mean", "max"):
+        raise ValueError(f"how must be mean or max, got {how!r}")
+    vectors = np.asarray(vectors, dtype=np.float32)
+    counts = windows.counts()
+    has_text = counts > 0
+    if how == "mean":
+        # Prefix sums: each window's sum is two lookups, whatever its number of texts.
+        prefix = np.concatenate(
+            [np.zeros((1, vectors.shape[1])), np.cumsum(vectors, 0, np.float64)]
+        )
+        sums = prefix[windows.hi] - prefix[windows.lo]  # [W, D]
+        features = sums / np.maximum(counts, 1)[:, None]
+    else:
+        features = np.zeros((len(counts), vectors.shape[1]))
+        for i in np.flatnonzero(has_text):
+            features[i] = vectors[windows.lo[i] : windows.hi[i]].max(0)
+    return features.astype(np.float32), has_text
+
+
 def align_for(cfg: TextConfig, origins: np.ndarray, texts: pd.DataFrame) -> TextWindows:
     """:func:`align_texts` with ``data.text``'s lag/last/within over a canonical text table."""
     return align_texts(origins, texts["end"].to_numpy(), cfg.lag, cfg.last, cfg.within)
 
 
-__all__ = ["TextWindows", "align_for", "align_texts", "window_origins"]
+__all__ = ["TextWindows", "align_for", "align_texts", "pool_windows", "window_origins"]

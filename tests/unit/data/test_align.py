@@ -94,3 +94,16 @@ def test_unsorted_ends_and_bad_settings_are_refused() -> None:
         TextConfig(sources=[{"source": "n.csv"}], lag="soon")
     with pytest.raises(ValidationError, match="must not be negative"):
         TextConfig(sources=[{"source": "n.csv"}], within="-2D")
+
+
+def test_pool_windows_mean_and_max_over_each_windows_texts() -> None:
+    from tsalign.components.data.align import pool_windows
+
+    end = days(1, 2, 5)
+    vectors = np.array([[1.0, 0.0], [3.0, 4.0], [5.0, -2.0]])
+    seen = align_texts(days(0, 3, 10), end)  # sees nothing; texts 0-1; texts 0-2
+    mean, has = pool_windows(seen, vectors, "mean")
+    assert has.tolist() == [False, True, True]
+    assert np.allclose(mean, [[0, 0], [2, 2], [3, 2 / 3]])
+    top, _ = pool_windows(seen, vectors, "max")
+    assert np.allclose(top, [[0, 0], [3, 4], [5, 4]])
