@@ -169,6 +169,64 @@ class TextConfig(Section):
         return self
 
 
+class PanelConfig(Section):
+    """A labelled panel (task: classify): instances, each a multichannel series with one label.
+
+    Read from a UEA/UCR archive bundled with sktime (``data.source: uea:JapaneseVowels``), a
+    ``.ts`` file (``X_TRAIN.ts`` takes its ``X_TEST.ts`` sibling as the test split), or a long
+    CSV/Parquet file with one row per instance and step.
+    """
+
+    instance_col: str = Field("instance_id", description="Long files: the instance id column.")
+    step_col: str | None = Field(
+        None, description="Long files: the order within an instance; None: 'timestamp' or 'step'."
+    )
+    label_col: str = Field("label", description="Long files: the class label column.")
+    split_col: str | None = Field(
+        None,
+        description="Long files: a column of 'train'/'test' per row, kept as the split; None: "
+        "test is carved from all instances (stratified, test_fraction).",
+    )
+    length: Literal["refuse", "pad", "truncate"] = Field(
+        "pad",
+        description="Instances of different lengths: refuse; pad the shorter ones (and cut "
+        "longer ones) to target_length, default the longest; truncate to target_length, "
+        "default the shortest (shorter ones are refused).",
+    )
+    target_length: int | None = Field(
+        None, ge=2, le=1_000_000, description="Steps per instance after pad/truncate."
+    )
+    pad_with: Literal["zero", "edge"] = Field(
+        "zero", description="Padding value: 0, or each channel's last observed value."
+    )
+    test_fraction: float = Field(
+        0.2, gt=0.0, lt=1.0, description="Share of instances held out when the source has no split."
+    )
+    val_fraction: float = Field(
+        0.2, gt=0.0, lt=1.0, description="Share of train instances carved out as validation."
+    )
+    seed: int = Field(2024, description="Seed of the stratified test/validation carving.")
+
+
+class AnomalyDataConfig(Section):
+    """Series with labelled anomaly windows (task: anomaly), in NAB's format.
+
+    ``data.source`` is a NAB-layout corpus root (``data/<group>/<file>.csv`` and
+    ``labels/combined_windows.json``) or one ``timestamp,value`` CSV.
+    """
+
+    labels: str | None = Field(
+        None,
+        description="Windows JSON ({'group/file.csv': [[start, end], ...]}); None: the "
+        "corpus' labels/combined_windows.json. Required for a single CSV.",
+    )
+    series: list[str] | None = Field(
+        None,
+        description="Names in the windows file to ingest (e.g. realKnownCause/nyc_taxi.csv); "
+        "None: every series of the corpus, or the one CSV's entry.",
+    )
+
+
 class DataConfig(Section):
     """Where the series comes from, how it is validated and how it is split."""
 
@@ -211,6 +269,10 @@ class DataConfig(Section):
     window: WindowConfig = Field(default_factory=WindowConfig)
     text: TextConfig | None = Field(
         None, description="Time-stamped text sources, versioned with the series."
+    )
+    panel: PanelConfig = Field(default_factory=PanelConfig, description="task: classify sources.")
+    anomaly: AnomalyDataConfig = Field(
+        default_factory=AnomalyDataConfig, description="task: anomaly sources."
     )
     # Source details (see README "Data config" for one example per source kind).
     layout: Literal["auto", "wide", "long"] = Field(

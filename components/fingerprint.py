@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tsalign.components.config import DataConfig, ModelConfig, RunConfig
+from tsalign.components.config import DataConfig, ModelConfig, RunConfig, Task
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, Ref, TrainResult
 from tsalign.components.storage import is_s3_uri
 
@@ -99,8 +99,13 @@ def digest(stage: str, **parts: Any) -> str:
     return f"tsalign-{stage}-{hashlib.sha256(payload.encode()).hexdigest()}"
 
 
-def source_fingerprint(cfg: DataConfig, project_root: Path) -> dict[str, Any] | None:
+def source_fingerprint(
+    cfg: DataConfig, project_root: Path, task: Task = "forecast"
+) -> dict[str, Any] | None:
     """What identifies the *content* of ``cfg.source`` without ingesting it.
+
+    A labelled panel (``task: classify``) or an anomaly corpus reads more than one file
+    (``X_TEST.ts`` beside ``X_TRAIN.ts``, the windows JSON): all of them are identified.
 
     Returns:
         A JSON-able dict, or None when the content cannot be identified cheaply
@@ -111,6 +116,14 @@ def source_fingerprint(cfg: DataConfig, project_root: Path) -> dict[str, Any] | 
 
     if cfg.rev is not None:
         return {"rev": cfg.rev}
+    if task == "classify":
+        from tsalign.components.data.panel import panel_fingerprint
+
+        return panel_fingerprint(cfg, Path(project_root))
+    if task == "anomaly":
+        from tsalign.components.data.anomaly_ingest import anomaly_fingerprint
+
+        return anomaly_fingerprint(cfg, Path(project_root))
     try:
         source = source_for(cfg, Path(project_root))
     except DataError:
@@ -140,7 +153,7 @@ def ingest_key(config: RunConfig, project_root: str) -> str | None:
     root = Path(project_root).resolve()
     from tsalign.components.data.text import text_fingerprints
 
-    source = source_fingerprint(config.data, root)
+    source = source_fingerprint(config.data, root, config.task)
     texts = text_fingerprints(config.data, root)
     if source is None or texts is None:
         return None

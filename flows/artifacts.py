@@ -97,6 +97,15 @@ def publish_profile(dataset: str, ref: ProfileRef) -> None:
         )
 
 
+def publish_task_profile(dataset: str, ref: ProfileRef) -> None:
+    """The report of a panel or anomaly-corpus profile, as a Markdown artifact."""
+    create_markdown_artifact(
+        Path(ref.report_path).read_text(),
+        key=artifact_key(dataset, "profile"),
+        description=f"Profile of {dataset}. Report: {ref.report_path}",
+    )
+
+
 def metrics_rows(report: EvalReport) -> list[dict[str, str]]:
     """One row per model (candidate first), with the MSE ratio to seasonal-naive."""
     reference = report.metrics.get(REFERENCE_BASELINE, {}).get("mse")

@@ -25,7 +25,7 @@ from tsalign.flows.confinement import confine
 
 @task(name="ingest-data", cache_key_fn=key_fn(ingest_key), **CACHED)
 def ingest_data(config: RunConfig, project_root: str) -> DatasetRef:
-    return ingest(config.data, Path(project_root))
+    return ingest(config.data, Path(project_root), task=config.task)
 
 
 @flow(name="ingest", log_prints=True)

@@ -15,6 +15,7 @@ from tsalign.components.data import load_frame, load_meta, load_texts
 from tsalign.components.data.splits import split_borders
 from tsalign.components.fingerprint import outputs_exist, profile_key
 from tsalign.components.profiling import profile_dataset
+from tsalign.components.profiling.tasks import profile_task_data
 from tsalign.components.refs import DatasetRef, ProfileRef
 from tsalign.components.state import latest, record
 from tsalign.flows import artifacts
@@ -25,6 +26,8 @@ from tsalign.flows.confinement import confine
 @task(name="profile-data", cache_key_fn=key_fn(profile_key), **CACHED)
 def profile_data(config: RunConfig, dataset: DatasetRef) -> ProfileRef:
     out_dir = Path(config.workdir) / dataset.name / "profile"
+    if config.task != "forecast":
+        return profile_task_data(config.task, dataset, out_dir, config.data.description)
     frame = load_frame(dataset.path)
     # Fitted on the training split only: the profile feeds the season, MASE and prompt text.
     train_rows = split_borders(len(frame), config.data).scaler
@@ -42,5 +45,8 @@ def profile_flow(config: RunConfig, dataset: DatasetRef | None = None) -> Profil
     dataset = dataset or latest(config.workdir, config.data.name, DatasetRef)
     profile = run_cached(profile_data, outputs_exist, config, dataset)
     record(config.workdir, dataset.name, profile)
-    artifacts.publish_profile(dataset.name, profile)
+    if config.task == "forecast":
+        artifacts.publish_profile(dataset.name, profile)
+    else:
+        artifacts.publish_task_profile(dataset.name, profile)
     return profile

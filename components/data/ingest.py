@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tsalign.components.config import DataConfig
+from tsalign.components.config import DataConfig, Task
 from tsalign.components.data.canonical import (
     Canonical,
     NeedsFullRead,
@@ -132,7 +132,9 @@ def build_meta(
     )
 
 
-def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> DatasetRef:
+def ingest(
+    cfg: DataConfig, project_root: Path, remote: str | None = None, task: Task = "forecast"
+) -> DatasetRef:
     """Validate ``cfg.source`` and version it as ``data/<name>.parquet`` (+ ``.meta.json``).
 
     Args:
@@ -140,6 +142,8 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
         project_root: the DVC project (see :func:`ensure_dvc_project`); ``data/``,
             ``data.dvc`` and the default remote live there.
         remote: DVC remote name to push to; the project's default when None.
+        task: ``classify`` ingests a labelled panel (:mod:`.panel`), ``anomaly`` series
+            with anomaly windows (:mod:`.anomaly_ingest`); ``forecast`` one series.
 
     Returns:
         A DatasetRef whose ``md5`` is the data version recorded in ``data.dvc``.
@@ -153,15 +157,12 @@ def ingest(cfg: DataConfig, project_root: Path, remote: str | None = None) -> Da
             ``cfg.rev`` names an unknown version.
     """
     root = Path(project_root).resolve()
+    if task != "forecast":
+        return _ingest_task(cfg, root, remote, task)
     if cfg.rev is not None:
         # A pinned older version: read it through DVC instead of ingesting anew.
         return checkout_version(cfg.name, cfg.rev, root, cfg.data_dir)
-    if not (root / ".dvc").is_dir():
-        raise DataError(
-            str(root),
-            "not a DVC project",
-            "run `tsalign init` there (git + DVC project with a local remote)",
-        )
+    require_dvc_project(root)
     tmp_dir = root / ".dvc" / "tmp"
     tmp_dir.mkdir(exist_ok=True)
     with resolve_source(cfg, root) as src:
@@ -268,6 +269,45 @@ def _place_texts(
         content_sha256=digest,
         sources=[TextSourceMeta(**vars(s)) for s in summaries],
     )
+
+
+def _ingest_task(cfg: DataConfig, root: Path, remote: str | None, task: Task) -> DatasetRef:
+    # Imported here: the panel path needs sktime, which forecasting never loads.
+    if cfg.rev is not None:
+        raise DataError(
+            f"data.rev={cfg.rev}",
+            f"pinned data versions are read back for task=forecast only, not task={task}",
+            "leave out data.rev (--data-rev) to ingest the source, or `git checkout` the "
+            "version and `dvc checkout`",
+        )
+    if cfg.text is not None:
+        raise DataError(
+            "data.text",
+            f"time-stamped text is aligned with forecast windows only, not task={task}",
+            "remove data.text from this config",
+        )
+    require_dvc_project(root)
+    if task == "classify":
+        from tsalign.components.data.panel import ingest_panel
+
+        return ingest_panel(cfg, root, remote)
+    from tsalign.components.data.anomaly_ingest import ingest_anomaly
+
+    return ingest_anomaly(cfg, root, remote)
+
+
+def require_dvc_project(root: Path) -> None:
+    """Refuse to ingest outside a DVC project.
+
+    Raises:
+        DataError: ``root`` has no ``.dvc`` directory, with the command that makes one.
+    """
+    if not (root / ".dvc").is_dir():
+        raise DataError(
+            str(root),
+            "not a DVC project",
+            "run `tsalign init` there (git + DVC project with a local remote)",
+        )
 
 
 def _paths(ref_or_path: DatasetRef | str | Path) -> tuple[Path, Path]:

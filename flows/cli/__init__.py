@@ -147,7 +147,12 @@ def profile(config: ConfigOpt = None, overrides: Overrides = None) -> None:
 
     with user_errors():
         ref = profile_flow(cfg)
-    print_profile(load_profile(Path(ref.profile_path)), console)
+    if cfg.task != "forecast":
+        from tsalign.components.profiling.tasks import print_task_profile
+
+        print_task_profile(Path(ref.profile_path), console)
+    else:
+        print_profile(load_profile(Path(ref.profile_path)), console)
     console.print(f"report: {ref.report_path}")
 
 

@@ -162,3 +162,26 @@ def test_https_source_is_downloaded_once_and_verified(http_corpus: str, tmp_path
     second = ingest(offline, root)
     assert load_meta(second).content_sha256 == load_meta(first).content_sha256
     assert [p.name for p in cache.iterdir()] == [pin]  # no partial downloads left behind
+
+
+TASK_CASES = MANIFEST["task_cases"]
+
+
+@pytest.mark.parametrize("case", TASK_CASES, ids=[c["id"] for c in TASK_CASES])
+def test_broken_panel_or_windows_are_refused_cleanly(case: dict, seeded: Path) -> None:
+    """Labelled panels and anomaly windows: the same clear error and nothing written."""
+    source = case["source"] if ":" in case["source"] else str(CORPUS / case["source"])
+    extra = case.get("config", {})
+    if "anomaly" in extra:
+        extra = {"anomaly": {"labels": str(CORPUS / extra["anomaly"]["labels"])}}
+    cfg = DataConfig(name="t", source=source, **extra)
+    before = state(seeded)
+    with pytest.raises(DataError) as caught:
+        ingest(cfg, seeded, task=case["task"])
+    message = str(caught.value)
+    assert Path(source).name.removeprefix("uea:") in message or source in message, message
+    assert "Fix: " in message and caught.value.fix.strip(), message
+    for word in case["expect"]:
+        assert word in message, f"{word!r} not in: {message}"
+    assert state(seeded) == before
+    assert not [p for p in (seeded / "data").iterdir() if p.name.startswith(".")]
