@@ -30,8 +30,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from tsalign.components.excerpt import prune, quote, short_repr
-from tsalign.components.models.catalogue import ENTRIES, entry_fields, not_a_parameter, params_model
-from tsalign.components.models.params import Params, former_keys
+from tsalign.components.models.catalogue import (
+    ENTRIES,
+    entry_fields,
+    lora_applies,
+    not_a_parameter,
+    params_model,
+)
+from tsalign.components.models.params import LoraParams, Params, former_keys
 from tsalign.components.redaction import redact, redact_text
 from tsalign.components.section import FreeText, Section, Url
 
@@ -440,6 +446,20 @@ class ModelConfig(Section):
             return model.model_validate(value)  # reports the wrong type
         return _validate_params(model, name, value)
 
+    @model_validator(mode="after")
+    def _lora_settings_need_lora(self) -> ModelConfig:
+        # Changed from the default, not merely set: a full dump sets every field.
+        changed = _changed_lora(self.params)
+        if changed and not lora_applies(self.name, self.freeze):
+            raise PydanticCustomError(
+                "lora_unused",
+                "{fields} (model.params) take effect only when the LM is wrapped with LoRA, "
+                "which {name} with model.freeze={freeze} is not: set model.freeze=lora (or "
+                "model.name=gpt4ts_lora), or drop them",
+                {"fields": ", ".join(changed), "name": quote(self.name), "freeze": self.freeze},
+            )
+        return self
+
     def for_model(self, name: str) -> ModelConfig:
         """This section for catalogue entry ``name``: the same set fields, the parameters
         ``name`` reads (shared layers share names) where they differ from this entry's
@@ -448,14 +468,16 @@ class ModelConfig(Section):
         Differ, not merely set: a config that arrives as its full dump (the parameters of a
         served deployment) sets every field, and would hand this entry's defaults to ``name``.
         """
+        top = self.model_dump(exclude_unset=True, exclude={"params"})
         fields = _fields_of(name)
+        if not lora_applies(name, top.get("freeze", self.model_fields["freeze"].default)):
+            fields -= set(LoraParams.model_fields)
         defaults = type(self.params)()
         carried = {
             key: value
             for key, value in self.params
             if key in fields and value != getattr(defaults, key)
         }
-        top = self.model_dump(exclude_unset=True, exclude={"params"})
         return ModelConfig.model_validate({**top, "name": name, "params": carried})
 
 
@@ -476,6 +498,15 @@ def _validate_params(model: type[Params], name: str, value: dict[str, Any]) -> P
     if problems:
         raise ValidationError.from_exception_data(model.__name__, problems)
     return params
+
+
+def _changed_lora(params: Params) -> list[str]:
+    """The LoRA settings of ``params`` that differ from their defaults."""
+    if not isinstance(params, LoraParams):
+        return []
+    return [
+        key for key, info in LoraParams.model_fields.items() if getattr(params, key) != info.default
+    ]
 
 
 def _fields_of(name: Any) -> set[str]:

@@ -23,6 +23,7 @@ from tsalign.components.models.params import (
     DLinearParams,
     GPT4TSParams,
     LLMTimeParams,
+    LoraParams,
     Params,
     PatchModelParams,
     PatchTSTCompactParams,
@@ -60,6 +61,8 @@ class Entry:
             its defaults are the entry's published setting.
         variant_of: For a variant of another LLM entry (gpt4ts_lora of gpt4ts), that entry:
             its LLM-free ablations are this one's too.
+        freeze: The freezing policy the builder always applies (gpt4ts_lora: ``lora``);
+            None when ``model.freeze`` chooses it.
     """
 
     name: str
@@ -72,6 +75,7 @@ class Entry:
     trainable: bool = True
     params: type[Params] = Params
     variant_of: str | None = None
+    freeze: str | None = None
 
     @property
     def builder(self) -> Builder:
@@ -178,6 +182,7 @@ ENTRIES: tuple[Entry, ...] = (
         tasks=TASKS,
         params=GPT4TSParams,
         variant_of="gpt4ts",
+        freeze="lora",
     ),
     *_ablations(
         "gpt4ts",
@@ -242,6 +247,14 @@ def params_model(name: str) -> type[Params] | None:
     """The parameter model catalogue entry ``name`` registers; None for an unknown name."""
     entry = _CATALOGUE.get(name)
     return None if entry is None else entry.params
+
+
+def lora_applies(name: str, freeze: str) -> bool:
+    """Whether entry ``name`` wraps its LM with LoRA when ``model.freeze`` is ``freeze``."""
+    entry = _CATALOGUE.get(name)
+    if entry is None or not issubclass(entry.params, LoraParams):
+        return False
+    return (entry.freeze or freeze) == "lora"
 
 
 def entry_fields(name: str) -> str:

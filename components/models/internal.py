@@ -41,7 +41,7 @@ def build_gpt4ts(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
 
 def build_gpt4ts_lora(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
     """GPT4TS whose LM is wrapped with LoRA (``model.params.lora_r``, ``lora_alpha`` ...)."""
-    return _gpt4ts(cfg, spec, freeze="lora")
+    return _gpt4ts(cfg, spec, freeze="lora")  # the catalogue entry's fixed policy
 
 
 def build_gpt4ts_ablation(cfg: ModelConfig, spec: ModelSpec, kind: str) -> nn.Module:

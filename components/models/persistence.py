@@ -29,8 +29,13 @@ from torch import nn
 
 from tsalign.components.config import ModelConfig
 from tsalign.components.models.backbone import Backbone
-from tsalign.components.models.catalogue import build_model, get_entry, params_model
-from tsalign.components.models.params import LLMTimeParams, former_keys, migrate_former_shape
+from tsalign.components.models.catalogue import build_model, get_entry, lora_applies, params_model
+from tsalign.components.models.params import (
+    LLMTimeParams,
+    LoraParams,
+    former_keys,
+    migrate_former_shape,
+)
 from tsalign.components.models.spec import ModelBuildError, ModelSpec
 from tsalign.components.redaction import redact
 
@@ -88,7 +93,8 @@ def _migrate_config(config: dict[str, Any]) -> dict[str, Any]:
 
     Older exports recorded the flat section (every entry's fields side by side, LLMTime's
     under ``injective``): the fields the entry reads move under ``params`` with their new
-    names. The former api_key_env default is read as today's default.
+    names (LoRA settings only where LoRA was applied). The former api_key_env default is
+    read as today's default.
     """
     if not isinstance(config, dict) or not former_keys(config):
         return config
@@ -96,8 +102,14 @@ def _migrate_config(config: dict[str, Any]) -> dict[str, Any]:
     if isinstance(injective, dict) and injective.get("api_key_env") == LEGACY_API_KEY_ENV:
         default = LLMTimeParams.model_fields["api_key_env"].default
         config = {**config, "injective": {**injective, "api_key_env": default}}
-    model = params_model(str(config.get("name")))
-    return migrate_former_shape(config, set(model.model_fields) if model else set())
+    name = str(config.get("name"))
+    model = params_model(name)
+    fields = set(model.model_fields) if model else set()
+    if not lora_applies(
+        name, str(config.get("freeze", ModelConfig.model_fields["freeze"].default))
+    ):
+        fields -= set(LoraParams.model_fields)
+    return migrate_former_shape(config, fields)
 
 
 def save_pretrained(model: nn.Module, cfg: ModelConfig, spec: ModelSpec, directory: Path) -> None:

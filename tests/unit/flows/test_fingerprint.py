@@ -68,10 +68,12 @@ def test_train_key_follows_the_model_params_the_entry_reads(tmp_path: Path):
 
     base = keys(build_config({"compare": ["dlinear"]}))
     stride = keys(build_config({"model": {"params": {"patch_stride": 4}}, "compare": ["dlinear"]}))
-    lora = keys(build_config({"model": {"params": {"lora_r": 4}}, "compare": ["dlinear"]}))
-    assert stride[0] != base[0] and lora[0] != base[0]
+    revin = keys(
+        build_config({"model": {"params": {"revin_affine": True}}, "compare": ["dlinear"]})
+    )
+    assert stride[0] != base[0] and revin[0] != base[0]
     # dlinear reads neither: its trained model is reused.
-    assert stride[1] == lora[1] == base[1]
+    assert stride[1] == revin[1] == base[1]
 
 
 def test_a_set_season_retrains_since_it_is_in_the_model_spec(tmp_path: Path):

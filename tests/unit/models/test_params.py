@@ -85,7 +85,7 @@ def test_every_former_flat_key_has_a_home_in_some_entry():
 def test_compare_candidates_share_the_shared_layers_and_keep_their_own_defaults():
     run = RunConfig.model_validate(
         {
-            "model": {"name": "gpt4ts", "params": {"patch_len": 12, "lora_r": 4}},
+            "model": {"name": "gpt4ts", "freeze": "lora", "params": {"patch_len": 12, "lora_r": 4}},
             "compare": ["timellm", "dlinear", "patchtst", "patchtst_compact"],
         }
     )
@@ -116,6 +116,27 @@ def test_a_config_received_as_its_full_dump_gives_the_same_candidates():
     served = RunConfig.model_validate(run.model_dump(mode="json"))
     assert served.candidates() == run.candidates()
     assert served.candidates()[1].params.d_model == 64
+
+
+def test_lora_settings_need_an_lm_wrapped_with_lora():
+    with pytest.raises(ConfigError, match=r"lora_r \(model\.params\) take effect only when"):
+        load_config(None, ["model.params.lora_r=4"])  # gpt4ts, freeze ln_pos: no LoRA
+    assert (
+        load_config(None, ["model.params.lora_r=4", "model.freeze=lora"]).model.params.lora_r == 4
+    )
+    assert load_config(None, ["model.name=gpt4ts_lora", "model.params.lora_r=4"])
+    run = RunConfig.model_validate(
+        {"model": {"name": "gpt4ts_lora", "params": {"lora_r": 4}}, "compare": ["gpt4ts"]}
+    )
+    assert [c.params.lora_r for c in run.candidates()] == [4, 8]  # gpt4ts trains no LoRA
+
+
+def test_an_export_of_the_former_shape_keeps_only_the_settings_it_used():
+    from tsalign.components.models.persistence import _migrate_config
+
+    former = {"name": "gpt4ts", "freeze": "ln_pos", "stride": 4, "lora_r": 4, "moving_avg": 5}
+    loaded = ModelConfig.model_validate(_migrate_config(former))
+    assert (loaded.params.patch_stride, loaded.params.lora_r) == (4, 8)
 
 
 def test_patch_entries_share_one_patch_stride_name():
