@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import yaml
 from pydantic import (
     AfterValidator,
     Field,
+    SerializationInfo,
     SerializeAsAny,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -460,17 +462,24 @@ class ModelConfig(Section):
             )
         return self
 
-    def for_model(self, name: str) -> ModelConfig:
+    def for_model(self, name: str, overrides: dict[str, Any] | None = None) -> ModelConfig:
         """This section for catalogue entry ``name``: the same set fields, the parameters
         ``name`` reads (shared layers share names) where they differ from this entry's
         defaults, ``name``'s own defaults for the rest.
 
         Differ, not merely set: a config that arrives as its full dump (the parameters of a
         served deployment) sets every field, and would hand this entry's defaults to ``name``.
+
+        Args:
+            name: the catalogue entry.
+            overrides: the entry's own settings (a ``compare`` entry's ``model:``, its
+                ``params`` already validated for ``name``); they win over this section's.
         """
         top = self.model_dump(exclude_unset=True, exclude={"params"})
+        own = dict(overrides or {})
         fields = _fields_of(name)
-        if not lora_applies(name, top.get("freeze", self.model_fields["freeze"].default)):
+        freeze = own.get("freeze", top.get("freeze", self.model_fields["freeze"].default))
+        if not lora_applies(name, freeze):
             fields -= set(LoraParams.model_fields)
         defaults = type(self.params)()
         carried = {
@@ -478,7 +487,8 @@ class ModelConfig(Section):
             for key, value in self.params
             if key in fields and value != getattr(defaults, key)
         }
-        return ModelConfig.model_validate({**top, "name": name, "params": carried})
+        params = {**carried, **own.pop("params", {})}
+        return ModelConfig.model_validate({**top, **own, "name": name, "params": params})
 
 
 def _validate_params(model: type[Params], name: str, value: dict[str, Any]) -> Params:
@@ -679,6 +689,105 @@ class ScheduleConfig(Section):
     active: bool = Field(True, description="False creates the schedules paused.")
 
 
+AUTO = "auto"
+"""A ``compare`` entry standing for the profile's recommended paradigm: its representative
+model and that model's LLM-free ablation (see ``tsalign.components.models.catalogue.auto_candidates``)."""
+
+SHARED_TRAIN_FIELDS = ("seed", "max_val_windows", "storage_path", "ray_address", "run_name")
+"""Train settings every candidate shares: the seeds they are trained under (``train.seed`` or
+``eval.seeds``) and the validation windows they are compared on, and where the run's cluster
+and checkpoints are."""
+
+
+class Candidate(NamedTuple):
+    """One model to train: its model section, its train section, and whether ``auto`` chose it."""
+
+    model: ModelConfig
+    train: TrainConfig
+    auto: bool = False
+
+
+class CandidateConfig(Section):
+    """A ``compare`` entry: a catalogue name, with optional settings of its own.
+
+    ``dlinear`` and ``{name: dlinear}`` are the same entry; ``{name: dlinear, train: {lr:
+    0.005}, model: {moving_avg: 13}}`` trains dlinear with those settings over the run's
+    ``train`` and ``model`` sections. Both are validated as the sections they override.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, tree: Any) -> Any:
+        """A bare name is an entry without overrides; the model overrides are for that name."""
+        if isinstance(tree, str):
+            return {"name": tree}
+        if not isinstance(tree, dict | CandidateConfig):
+            raise ValueError(
+                "a compare entry is a catalogue name or a mapping {name: ..., model: {...}, "
+                "train: {...}}"
+            )
+        if isinstance(tree, dict) and isinstance(tree.get("model"), dict):
+            model = tree["model"]
+            if "name" not in model and isinstance(tree.get("name"), str):
+                return {**tree, "model": {**model, "name": tree["name"]}}
+        return tree
+
+    name: str = Field(
+        description="Catalogue name (see `tsalign models`), or `auto`: the profile's "
+        "recommended paradigm's representative and its LLM-free ablation."
+    )
+    model: ModelConfig | None = Field(
+        None, description="Model settings of this entry, over the run's model section."
+    )
+    train: TrainConfig | None = Field(
+        None, description="Train settings of this entry, over the run's train section."
+    )
+
+    @model_validator(mode="after")
+    def _overrides_fit_the_entry(self) -> CandidateConfig:
+        if self.model is not None and self.model.name != self.name:
+            raise ValueError(
+                f"model.name {self.model.name!r} differs from the entry's name {self.name!r}; "
+                "leave model.name out (the entry's name is the model)"
+            )
+        if self.name == AUTO and self.model is not None:
+            raise ValueError(
+                "`auto` stands for models chosen after profiling, so it takes no model "
+                "settings; list the models by name to give them their own"
+            )
+        shared = [f for f in SHARED_TRAIN_FIELDS if self.train and f in self.train.model_fields_set]
+        if shared:
+            raise ValueError(
+                f"train.{shared[0]} is shared by every candidate (they are trained under the "
+                "same seeds and compared on the same validation windows, in one run); set it in "
+                "the run's train section"
+            )
+        return self
+
+    def model_overrides(self) -> dict[str, Any]:
+        """The model fields this entry sets (not its name)."""
+        if self.model is None:
+            return {}
+        return {k: v for k, v in self.model.model_dump(exclude_unset=True).items() if k != "name"}
+
+    def train_overrides(self) -> dict[str, Any]:
+        """The train fields this entry sets."""
+        return {} if self.train is None else self.train.model_dump(exclude_unset=True)
+
+    @model_serializer(mode="plain")
+    def _dump(self, info: SerializationInfo) -> str | dict[str, Any]:
+        """A bare name when the entry sets nothing else; otherwise only the fields it sets."""
+        if self.model is None and self.train is None:
+            return self.name
+        out: dict[str, Any] = {"name": self.name}
+        if self.model is not None:
+            model = self.model.model_dump(mode=info.mode, exclude_unset=True)
+            out["model"] = {k: v for k, v in model.items() if k != "name"}
+        if self.train is not None:
+            out["train"] = self.train.model_dump(mode=info.mode, exclude_unset=True)
+        return out
+
+
 class RunConfig(Section):
     """The whole run: one section per stage."""
 
@@ -722,12 +831,14 @@ class RunConfig(Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    compare: list[str] = Field(
-        default_factory=lambda: ["gpt4ts_wo_llm"],
-        description="Catalogue names trained beside model.name with the model fields it sets "
-        "and the model.params it reads that differ from model.name's defaults (each entry's "
-        "own defaults fill the rest), evaluated on the same windows (LLM-free ablations, "
-        "DLinear, PatchTST).",
+    compare: list[CandidateConfig] = Field(
+        default_factory=lambda: [CandidateConfig(name="gpt4ts_wo_llm")],
+        description="Models trained beside model.name and evaluated on the same windows "
+        "(LLM-free ablations, DLinear, PatchTST): catalogue names, `auto`, or "
+        "{name, model: {...}, train: {...}} with settings of their own. Each takes the model "
+        "fields the model section sets and the model.params it reads that differ from "
+        "model.name's defaults (each entry's own defaults fill the rest) and the train "
+        "section; its own settings win.",
     )
     workdir: str = Field("outputs", description="Where stage outputs (profiles, reports) go.")
 
@@ -753,21 +864,56 @@ class RunConfig(Section):
             for s in seeds
         ]
 
-    def candidates(self) -> list[ModelConfig]:
-        """The model sections to train: ``model`` first, then each ``compare`` entry."""
-        extra = [self.model.for_model(name) for name in self.compare if name != self.model.name]
-        return [self.model, *extra]
+    @field_validator("compare", mode="before")
+    @classmethod
+    def _auto_alone(cls, value: Any) -> Any:
+        """``compare: auto`` is ``compare: [auto]``."""
+        return [value] if value == AUTO else value
 
-    def model_for(self, name: str) -> ModelConfig:
-        """The model section candidate ``name`` was trained with.
+    @model_validator(mode="after")
+    def _one_entry_per_model(self) -> RunConfig:
+        seen = {self.model.name}
+        for i, entry in enumerate(self.compare):
+            bare = entry.model is None and entry.train is None
+            if entry.name in seen and not (bare and entry.name == self.model.name):
+                what = "model.name" if entry.name == self.model.name else "an earlier entry"
+                raise ValueError(
+                    f"compare[{i}]: {entry.name!r} is already {what}; each model is trained "
+                    "once per run, so give its settings in one place"
+                )
+            seen.add(entry.name)
+        try:
+            self.candidates()
+        except ValidationError as err:
+            raise ValueError(f"the compare entries give invalid settings: {err}") from None
+        return self
 
-        Raises:
-            KeyError: ``name`` is neither ``model.name`` nor a ``compare`` entry.
+    @property
+    def has_auto(self) -> bool:
+        """Whether ``compare`` includes ``auto`` (resolved after profiling)."""
+        return any(entry.name == AUTO for entry in self.compare)
+
+    def candidates(self, auto: list[str] | tuple[str, ...] = ()) -> list[Candidate]:
+        """The models to train: ``model`` first, then each ``compare`` entry.
+
+        Args:
+            auto: the catalogue names ``auto`` stands for (from the profile's
+                recommendation); models already listed are not repeated.
         """
-        for model in self.candidates():
-            if model.name == name:
-                return model
-        raise KeyError(f"{name!r} is not a candidate of this config ({self.model.name}, compare)")
+        out = [Candidate(self.model, self.train)]
+        named = {self.model.name, *(e.name for e in self.compare)}
+        for entry in self.compare:
+            if entry.name == self.model.name:
+                continue
+            names = [n for n in auto if n not in named] if entry.name == AUTO else [entry.name]
+            for name in names:
+                named.add(name)
+                train = TrainConfig.model_validate(
+                    {**self.train.model_dump(exclude_unset=True), **entry.train_overrides()}
+                )
+                model = self.model.for_model(name, entry.model_overrides())
+                out.append(Candidate(model, train, auto=entry.name == AUTO))
+        return out
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tsalign.components.config import DataConfig, ModelConfig, RunConfig, Task
+from tsalign.components.config import DataConfig, ModelConfig, RunConfig, Task, TrainConfig
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, Ref, TrainResult
 from tsalign.components.storage import is_s3_uri
 
@@ -194,6 +194,7 @@ def train_key(
     dataset: DatasetRef,
     profile: ProfileRef | None,
     model: ModelConfig | None = None,
+    train: TrainConfig | None = None,
 ) -> str:
     """Key of one training run: dataset content + data/model/train sections + the model spec's
     inputs (profile facts, ``eval.season``).
@@ -207,6 +208,7 @@ def train_key(
         dataset: the dataset version trained on.
         profile: the profile whose period and domain text enrich the model spec.
         model: the candidate's model section; ``config.model`` when None.
+        train: the candidate's train section; ``config.train`` when None.
     """
     return digest(
         "train",
@@ -214,7 +216,7 @@ def train_key(
         dataset=dataset_fingerprint(dataset),
         data=config.data,
         model=model or config.model,
-        train=config.train,
+        train=train or config.train,
         profile=_profile_inputs(profile),
         season=config.eval.season,
         storage=_resolved(config.train.storage_path),

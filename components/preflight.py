@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tsalign.components.config import ConfigError, RunConfig, Task
+from tsalign.components.config import AUTO, ConfigError, RunConfig, Task
 
 PIPELINE_STAGES = ("ingest", "profile", "train", "evaluate", "publish")
 """The stages ``tsalign run`` (the pipeline flow) goes through, in order."""
@@ -64,7 +64,7 @@ def catalogue_problems(cfg: RunConfig) -> list[str]:
     known = list_models()
     problems = []
     named = [("model.name", cfg.model.name)]
-    named += [(f"compare[{i}]", name) for i, name in enumerate(cfg.compare)]
+    named += [(f"compare[{i}]", e.name) for i, e in enumerate(cfg.compare) if e.name != AUTO]
     for field, name in named:
         if name not in known:
             problems.append(f"{field}: {unknown_model(name)} (see `tsalign models`)")

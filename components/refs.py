@@ -63,6 +63,10 @@ class TrainedCandidates(Ref):
     """The train stage's output: one run per candidate, the configured model first."""
 
     runs: list[TrainResult]
+    skipped: dict[str, str] = Field(
+        default_factory=dict,
+        description="Models ``compare: auto`` chose but could not build -> why.",
+    )
 
     @property
     def primary(self) -> TrainResult:

@@ -64,6 +64,7 @@ def evaluate_models(
         select=config.publish.select,
         max_val_windows=config.train.max_val_windows,
         gate_metric=config.registry.test_metric,
+        skipped=trained.skipped,
     )
 
 

@@ -25,6 +25,7 @@ from tsalign.components.refs import (
 )
 from tsalign.components.registry.release import publish_run
 from tsalign.components.state import latest, record
+from tsalign.components.training.candidates import candidate_model
 from tsalign.flows import artifacts
 from tsalign.flows.caching import NETWORK_RETRIES, retry_transient
 from tsalign.flows.confinement import confine
@@ -61,11 +62,14 @@ def publish_version(
         batch_size=config.eval.batch_size,
         device=config.eval.device,
     )
+    recommended = profile.recommended_paradigm if profile else None
+    model = candidate_model(config, recommended, report.candidate)
     return publish_run(
         config,
         dataset,
         profile,
         trained.run_of(report.candidate),
+        model,
         report,
         Path(project_root),
         orchestration_ids(),

@@ -99,6 +99,8 @@ def print_summary(cfg: RunConfig) -> None:
     )
     for run in trained.runs:
         stages.add_row("train", run_line(run))
+    for name, why in trained.skipped.items():
+        stages.add_row("train", f"{name} (chosen by compare: auto) not trained: {why}")
     stages.add_row(
         "evaluate", f"{report.test_windows} test windows; leaderboard {report.leaderboard_path}"
     )

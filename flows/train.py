@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from tsalign.components.config import ModelConfig, RunConfig
+from tsalign.components.config import ModelConfig, RunConfig, TrainConfig
 from tsalign.components.evaluation.runner import check_baselines
 from tsalign.components.fingerprint import outputs_exist, train_key
-from tsalign.components.models import get_entry, model_spec
+from tsalign.components.models import ModelBuildError, get_entry, model_spec
 from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from tsalign.components.state import MissingStageOutput, latest, record
-from tsalign.components.training.candidates import train_candidate
+from tsalign.components.training.candidates import plan_candidates, train_candidate
 from tsalign.components.training.launcher import (
     connect_ray,
     effective_run_name,
@@ -36,18 +36,20 @@ def connect_cluster(address: str) -> None:
 
 @task(name="train-model", cache_key_fn=key_fn(train_key), **CACHED)
 def train_model(
-    config: RunConfig, model: ModelConfig, dataset: DatasetRef, profile: ProfileRef | None
+    config: RunConfig,
+    model: ModelConfig,
+    dataset: DatasetRef,
+    profile: ProfileRef | None,
+    train: TrainConfig,
 ) -> TrainResult:
     # With several seeds each gets its own run (a fixed train.run_name must not resume
     # another seed's checkpoints).
-    label = (
-        model.name if len(config.train_seeds()) == 1 else f"{model.name}-seed{config.train.seed}"
-    )
-    run_name = effective_run_name(config.train, label, new_run_name(label))
+    label = model.name if len(config.train_seeds()) == 1 else f"{model.name}-seed{train.seed}"
+    run_name = effective_run_name(train, label, new_run_name(label))
     spec = model_spec(dataset, config.data.window, profile, config.eval.season)
     with training_progress(run_name) as on_progress:
         return train_candidate(
-            dataset, config.data, model, config.train, spec, run_name, on_progress=on_progress
+            dataset, config.data, model, train, spec, run_name, on_progress=on_progress
         )
 
 
@@ -64,19 +66,26 @@ def train_flow(
             profile = latest(config.workdir, config.data.name, ProfileRef)
         except MissingStageOutput:
             profile = None  # training does not need a profile; it only enriches the spec
-    candidates = config.candidates()
-    for model in candidates:
-        get_entry(model.name)  # an unknown name fails here, before any training starts
+    candidates = plan_candidates(config, profile.recommended_paradigm if profile else None)
+    for candidate in candidates:
+        get_entry(candidate.model.name)  # an unknown name fails here, before any training starts
     check_baselines(config.eval.baselines)  # so does an evaluation that could not run
     address = ray_address(config.train)
     if address:
         connect_cluster(address)
-    result = TrainedCandidates(
-        runs=[
-            run_cached(train_model, outputs_exist, seeded, model, dataset, profile)
-            for model in candidates
-            for seeded in config.seeded(get_entry(model.name).trainable)
-        ]
-    )
+    runs, skipped = [], {}
+    for model, train, auto in candidates:
+        try:
+            for seeded in config.seeded(get_entry(model.name).trainable):
+                own = train.model_copy(update={"seed": seeded.train.seed})
+                runs.append(
+                    run_cached(train_model, outputs_exist, seeded, model, dataset, profile, own)
+                )
+        except ModelBuildError as err:
+            if not auto:
+                raise
+            # `auto` picked it, not the user: say why it is missing instead of failing the run.
+            skipped[model.name] = f"could not be built: {err}"
+    result = TrainedCandidates(runs=runs, skipped=skipped)
     record(config.workdir, dataset.name, result)
     return result

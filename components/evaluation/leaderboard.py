@@ -39,6 +39,23 @@ def _with_std(value: float, std: float | None, digits: int) -> str:
     return f"{value:.{digits}f}" if std is None else f"{value:.{digits}f} ± {std:.{digits}f}"
 
 
+def unevaluated_reason(recommended: str | None, skipped: Mapping[str, str]) -> str:
+    """Why no model of the recommended paradigm was evaluated.
+
+    Args:
+        recommended: the profile's recommended paradigm, None without a profile.
+        skipped: models ``compare: auto`` chose but could not build -> why.
+    """
+    if recommended is None:
+        return "no paradigm was recommended (the run has no profile)"
+    if skipped:
+        return "; ".join(f"{name} {why}" for name, why in skipped.items())
+    return (
+        f"no {recommended} model was trained; add `auto` to compare to train its "
+        "representative and that model's LLM-free ablation beside model.name"
+    )
+
+
 def render_leaderboard(
     metrics: Mapping[str, Mapping[str, float]],
     paradigms: Mapping[str, str],
@@ -51,6 +68,7 @@ def render_leaderboard(
     selection_reason: str = "",
     std: Mapping[str, Mapping[str, float]] | None = None,
     comparisons: Sequence[Comparison] = (),
+    skipped: Mapping[str, str] | None = None,
 ) -> str:
     """Markdown table ranked by standardised test MSE (mean ± std over seeds), with the
     validation losses, the choice and the intervals.
@@ -83,7 +101,9 @@ def render_leaderboard(
             f"{_with_std(m['mae'], s.get('mae'), 4)} | {m['mae_orig']:.4g} | {m['smape']:.2f} | "
             f"{m['mase']:.3f} |"
         )
-    verdict = {True: "won", False: "did not win", None: "was not evaluated"}[won]
+    verdict = {True: "won", False: "did not win"}.get(won) or (
+        f"was not evaluated: {unevaluated_reason(recommended, skipped or {})}"
+    )
     lines += ["", f"Recommended paradigm: **{recommended or 'none'}** — {verdict}."]
     if validation:
         scores = ", ".join(f"{name} {value:.4f}" for name, value in validation.items())

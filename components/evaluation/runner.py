@@ -219,6 +219,7 @@ def evaluate(
     select: SelectMode = "model",
     max_val_windows: int | None = None,
     gate_metric: str = "mse",
+    skipped: Mapping[str, str] | None = None,
 ) -> EvalReport:
     """Score trained candidates and ``eval_cfg.baselines`` on the same test windows.
 
@@ -246,6 +247,8 @@ def evaluate(
             the lowest validation loss among those that beat seasonal naive on test.
         max_val_windows: ``train.max_val_windows``: the validation windows scored.
         gate_metric: ``registry.test_metric``, the metric of the seasonal-naive floor.
+        skipped: models ``compare: auto`` chose but could not build -> why (the leaderboard
+            says why the recommendation was not evaluated).
 
     Raises:
         EvaluationError: no candidate, no complete test window, or a model trained for
@@ -356,6 +359,7 @@ def evaluate(
             selection_reason=selection.reason,
             std=std,
             comparisons=comparisons,
+            skipped=skipped,
         ),
     )
     report_path = out_dir / "metrics.json"
@@ -371,6 +375,7 @@ def evaluate(
         "validation_windows": scorer.n_windows,
         "recommended_paradigm": recommended_paradigm,
         "recommended_won": won,
+        "not_trained": dict(skipped or {}),
         "metrics": results,
         "metrics_std": std,
         "seeds": {name: len(runs) for name, runs in models.items()},

@@ -194,6 +194,14 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
+REPRESENTATIVES: dict[str, str] = {
+    "injective": "llmtime",
+    "bridging": "timellm",
+    "internal": "gpt4ts",
+}
+"""The model ``compare: auto`` trains for each paradigm the profile can recommend."""
+
+
 def index_entries(entries: Iterable[Entry]) -> dict[str, Entry]:
     """The name -> entry map of ``entries``.
 
@@ -299,6 +307,24 @@ def ablations_of(name: str) -> list[str]:
     entry = get_entry(name)
     base = entry.variant_of or name
     return [e.name for e in _CATALOGUE.values() if e.ablation_of == base]
+
+
+def auto_candidates(paradigm: str) -> list[str]:
+    """What ``compare: auto`` trains for ``paradigm``: its representative, then the
+    representative's LLM-free ablation (Tan et al. 2024) when the catalogue has one.
+
+    Raises:
+        ValueError: ``paradigm`` is not one the profile recommends.
+    """
+    if paradigm not in REPRESENTATIVES:
+        raise ValueError(
+            f"no representative model for paradigm {paradigm!r}; known: {sorted(REPRESENTATIVES)}"
+        )
+    representative = REPRESENTATIVES[paradigm]
+    ablations = [
+        e.name for e in ENTRIES if e.ablation_of == representative and e.ablation == "wo_llm"
+    ]
+    return [representative, *ablations]
 
 
 def baseline_problem(name: str) -> str | None:

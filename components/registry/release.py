@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tsalign.components.config import RunConfig
+from tsalign.components.config import ModelConfig, RunConfig
 from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
@@ -54,9 +54,10 @@ def git_commit(root: Path) -> str:
 
 
 def build_lineage(
+    config: RunConfig,
     dataset: DatasetRef,
     train: TrainResult,
-    config: RunConfig,
+    model: ModelConfig,
     project_root: Path,
     orchestration: dict[str, Any],
 ) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def build_lineage(
         "git_commit": git_commit(project_root),
         "ray_run": train.run_name,
         "checkpoint": train.checkpoint_uri,
-        "base_model": config.model_for(train.model).backbone,
+        "base_model": model.backbone,
         "model": train.model,
         **orchestration,
     }
@@ -81,6 +82,7 @@ def publish_run(
     dataset: DatasetRef,
     profile: ProfileRef | None,
     train: TrainResult,
+    model: ModelConfig,
     report: EvalReport,
     project_root: Path,
     orchestration: dict[str, Any],
@@ -92,6 +94,7 @@ def publish_run(
         config: the resolved run config (stored with the version).
         dataset, profile, report: the references the earlier stages returned.
         train: the run of the candidate the evaluation selected (``report.candidate``).
+        model: that candidate's model section.
         project_root: where git is asked for the commit.
         orchestration: ids of the orchestrating run (flow-run id, deployment...).
         champion_scorer: re-scores the current champion on this run's validation windows,
@@ -120,8 +123,7 @@ def publish_run(
         )
     if train.model != report.candidate:
         raise ValueError(f"run {train.run_name} trained {train.model!r}, not {report.candidate!r}")
-    model = config.model_for(report.candidate)
-    lineage = build_lineage(dataset, train, config, project_root, orchestration)
+    lineage = build_lineage(config, dataset, train, model, project_root, orchestration)
     candidate = report.metrics[report.candidate]
     metrics = {
         "candidate": report.candidate,

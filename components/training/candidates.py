@@ -6,13 +6,57 @@ import json
 import time
 from pathlib import Path
 
-from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
+from tsalign.components.config import (
+    Candidate,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
 from tsalign.components.data.protocol import load_protocol
 from tsalign.components.models import ModelSpec, build_model, get_entry, save_pretrained
+from tsalign.components.models.catalogue import auto_candidates
 from tsalign.components.refs import DatasetRef, TrainResult
 from tsalign.components.storage import is_s3_uri
 from tsalign.components.training.launcher import ProgressCallback, launch_training, storage_root
 from tsalign.components.training.worker import MODEL_DIR, SCALER_FILE
+
+
+def plan_candidates(config: RunConfig, recommended: str | None) -> list[Candidate]:
+    """The models a run trains: ``model.name``, then the ``compare`` entries, ``auto`` resolved.
+
+    Args:
+        config: the run config.
+        recommended: the profile's recommended paradigm (None without a profile).
+
+    Raises:
+        ConfigError: ``compare`` has ``auto`` but there is no recommendation to resolve it.
+    """
+    if not config.has_auto:
+        return config.candidates()
+    if recommended is None:
+        raise ConfigError(
+            "compare: auto trains the profile's recommended paradigm, but this run has no "
+            "profile; run `tsalign profile` first (or the whole pipeline), or list the models"
+        )
+    return config.candidates(auto_candidates(recommended))
+
+
+def candidate_model(config: RunConfig, recommended: str | None, name: str) -> ModelConfig:
+    """The model section ``name`` was trained with (see :func:`plan_candidates`).
+
+    Raises:
+        ConfigError: ``name`` is not a candidate of ``config`` (the config changed since).
+    """
+    candidates = plan_candidates(config, recommended)
+    for candidate in candidates:
+        if candidate.model.name == name:
+            return candidate.model
+    raise ConfigError(
+        f"{name!r} was evaluated but is not a candidate of this config "
+        f"({[c.model.name for c in candidates]}); run train and evaluate with it again"
+    )
 
 
 def train_candidate(

@@ -154,7 +154,7 @@ def test_settings_have_sane_bounds(override: str, field: str):
 
 
 def test_list_items_are_reported_by_index():
-    with pytest.raises(ConfigError, match=r"compare\[1\]: Input should be a valid string"):
+    with pytest.raises(ConfigError, match=r"compare\[1\]: Value error, a compare entry is a"):
         load_config(None, ["compare=[dlinear, 3]"])
 
 

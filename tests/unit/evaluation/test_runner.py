@@ -12,7 +12,7 @@ import torch
 
 from tsalign.components.config import DataConfig, EvalConfig, ModelConfig, WindowConfig
 from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
-from tsalign.components.evaluation.leaderboard import recommended_won
+from tsalign.components.evaluation.leaderboard import recommended_won, render_leaderboard
 from tsalign.components.evaluation.runner import EvaluationError, evaluate
 from tsalign.components.models import ModelSpec, build_model, save_pretrained
 
@@ -80,8 +80,8 @@ def test_every_model_scored_on_all_protocol_windows(dataset, dlinear_dir, tmp_pa
     assert payload["provenance"]["libraries"]["torch"].startswith("2.")
     assert report.recommended_won is None  # no internal-paradigm model was evaluated
     assert (
-        "Recommended paradigm: **internal** — was not evaluated"
-        in Path(report.leaderboard_path).read_text()
+        "Recommended paradigm: **internal** — was not evaluated: no internal model was trained; "
+        "add `auto` to compare" in Path(report.leaderboard_path).read_text()
     )
     assert {Path(p).name for p in report.plot_paths} == {
         "forecast_vs_actual.png",
@@ -134,6 +134,26 @@ def test_recommended_won_audits_against_all_models():
     assert recommended_won({**metrics, "dlinear": {"mse": 0.45}}, paradigms, "bridging") is True
     assert recommended_won(metrics, paradigms, "injective") is None
     assert recommended_won(metrics, paradigms, None) is None
+
+
+def test_an_unevaluated_recommendation_always_says_why():
+    metrics = {"dlinear": {"mse": 0.3, "mae": 0.4, "mae_orig": 1.0, "smape": 9.0, "mase": 1.0}}
+    paradigms = {"dlinear": "baseline"}
+
+    def verdict(recommended, skipped=None):
+        text = render_leaderboard(
+            metrics, paradigms, "dlinear", recommended, None, 5, skipped=skipped
+        )
+        return text.split("Recommended paradigm: ")[1].splitlines()[0]
+
+    assert (
+        verdict(None)
+        == "**none** — was not evaluated: no paradigm was recommended (the run has no profile)."
+    )
+    assert verdict("injective", {"llmtime": "could not be built: an encoder"}) == (
+        "**injective** — was not evaluated: llmtime could not be built: an encoder."
+    )
+    assert "add `auto` to compare" in verdict("bridging")
 
 
 def test_trainable_baseline_is_refused_with_the_fix():

@@ -170,7 +170,9 @@ def _publish_challenger(
         model="dlinear", run_name="dlinear-v2", checkpoint_uri=str(directory / "model")
     )
     scorer = ValidationScorer.for_dataset(dataset_path, DATA, VAL_CAP, device="cpu")
-    return publish_run(cfg, dataset, None, train, report, tmp_path, {}, scorer.score_published)
+    return publish_run(
+        cfg, dataset, None, train, cfg.model, report, tmp_path, {}, scorer.score_published
+    )
 
 
 @pytest.mark.parametrize(

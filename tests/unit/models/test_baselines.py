@@ -91,7 +91,7 @@ def test_a_compare_candidate_takes_its_own_preset_not_the_main_models():
     run = RunConfig.model_validate(
         {"model": {"name": "patchtst", "params": {"dropout": 0.2}}, "compare": ["patchtst_compact"]}
     )
-    main, compact = run.candidates()
+    main, compact = (candidate.model for candidate in run.candidates())
     assert (main.params.d_model, main.params.e_layers, main.params.dropout) == (16, 3, 0.2)
     assert (compact.params.d_model, compact.params.e_layers, compact.params.dropout) == (64, 2, 0.2)
     # A saved config reloads to the same values.
