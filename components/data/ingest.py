@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 
 from tsalign.components.config import DataConfig, Task
 from tsalign.components.data.canonical import (
@@ -335,6 +336,25 @@ def load_frame(ref_or_path: DatasetRef | str | Path) -> pd.DataFrame:
     return pq.read_table(path).to_pandas()
 
 
+def load_any_meta(ref_or_path: DatasetRef | str | Path) -> BaseModel:
+    """The metadata of a series, labelled panel or anomaly corpus, by its ``kind``.
+
+    Raises:
+        DataError: the file is missing (re-run ingest or ``dvc pull``).
+    """
+    _, path = _paths(ref_or_path)
+    kind = json.loads(path.read_text()).get("kind", "series") if path.is_file() else "series"
+    if kind == "panel":
+        from tsalign.components.data.panel import load_panel_meta
+
+        return load_panel_meta(path)
+    if kind == "anomaly":
+        from tsalign.components.data.anomaly_ingest import load_anomaly_meta
+
+        return load_anomaly_meta(path)
+    return load_meta(path)
+
+
 def load_meta(ref_or_path: DatasetRef | str | Path) -> DatasetMeta:
     """The metadata written beside the canonical Parquet file.
 
@@ -370,6 +390,14 @@ def checkout_version(name: str, rev: str, project_root: Path, data_dir: str = "d
     root = Path(project_root).resolve()
     parquet_bytes = read_file_at_rev(root, f"{name}.parquet", rev, data_dir)
     meta_bytes = read_file_at_rev(root, f"{name}.meta.json", rev, data_dir)
+    kind = json.loads(meta_bytes).get("kind", "series")
+    if kind != "series":
+        raise DataError(
+            f"{name} at {rev}",
+            f"a {kind} dataset (task=classify/anomaly); pinned versions are read back for "
+            "series only",
+            "`git checkout` that revision and `dvc checkout` to restore it",
+        )
     meta = DatasetMeta.model_validate_json(meta_bytes)
     key = meta.content_sha256[:16] or rev.replace("/", "_")
     out_dir = root / ".dvc" / "tmp" / "tsalign-revs" / key

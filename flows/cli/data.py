@@ -61,14 +61,15 @@ def show(
     data_dir: DirOpt = "data",
 ) -> None:
     """Print a dataset's metadata (at a data version when --rev is given)."""
-    from tsalign.components.data import DataError, checkout_version, load_meta
+    from tsalign.components.data import DataError, checkout_version
+    from tsalign.components.data.ingest import load_any_meta
 
     root = project_root.resolve()
     try:
         if rev is None:
-            meta = load_meta(root / data_dir / f"{name}.parquet")
+            meta = load_any_meta(root / data_dir / f"{name}.parquet")
         else:
-            meta = load_meta(checkout_version(name, rev, root, data_dir))
+            meta = load_any_meta(checkout_version(name, rev, root, data_dir))
     except DataError as err:
         fail(str(err), err)
     typer.echo(meta.model_dump_json(indent=2))

@@ -11,14 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 import sktime
 from _data_helpers import CORPUS
+from typer.testing import CliRunner
 
 from tsalign.components.config import DataConfig, build_config
-from tsalign.components.data import ingest
+from tsalign.components.data import DataError, checkout_version, ingest
 from tsalign.components.data.anomaly_ingest import load_anomaly_meta
 from tsalign.components.data.panel import load_panel, load_panel_meta, panel_files
 from tsalign.components.data.versioning import recorded_md5
 from tsalign.components.fingerprint import ingest_key
 from tsalign.components.profiling.tasks import profile_task_data
+from tsalign.flows.cli import app
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +46,10 @@ def test_japanese_vowels_keeps_the_archive_split_and_pads(project: Path, tmp_pat
     assert panel.observed.sum(axis=1).min() == 7 and panel.values[~panel.observed].max() == 0.0
     # Re-ingesting the same content gives the same data version.
     assert ingest(cfg, project, task="classify").md5 == ref.md5
+    shown = CliRunner().invoke(app, ["data", "show", "jv", "--project-root", str(project)])
+    assert shown.exit_code == 0 and '"kind": "panel"' in shown.output, shown.output
+    with pytest.raises(DataError, match=r"a panel dataset .* pinned versions are read back for"):
+        checkout_version("jv", ref.md5, project)
     profile = profile_task_data("classify", ref, tmp_path / "profile")
     written = json.loads(Path(profile.profile_path).read_text())
     assert written["imbalance_ratio"] == 1.0 and len(written["per_class"]) == 9
