@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -30,6 +30,9 @@ from tsalign.flows.cli.init import init_cmd
 from tsalign.flows.cli.predict import predict_cmd
 from tsalign.flows.cli.serve import serve_cmd
 from tsalign.flows.console import console, styled
+
+if TYPE_CHECKING:
+    from tsalign.components.refs import DatasetRef
 
 app = typer.Typer(
     name="tsalign",
@@ -131,11 +134,28 @@ def ingest(
         styled(
             "ingested",
             "green",
-            f" {dataset.name}: {dataset.rows} rows, channels {dataset.channels}"
+            f" {dataset.name}: {_contents(dataset)}"
             + (f", texts {Path(dataset.text_path).name}" if dataset.text_path else "")
             + f", data version (md5) {dataset.md5}",
         )
     )
+
+
+def _contents(dataset: DatasetRef) -> str:
+    """What an ingested dataset holds, in the words of its task."""
+    if dataset.task == "forecast":
+        return f"{dataset.rows} rows, channels {dataset.channels}"
+    from tsalign.components.data.ingest import load_any_meta
+
+    meta = load_any_meta(dataset.meta_path)
+    if dataset.task == "classify":
+        splits = ", ".join(f"{split} {meta.instances[split]}" for split in ("train", "val", "test"))
+        return (
+            f"{sum(meta.instances.values())} instances ({splits}), {len(meta.classes)} classes, "
+            f"{len(meta.channels)} channels x {meta.steps} steps"
+        )
+    windows = sum(s.windows for s in meta.series.values())
+    return f"{len(meta.series)} series, {meta.rows} rows, {windows} anomaly windows"
 
 
 @app.command()

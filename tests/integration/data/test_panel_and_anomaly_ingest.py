@@ -20,7 +20,7 @@ from tsalign.components.data.panel import load_panel, load_panel_meta, panel_fil
 from tsalign.components.data.versioning import recorded_md5
 from tsalign.components.fingerprint import ingest_key
 from tsalign.components.profiling.tasks import profile_task_data
-from tsalign.flows.cli import app
+from tsalign.flows.cli import _contents, app
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +46,9 @@ def test_japanese_vowels_keeps_the_archive_split_and_pads(project: Path, tmp_pat
     assert panel.observed.sum(axis=1).min() == 7 and panel.values[~panel.observed].max() == 0.0
     # Re-ingesting the same content gives the same data version.
     assert ingest(cfg, project, task="classify").md5 == ref.md5
+    assert _contents(ref) == (
+        "640 instances (train 216, val 54, test 370), 9 classes, 12 channels x 29 steps"
+    )
     shown = CliRunner().invoke(app, ["data", "show", "jv", "--project-root", str(project)])
     assert shown.exit_code == 0 and '"kind": "panel"' in shown.output, shown.output
     with pytest.raises(DataError, match=r"a panel dataset .* pinned versions are read back for"):
@@ -100,6 +103,7 @@ def test_nab_series_and_windows_are_versioned_together(project: Path, tmp_path: 
     ]  # fmt: skip
     meta = load_anomaly_meta(ref.meta_path)
     taxi = meta.series["realKnownCause/nyc_taxi.csv"]
+    assert _contents(ref) == "2 series, 14352 rows, 5 anomaly windows"
     assert (taxi.rows, taxi.windows) == (10320, 5)
     windows = json.loads((project / "data" / "nab.windows.json").read_text())
     published = json.loads((NAB / "labels" / "combined_windows.json").read_text())
