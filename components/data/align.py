@@ -129,9 +129,32 @@ def pool_windows(
     return features.astype(np.float32), has_text
 
 
+def window_text_index(windows: TextWindows, k: int) -> np.ndarray:
+    """The text-table rows of each window's last ``k`` texts, oldest first, ``-1`` padding.
+
+    What a fused model receives as text tokens (:class:`TextWindowDataset` gathers the
+    embeddings): the last ``k`` of the rows :func:`align_texts` allows, right-aligned, so
+    nothing beyond the alignment rule can enter.
+
+    Returns:
+        [W, k] int64; ``-1`` where a window sees fewer than ``k`` texts.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    rows = windows.hi[:, None] + np.arange(-k, 0)[None, :]  # [W, k]
+    return np.where(rows >= windows.lo[:, None], rows, -1).astype(np.int64)
+
+
 def align_for(cfg: TextConfig, origins: np.ndarray, texts: pd.DataFrame) -> TextWindows:
     """:func:`align_texts` with ``data.text``'s lag/last/within over a canonical text table."""
     return align_texts(origins, texts["end"].to_numpy(), cfg.lag, cfg.last, cfg.within)
 
 
-__all__ = ["TextWindows", "align_for", "align_texts", "pool_windows", "window_origins"]
+__all__ = [
+    "TextWindows",
+    "align_for",
+    "align_texts",
+    "pool_windows",
+    "window_origins",
+    "window_text_index",
+]

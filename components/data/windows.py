@@ -18,7 +18,13 @@ from torch.utils.data import Dataset, Subset
 
 from tsalign.components.data.splits import window_count
 
-__all__ = ["WindowDataset", "capped_indices", "validation_windows", "window_count"]
+__all__ = [
+    "TextWindowDataset",
+    "WindowDataset",
+    "capped_indices",
+    "validation_windows",
+    "window_count",
+]
 
 
 def capped_indices(n: int, cap: int | None) -> list[int]:
@@ -109,3 +115,44 @@ class WindowDataset(Dataset):
         x = self.array[start:mid, cols]  # [seq_len, C or 1] view
         y = self.array[mid : mid + self.horizon, cols]  # [horizon, C or 1] view
         return self._tensor(x), self._tensor(y)
+
+
+class TextWindowDataset(Dataset):
+    """The windows of ``windows`` with the text each may see: ``(x, y, text, text_mask)``.
+
+    ``text`` [K, E] holds the embeddings of the window's last K aligned texts (zeros for
+    padding) and ``text_mask`` [K] marks the real ones. Only arrays travel: the embeddings
+    of the distinct texts (computed once, :class:`TextEmbeddingCache`) and each window's
+    rows of them (:func:`tsalign.components.data.align.window_text_index`), never the texts.
+
+    Args:
+        windows: the numeric windows (multivariate or channel-independent).
+        vectors: one embedding per text-table row, [N, E].
+        index: [W, K] rows of ``vectors`` per window, ``-1`` padding; W = ``windows.n_windows``.
+    """
+
+    def __init__(self, windows: WindowDataset, vectors: np.ndarray, index: np.ndarray) -> None:
+        if index.ndim != 2 or len(index) != windows.n_windows:
+            raise ValueError(
+                f"text index must be [windows={windows.n_windows}, K], got shape {index.shape}"
+            )
+        if vectors.ndim != 2 or (index.size and index.max() >= len(vectors)):
+            raise ValueError(
+                f"text index names row {index.max()} of {len(vectors)} embeddings [N, E]"
+            )
+        self.windows = windows
+        self.vectors = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+        self.index = torch.from_numpy(np.asarray(index, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(
+        self, index: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, y = self.windows[index]
+        w = (index % len(self)) % self.windows.n_windows  # channel-major in CI mode
+        rows = self.index[w]
+        mask = rows >= 0
+        text = self.vectors[rows.clamp(min=0)] * mask.unsqueeze(-1)
+        return x, y, text, mask

@@ -90,11 +90,26 @@ class DLinear(nn.Module):
         for layer in (self.seasonal, self.trend):
             nn.init.constant_(layer.weight, 1.0 / seq_len)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def token_width(self) -> int:
+        """D of :meth:`encode`'s tokens: the window length (each token is a component)."""
+        return self.seasonal.in_features
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """x [B, L, C] -> tokens [B, C, 2, L]: the seasonal and trend components per channel."""
         trend = self.decompose(x)
-        seasonal = x - trend
-        y = self.seasonal(seasonal.transpose(1, 2)) + self.trend(trend.transpose(1, 2))
-        return y.transpose(1, 2)  # [B, H, C]
+        return torch.stack([x - trend, trend], dim=2).permute(0, 3, 2, 1), None
+
+    def decode(
+        self, z: torch.Tensor, stats: None = None, offset: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Tokens [B, C, 2, L] -> forecast [B, H, C]: one linear map per component, plus
+        ``offset`` [B, H, C] when given (a second head block, see PatchMixerModel.decode)."""
+        y = (self.seasonal(z[:, :, 0]) + self.trend(z[:, :, 1])).transpose(1, 2)
+        return y if offset is None else y + offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(*self.encode(x))  # [B, H, C]
 
 
 def build_dlinear(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:

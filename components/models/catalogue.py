@@ -388,6 +388,10 @@ def build_model(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
             f"models for {spec.task!r}: {supporting}"
         )
     model = entry.builder(cfg, spec)
+    if getattr(cfg.params, "text_fusion", "none") != "none":
+        from tsalign.components.models.fusion import with_text  # torch: only when building
+
+        model = with_text(model, cfg.name, cfg.params, spec)
     trainable, total = count_parameters(model)
     log.info(
         "built %s (%s): %d trainable / %d total parameters",

@@ -340,7 +340,26 @@ class PatchMixerModel(nn.Module):
         h = self.mixer(self.embed(patches))  # [B*C, N, D]
         return h.reshape(b, c, *h.shape[1:]), stats
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z, stats = self.encode(x)
+    @property
+    def token_width(self) -> int:
+        """D of the tokens :meth:`encode` returns (text fusion projects text to it)."""
+        return self.embed.out_features
+
+    def decode(
+        self,
+        z: torch.Tensor,
+        stats: tuple[torch.Tensor, torch.Tensor] | None,
+        offset: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Patch tokens [B, C, N, D] -> the task output on the input's scale.
+
+        ``offset`` (shaped as the output) is added to the head's output before RevIN is
+        undone: a second head block over other features (text fusion's ``concat``).
+        """
         y = self.head(z)
+        if offset is not None:
+            y = y + offset
         return y if stats is None else self.revin.denormalize(y, stats)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(*self.encode(x))

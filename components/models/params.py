@@ -98,13 +98,39 @@ class AnomalyParams(Params):
     )
 
 
-class DLinearParams(Params):
+class TextFusionParams(Params):
+    """How a numeric forecaster uses the window's text (``data.text``), one setting for every
+    forecaster (:mod:`tsalign.components.models.fusion` implements it once).
+
+    ``none``: no text (the twin a fused model is compared with); ``add``: a text forecast head
+    added with a weight, as MM-TSFlib; ``concat``: the window's pooled text embedding joined to
+    the series representation before the head; ``xattn``: the series tokens (patches) attend to
+    the window's text tokens.
+    """
+
+    text_fusion: Literal["none", "add", "concat", "xattn"] = Field(
+        "none",
+        description="How the window's text joins the forecast (none | add | concat | xattn).",
+    )
+    text_weight: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="add: fixed weight of the text forecast (MM-TSFlib's prompt_weight, 0.1); "
+        "None learns it.",
+    )
+    text_heads: int = Field(
+        1, ge=1, le=64, description="xattn: attention heads (must divide the token width)."
+    )
+
+
+class DLinearParams(TextFusionParams):
     """DLinear (Zeng et al., AAAI 2023)."""
 
     moving_avg: Steps = Field(25, description="Trend kernel in time steps (odd; paper: 25).")
 
 
-class PatchTSTParams(AnomalyParams, DropoutParams, PatchParams):
+class PatchTSTParams(TextFusionParams, AnomalyParams, DropoutParams, PatchParams):
     """PatchTST/42, the paper's ETTh1 script (PatchTST_supervised/scripts/PatchTST/etth1.sh:
     patch 16, stride 8, d_model 16, 3 layers, 4 heads, d_ff 128, dropout 0.3, head dropout 0).
     RevIN is always affine, as in the paper."""
@@ -124,7 +150,7 @@ class PatchTSTCompactParams(PatchTSTParams):
     dropout: Dropout = Field(0.1, description="Dropout inside the encoder.")
 
 
-class PatchModelParams(AnomalyParams, DropoutParams, RevinParams, PatchParams):
+class PatchModelParams(TextFusionParams, AnomalyParams, DropoutParams, RevinParams, PatchParams):
     """The GPT4TS body around any sequence mixer: the LLM-free ablations use it as is."""
 
 

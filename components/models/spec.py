@@ -38,6 +38,9 @@ class ModelSpec:
         n_classes: Number of classes (classify task only).
         season: Dominant period in time steps from the profile (seasonal naive, prompts).
         domain_context: Paragraph describing the data (Time-LLM prompt-as-prefix, LLMTime).
+        text_dim: Width of the text embeddings a window carries (``data.text``); None when
+            the data has no text.
+        text_tokens: Text tokens (embedded texts) per window, the ``data.text.last`` cap.
     """
 
     seq_len: int
@@ -47,6 +50,8 @@ class ModelSpec:
     n_classes: int | None = None
     season: int | None = None
     domain_context: str = ""
+    text_dim: int | None = None
+    text_tokens: int = 0
 
     def __post_init__(self) -> None:
         if self.seq_len < 2:
@@ -65,6 +70,12 @@ class ModelSpec:
             raise ModelBuildError(
                 f"ModelSpec.season must be >= 1 or None, got {self.season}; "
                 "pass None when the profile found no period"
+            )
+
+        if self.text_dim is not None and (self.text_dim < 1 or self.text_tokens < 1):
+            raise ModelBuildError(
+                f"ModelSpec.text_dim={self.text_dim} and text_tokens={self.text_tokens} must "
+                "both be >= 1 when the data has text"
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -46,7 +46,12 @@ def test_params_null_drops_the_files_params_when_switching_entries(tmp_path):
     with pytest.raises(ConfigError, match="not a parameter of catalogue entry 'dlinear'"):
         load_config(config, ["model.name=dlinear"])
     switched = load_config(config, ["model.name=dlinear", "model.params=null"])
-    assert switched.model.params.model_dump() == {"moving_avg": 25}
+    assert switched.model.params.model_dump() == {
+        "moving_avg": 25,
+        "text_fusion": "none",
+        "text_weight": None,
+        "text_heads": 1,
+    }
 
 
 def test_a_foreign_key_and_a_bad_value_are_reported_together():
@@ -93,7 +98,12 @@ def test_compare_candidates_share_the_shared_layers_and_keep_their_own_defaults(
     assert main.params.lora_r == 4
     assert (timellm.params.patch_len, timellm.params.d_model) == (12, 32)
     assert not hasattr(timellm.params, "lora_r")  # gpt4ts's LoRA is not Time-LLM's business
-    assert dlinear.params.model_dump() == {"moving_avg": 25}
+    assert dlinear.params.model_dump() == {
+        "moving_avg": 25,
+        "text_fusion": "none",
+        "text_weight": None,
+        "text_heads": 1,
+    }
     assert (patchtst.params.patch_len, patchtst.params.d_model, patchtst.params.dropout) == (
         12,
         16,

@@ -108,7 +108,10 @@ def test_an_export_of_the_former_flat_model_section_still_loads(tmp_path):
     meta_path = tmp_path / "m" / META_FILE
     meta = json.loads(meta_path.read_text())
     # Older exports recorded the flat section: every entry's fields side by side.
-    flat = {**meta["config"], **meta["config"].pop("params")}
+    params = meta["config"].pop("params")
+    for later in ("text_fusion", "text_weight", "text_heads"):  # not in the flat shape's days
+        params.pop(later)
+    flat = {**meta["config"], **params}
     flat["stride"] = flat.pop("patch_stride")
     flat.update(lora_r=8, moving_avg=25, revin_affine=False, injective={"alpha": 0.95})
     meta["config"] = flat
