@@ -1,0 +1,99 @@
+"""The text each training and evaluation window may see, as arrays: computed once per data
+version, before any worker starts.
+
+A fused model receives, per window, the embeddings of the last K texts the alignment rule
+allows (:mod:`tsalign.components.data.align`). This module turns a dataset version into
+what travels to the workers: one embedding per text-table row (each distinct text encoded
+once, :class:`~tsalign.components.models.text_encoder.TextEmbeddingCache`) and, per split,
+each window's rows of it; never the texts themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tsalign.components.config import DataConfig
+from tsalign.components.data.align import align_for, window_origins, window_text_index
+from tsalign.components.data.splits import Borders, split_borders
+
+DEFAULT_TEXT_TOKENS = 8
+"""Text tokens per window when ``data.text.last`` is unset: the most recent 8 are kept."""
+
+
+@dataclass(frozen=True)
+class WindowTexts:
+    """Per split, the rows of ``vectors`` each window sees (``-1`` padding).
+
+    Attributes:
+        vectors: [N, E] float32, one embedding per text-table row.
+        index: ``train``/``val``/``test`` -> [W, K] int64, the windows in the order the
+            training and evaluation stages make them.
+    """
+
+    vectors: np.ndarray
+    index: dict[str, np.ndarray]
+
+    @property
+    def text_dim(self) -> int:
+        """E."""
+        return int(self.vectors.shape[1])
+
+    @property
+    def tokens(self) -> int:
+        """K."""
+        return int(next(iter(self.index.values())).shape[1])
+
+
+def text_tokens(cfg: DataConfig) -> int:
+    """K, the text tokens per window: ``data.text.last``, else :data:`DEFAULT_TEXT_TOKENS`."""
+    return (cfg.text.last if cfg.text and cfg.text.last else None) or DEFAULT_TEXT_TOKENS
+
+
+def split_text_index(
+    timestamps: np.ndarray, borders: Borders, texts: pd.DataFrame, cfg: DataConfig
+) -> dict[str, np.ndarray]:
+    """Each split's windows' rows of the end-sorted text table, [W, K] per split.
+
+    Training windows step by ``data.window.stride``; validation and test windows by 1, as
+    the training and evaluation stages make them.
+    """
+    assert cfg.text is not None
+    window, k = cfg.window, text_tokens(cfg)
+    out = {}
+    for split, (start, end) in borders.as_dict().items():
+        stride = window.stride if split == "train" else 1
+        origins = window_origins(timestamps[start:end], window.seq_len, window.horizon, stride)
+        out[split] = window_text_index(align_for(cfg.text, origins, texts), k)
+    return out
+
+
+def window_texts(
+    timestamps: np.ndarray,
+    texts: pd.DataFrame,
+    cfg: DataConfig,
+    embed: Callable[[Sequence[str]], np.ndarray],
+) -> WindowTexts:
+    """The arrays a fused model's workers receive for one dataset version.
+
+    Args:
+        timestamps: the canonical series' timestamps, [T].
+        texts: its canonical text table (sorted by end, :func:`load_texts`).
+        cfg: the data section (split, window, ``text`` alignment).
+        embed: texts -> [N, E], e.g. ``TextEmbeddingCache.embed`` (each distinct text once).
+    """
+    borders = split_borders(len(timestamps), cfg)
+    vectors = np.asarray(embed(texts["text"].tolist()), dtype=np.float32)
+    return WindowTexts(vectors, split_text_index(timestamps, borders, texts, cfg))
+
+
+__all__ = [
+    "DEFAULT_TEXT_TOKENS",
+    "WindowTexts",
+    "split_text_index",
+    "text_tokens",
+    "window_texts",
+]
