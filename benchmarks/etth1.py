@@ -43,6 +43,7 @@ from tsalign.components.data.splits import split_borders  # noqa: E402
 from tsalign.components.evaluation.runner import evaluate  # noqa: E402
 from tsalign.components.models import model_spec  # noqa: E402
 from tsalign.components.profiling import profile_dataset  # noqa: E402
+from tsalign.components.training.job import TrainJob  # noqa: E402
 from tsalign.components.training.launcher import launch_training, new_run_name  # noqa: E402
 
 ETTH1 = REPO.parent / "shared" / "data" / "ett" / "ETTh1.csv"
@@ -221,18 +222,18 @@ def main() -> None:
             work / "profile",
             split_borders(len(frame), data_cfg).scaler,
         )
-        spec = model_spec(dataset, data_cfg.window, profile_ref)
+        protocol = data_cfg.protocol()
+        spec = model_spec(dataset, protocol.window, profile_ref)
         for index, name in enumerate(args.models):
             model_cfg = model_config(args, name)
             train_cfg = train_config(args, name, work / "runs")
             t0 = time.perf_counter()
-            result = launch_training(
-                dataset, data_cfg, model_cfg, train_cfg, spec, new_run_name(name)
-            )
+            job = TrainJob(dataset, protocol, model_cfg, train_cfg, spec, new_run_name(name))
+            result = launch_training(job)
             train_s = time.perf_counter() - t0
             report = evaluate(
                 dataset.path,
-                data_cfg,
+                protocol,
                 EvalConfig(baselines=["seasonal_naive"] if index == 0 else []),
                 {name: result.checkpoint_uri},
                 spec,

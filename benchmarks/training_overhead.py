@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Subset
 from tsalign.components.data.protocol import load_protocol
 from tsalign.components.data.windows import WindowDataset
 from tsalign.components.models import build_model
+from tsalign.components.training.job import TrainJob
 from tsalign.components.training.launcher import launch_training
 from tsalign.components.training.recipe import capped_indices
 
@@ -69,9 +70,10 @@ def main() -> None:
         mcfg = common.model_cfg(args.layers)
         bare = bare_loop(dataset, cfg, mcfg)
         started = time.perf_counter()
-        result = launch_training(
-            dataset, common.data_cfg(), mcfg, cfg, common.spec(), "overhead-zero0"
+        job = TrainJob(
+            dataset, common.data_cfg().protocol(), mcfg, cfg, common.spec(), "overhead-zero0"
         )
+        result = launch_training(job)
         wall = time.perf_counter() - started
         import ray
 

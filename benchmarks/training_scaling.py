@@ -15,6 +15,7 @@ from pathlib import Path
 
 import _training_common as common
 
+from tsalign.components.training.job import TrainJob
 from tsalign.components.training.launcher import launch_training
 
 
@@ -37,14 +38,15 @@ def main() -> None:
                 device="cuda" if args.gpu else "cpu",
                 max_train_windows=args.windows,
             )
-            result = launch_training(
+            job = TrainJob(
                 dataset,
-                common.data_cfg(),
+                common.data_cfg().protocol(),
                 common.model_cfg(),
                 cfg,
                 common.spec(),
                 f"scale-{workers}",
             )
+            result = launch_training(job)
             rates[workers] = result.curves["samples_per_s"][-1]
         ray.shutdown()
     for workers, rate in rates.items():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
 import yaml
 from pydantic import (
@@ -235,15 +235,44 @@ class AnomalyDataConfig(Section):
     )
 
 
-class DataConfig(Section):
-    """Where the series comes from, how it is validated and how it is split."""
+class SourceConfig(Section):
+    """Where the series comes from and how to reach it: what the source registry reads.
 
-    name: str = Field(
-        "vic_elec",
-        pattern=r"^[a-z0-9][a-z0-9_\-]*$",
-        description="Dataset name; the canonical file is data/<name>.parquet.",
-    )
+    None of it reaches training or evaluation: they read the ingested, content-addressed
+    dataset, so moving the download cache or the S3 endpoint keeps their cached outputs.
+    """
+
     source: Url = Field("vic_elec", description="URI or packaged dataset name (vic_elec, etth1).")
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Required pin for http(s):// sources."
+    )
+    endpoint_url: Url | None = Field(
+        None, description="S3 endpoint for s3:// sources (MinIO, moto)."
+    )
+    cache_dir: str = Field(
+        "~/.cache/tsalign/downloads", description="Where pinned downloads are kept (by sha256)."
+    )
+    local_copy: str | None = Field(
+        None, description="Packaged web datasets (etth1): local file with the pinned content."
+    )
+    rev: str | None = Field(
+        None, description="Use this data version (git rev or DVC md5) instead of the workspace."
+    )
+    allowed_roots: list[str] | None = Field(
+        None,
+        description="Directories a local data.source / data.local_copy may be read from "
+        "(relative ones from the project root). None: any readable file for runs started from "
+        "the CLI; runs of served deployments (Prefect UI, API, schedules) are always confined "
+        "to the roots `tsalign serve` was started with (default: the project root).",
+    )
+    text: TextConfig | None = Field(
+        None, description="Time-stamped text sources, versioned with the series."
+    )
+
+
+class ValidationConfig(Section):
+    """How ingest reads the raw file and validates it into the canonical series."""
+
     timestamp_col: str | None = Field(None, description="Timestamp column; inferred when None.")
     timestamp_format: str | None = Field(
         None,
@@ -270,19 +299,6 @@ class DataConfig(Section):
         "non-missing value, or the mean, per channel).",
     )
     max_rows: int | None = Field(None, ge=1, description="Keep only the LAST max_rows rows.")
-    data_dir: str = Field("data", description="Directory tracked by data.dvc.")
-    split: Literal["ratio", "ett_hour", "ett_minute"] = "ratio"
-    split_ratios: tuple[float, float, float] = (0.7, 0.1, 0.2)
-    train_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Few-shot share of train rows.")
-    window: WindowConfig = Field(default_factory=WindowConfig)
-    text: TextConfig | None = Field(
-        None, description="Time-stamped text sources, versioned with the series."
-    )
-    panel: PanelConfig = Field(default_factory=PanelConfig, description="task: classify sources.")
-    anomaly: AnomalyDataConfig = Field(
-        default_factory=AnomalyDataConfig, description="task: anomaly sources."
-    )
-    # Source details (see README "Data config" for one example per source kind).
     layout: Literal["auto", "wide", "long"] = Field(
         "auto", description="wide: timestamp + one column per channel; long: id, timestamp, value."
     )
@@ -298,37 +314,17 @@ class DataConfig(Section):
         description="Extra cell values that mean missing (e.g. ['X', '-']), besides empty "
         "cells, NA, N/A, NaN and null; missing cells follow data.missing.",
     )
-    sha256: str | None = Field(
-        None, pattern=r"^[0-9a-f]{64}$", description="Required pin for http(s):// sources."
-    )
-    endpoint_url: Url | None = Field(
-        None, description="S3 endpoint for s3:// sources (MinIO, moto)."
-    )
-    cache_dir: str = Field(
-        "~/.cache/tsalign/downloads", description="Where pinned downloads are kept (by sha256)."
-    )
-    local_copy: str | None = Field(
-        None, description="Packaged web datasets (etth1): local file with the pinned content."
-    )
     resample: str | None = Field(
         None, description="Resample onto this pandas frequency; None = the series must be regular."
     )
     resample_agg: Literal["mean", "sum", "last", "first", "min", "max"] = "mean"
-    rev: str | None = Field(
-        None, description="Use this data version (git rev or DVC md5) instead of the workspace."
-    )
-    allowed_roots: list[str] | None = Field(
-        None,
-        description="Directories a local data.source / data.local_copy may be read from "
-        "(relative ones from the project root). None: any readable file for runs started from "
-        "the CLI; runs of served deployments (Prefect UI, API, schedules) are always confined "
-        "to the roots `tsalign serve` was started with (default: the project root).",
+    panel: PanelConfig = Field(default_factory=PanelConfig, description="task: classify sources.")
+    anomaly: AnomalyDataConfig = Field(
+        default_factory=AnomalyDataConfig, description="task: anomaly sources."
     )
 
     @model_validator(mode="after")
-    def _ratios_sum_to_one(self) -> DataConfig:
-        if abs(sum(self.split_ratios) - 1.0) > 1e-6:
-            raise ValueError(f"split_ratios must sum to 1, got {list(self.split_ratios)}")
+    def _columns_fit_the_layout(self) -> ValidationConfig:
         if self.layout == "wide" and (self.id_col or self.value_col):
             raise ValueError("id_col/value_col describe the long layout: set layout: long")
         if self.timestamp_format is not None:
@@ -338,6 +334,59 @@ class DataConfig(Section):
                 )
             check_timestamp_format(self.timestamp_format)
         return self
+
+
+class ProtocolConfig(Section):
+    """The benchmark protocol: how the canonical series is split and cut into windows.
+
+    All that training, profiling and evaluation read from the data section.
+    """
+
+    split: Literal["ratio", "ett_hour", "ett_minute"] = "ratio"
+    split_ratios: tuple[float, float, float] = (0.7, 0.1, 0.2)
+    train_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Few-shot share of train rows.")
+    window: WindowConfig = Field(default_factory=WindowConfig)
+
+    @model_validator(mode="after")
+    def _ratios_sum_to_one(self) -> ProtocolConfig:
+        if abs(sum(self.split_ratios) - 1.0) > 1e-6:
+            raise ValueError(f"split_ratios must sum to 1, got {list(self.split_ratios)}")
+        return self
+
+
+class DataConfig(ProtocolConfig, ValidationConfig, SourceConfig):
+    """The ``data:`` section as users write it: one flat mapping of three scopes.
+
+    Each stage takes the scope it reads (:meth:`source_config`, :meth:`validation`,
+    :meth:`protocol`); the fields are declared once, in those scopes.
+    """
+
+    name: str = Field(
+        "vic_elec",
+        pattern=r"^[a-z0-9][a-z0-9_\-]*$",
+        description="Dataset name; the canonical file is data/<name>.parquet.",
+    )
+    data_dir: str = Field("data", description="Directory tracked by data.dvc.")
+
+    def source_config(self) -> SourceConfig:
+        """What the source registry reads (``source`` is the URI field, hence the name)."""
+        return _scope(self, SourceConfig)
+
+    def validation(self) -> ValidationConfig:
+        """What ingest reads to parse and validate the raw file."""
+        return _scope(self, ValidationConfig)
+
+    def protocol(self) -> ProtocolConfig:
+        """What training, profiling and evaluation read: split and windows."""
+        return _scope(self, ProtocolConfig)
+
+
+SectionT = TypeVar("SectionT", bound=Section)
+
+
+def _scope(section: Section, scope: type[SectionT]) -> SectionT:
+    """The fields of ``section`` that ``scope`` declares, as a ``scope`` instance."""
+    return scope.model_validate({name: getattr(section, name) for name in scope.model_fields})
 
 
 class ProfileConfig(Section):

@@ -8,9 +8,10 @@ A stage's output is reused only when everything it depends on is unchanged:
   content sha256 of the canonical Parquet file that ingest wrote (``meta.json``), so
   ingesting another dataset into the same ``data/`` (which changes the DVC md5 of the
   directory) does not invalidate this one's profile or model;
-- the config sections the stage reads (never the whole run config, so changing
-  ``eval`` reuses the trained model), and the run's ``task``, which decides what every
-  stage makes of the same data;
+- the config sections the stage reads, and only those: each key function takes
+  the sections as arguments (never the whole run config), so changing ``eval`` reuses
+  the trained model and moving ``data.cache_dir`` reuses everything after ingest;
+- the run's ``task``, which decides what every stage makes of the same data;
 - the code version of the stage: a sha256 over the source files of the component
   packages it runs, so editing ``components/training`` retrains but editing
   ``components/evaluation`` only re-evaluates.
@@ -30,7 +31,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tsalign.components.config import DataConfig, ModelConfig, RunConfig, Task, TrainConfig
+from tsalign.components.config import (
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    ProfileConfig,
+    ProtocolConfig,
+    SelectMode,
+    Task,
+    TrainConfig,
+)
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef, Ref, TrainResult
 from tsalign.components.storage import is_s3_uri
 
@@ -46,7 +56,7 @@ STAGE_CODE: dict[str, tuple[str, ...]] = {
 
 
 def code_version(stage: str) -> str:
-    """sha256 over the ``.py`` files of the packages ``stage`` runs (plus refs and config).
+    """sha256 over the ``.py`` files of the packages ``stage`` runs (plus refs, config, layout).
 
     Raises:
         KeyError: ``stage`` is not one of :data:`STAGE_CODE` (publish is never cached).
@@ -65,7 +75,7 @@ def _hash_tree(package: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
 
 def _code_version(packages: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
-    files = [COMPONENTS / "refs.py", COMPONENTS / "config.py"]
+    files = [COMPONENTS / "refs.py", COMPONENTS / "config.py", COMPONENTS / "layout.py"]
     for package in packages:
         files.extend(sorted((COMPONENTS / package).rglob("*.py")))
     # Hashing is keyed on (path, size, mtime) so a long-lived `tsalign serve` process
@@ -131,52 +141,81 @@ def source_fingerprint(
     return source.fingerprint()
 
 
-def dataset_fingerprint(dataset: DatasetRef) -> str:
-    """Content sha256 of the dataset's canonical Parquet (from its meta.json), else its md5."""
+DATASET_FACTS = ("targets", "covariates", "freq", "description", "units")
+"""What later stages read from a dataset's meta.json beside the Parquet content: which
+channels are targets (the file holds every channel) and the domain text and units."""
+
+
+def dataset_fingerprint(dataset: DatasetRef) -> dict[str, Any]:
+    """Content sha256 of the dataset's canonical Parquet and the facts its meta.json adds.
+
+    Falls back to the DVC md5 when there is no meta.json (or it predates content hashes).
+    """
     meta = Path(dataset.meta_path)
     if meta.is_file():
         recorded = json.loads(meta.read_text())
-        sha = recorded.get("content_sha256")
-        if sha:
+        if recorded.get("content_sha256"):
             text = recorded.get("text") or {}
-            # Text versioned beside the series changes what profiling and training see.
-            return f"sha256:{sha}" + (f"+text:{text['content_sha256']}" if text else "")
-    return f"md5:{dataset.md5}"
+            return {
+                "content": f"sha256:{recorded['content_sha256']}",
+                # Text versioned beside the series changes what profiling and training see.
+                "text": text.get("content_sha256"),
+                **{fact: recorded.get(fact) for fact in DATASET_FACTS},
+            }
+    return {"content": f"md5:{dataset.md5}"}
 
 
 def _resolved(path: str) -> str:
     return path if is_s3_uri(path) else str(Path(path).expanduser().resolve())
 
 
-def ingest_key(config: RunConfig, project_root: str) -> str | None:
-    """Key of the ingest stage: source identity + content fingerprint + data section."""
+def ingest_key(task: Task, data: DataConfig, project_root: str) -> str | None:
+    """Key of the ingest stage: the source's content fingerprint, how it is validated and
+    split-checked, and where the canonical file goes.
+
+    How the source is reached (``cache_dir``, ``endpoint_url``, ``allowed_roots``,
+    ``local_copy``) is left out: the fingerprint already names the content.
+    """
     root = Path(project_root).resolve()
     from tsalign.components.data.text import text_fingerprints
 
-    source = source_fingerprint(config.data, root, config.task)
-    texts = text_fingerprints(config.data, root)
+    source = source_fingerprint(data, root, task)
+    texts = text_fingerprints(data, root)
     if source is None or texts is None:
         return None
     return digest(
         "ingest",
-        task=config.task,
+        task=task,
         source=source,
         texts=texts,
-        data=config.data,
+        validation=data.validation(),
+        protocol=data.protocol(),
+        name=data.name,
+        data_dir=data.data_dir,
         project_root=str(root),
     )
 
 
-def profile_key(config: RunConfig, dataset: DatasetRef) -> str:
-    """Key of the profile stage: dataset content + data and profile sections + output dir."""
+def profile_key(
+    task: Task,
+    protocol: ProtocolConfig,
+    profile_cfg: ProfileConfig,
+    description: str,
+    workdir: str,
+    dataset: DatasetRef,
+) -> str:
+    """Key of the profile stage: dataset content, the protocol (the profile is fit on the
+    training split), the profile section, ``data.description`` (the domain text of a panel
+    or anomaly profile) and the output directory."""
     return digest(
         "profile",
-        task=config.task,
+        task=task,
         dataset=dataset_fingerprint(dataset),
         name=dataset.name,
-        data=config.data,
-        profile=config.profile,
-        workdir=_resolved(config.workdir),
+        protocol=protocol,
+        profile=profile_cfg,
+        description=description,
+        workdir=_resolved(workdir),
     )
 
 
@@ -190,60 +229,81 @@ def _profile_inputs(profile: ProfileRef | None) -> dict[str, Any] | None:
 
 
 def train_key(
-    config: RunConfig,
+    task: Task,
+    protocol: ProtocolConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    season: int | None,
+    run_label: str,
     dataset: DatasetRef,
     profile: ProfileRef | None,
-    model: ModelConfig | None = None,
-    train: TrainConfig | None = None,
 ) -> str:
-    """Key of one training run: dataset content + data/model/train sections + the model spec's
-    inputs (profile facts, ``eval.season``).
+    """Key of one training run: exactly what the trainer reads.
 
     The model section is hashed with the parameters of its own entry only (``model.params``),
     so a setting another entry reads cannot be part of it.
 
     Args:
-        config: the run config (its ``data`` and ``train`` sections and ``eval.season`` are
-            read).
-        dataset: the dataset version trained on.
+        task: the run's task.
+        protocol: split and windows (never the source settings: moving ``data.cache_dir``
+            or ``data.endpoint_url`` keeps the trained model).
+        model: the candidate's model section.
+        train: the train section.
+        season: ``eval.season``, which overrides the profile's period in the model spec.
+        run_label: names the run (model, and seed when several are trained); it changes
+            nothing the run computes, so it is not part of the key.
+        dataset: the dataset version trained on (its content and facts).
         profile: the profile whose period and domain text enrich the model spec.
-        model: the candidate's model section; ``config.model`` when None.
-        train: the candidate's train section; ``config.train`` when None.
     """
     return digest(
         "train",
-        task=config.task,
+        task=task,
         dataset=dataset_fingerprint(dataset),
-        data=config.data,
-        model=model or config.model,
-        train=train or config.train,
+        protocol=protocol,
+        model=model,
+        train=train,
         profile=_profile_inputs(profile),
-        season=config.eval.season,
-        storage=_resolved(config.train.storage_path),
+        season=season,
+        storage=_resolved(train.storage_path),
     )
 
 
-def evaluate_key(config: RunConfig, dataset: DatasetRef, profile: ProfileRef, trained: Ref) -> str:
-    """Key of the evaluate stage: dataset version + data/eval sections + the trained models.
+def evaluate_key(
+    task: Task,
+    protocol: ProtocolConfig,
+    eval_cfg: EvalConfig,
+    select: SelectMode,
+    max_val_windows: int | None,
+    gate_metric: str,
+    workdir: str,
+    dataset: DatasetRef,
+    profile: ProfileRef,
+    trained: Ref,
+    provenance: dict[str, Any] | None = None,
+) -> str:
+    """Key of the evaluate stage: dataset version + protocol + eval section + the trained models,
+    and what the choice of the candidate to publish reads (``publish.select``, the validation
+    windows ``train.max_val_windows``, the gate metric ``registry.test_metric``).
 
     ``dataset.md5`` (not only the content) is part of it because the report records the
-    data version it was computed on.
+    data version it was computed on. ``provenance`` (the run config's hash, the train
+    seed) is recorded in the report but changes no score, so it is not part of the key.
     """
     return digest(
         "evaluate",
-        task=config.task,
+        task=task,
         dataset=dataset_fingerprint(dataset),
         md5=dataset.md5,
-        data=config.data,
-        eval=config.eval,
+        protocol=protocol,
+        eval=eval_cfg,
         # The choice of the candidate to publish is made on these validation windows.
-        publish=config.publish,
-        val_windows=config.train.max_val_windows,
-        gate_metric=config.registry.test_metric,
+        select=select,
+        val_windows=max_val_windows,
+        gate_metric=gate_metric,
         trained=trained,
         season=profile.dominant_period,
         paradigm=profile.recommended_paradigm,
-        workdir=_resolved(config.workdir),
+        workdir=_resolved(workdir),
     )
 
 

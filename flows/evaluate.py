@@ -1,19 +1,19 @@
 """Stage 4: score the trained candidates beside the baselines on the test split.
 
 Run alone: ``tsalign evaluate [--config ...] [key=value ...]`` (after train).
-Cached on the dataset version, the data and eval sections and the trained models, so
-changing only ``eval`` re-evaluates without retraining.
+Cached on the dataset version, the data protocol, the eval section and the trained
+models, so changing only ``eval`` re-evaluates without retraining.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prefect import flow, task
 
-from tsalign.components.config import RunConfig
+from tsalign.components.config import EvalConfig, ProtocolConfig, RunConfig, SelectMode, Task
 from tsalign.components.evaluation.runner import evaluate
 from tsalign.components.fingerprint import evaluate_key, outputs_exist
 from tsalign.components.models import model_spec
@@ -43,27 +43,36 @@ def by_model(trained: TrainedCandidates, field: Callable[[TrainResult], T]) -> d
 
 @task(name="evaluate-models", cache_key_fn=key_fn(evaluate_key), **CACHED)
 def evaluate_models(
-    config: RunConfig, dataset: DatasetRef, profile: ProfileRef, trained: TrainedCandidates
+    task: Task,
+    protocol: ProtocolConfig,
+    eval_cfg: EvalConfig,
+    select: SelectMode,
+    max_val_windows: int | None,
+    gate_metric: str,
+    workdir: str,
+    dataset: DatasetRef,
+    profile: ProfileRef,
+    trained: TrainedCandidates,
+    provenance: dict[str, Any],
 ) -> EvalReport:
-    out_dir = Path(config.workdir) / dataset.name / "eval" / trained.primary.run_name
+    out_dir = Path(workdir) / dataset.name / "eval" / trained.primary.run_name
     return evaluate(
         dataset.path,
-        config.data,
-        config.eval,
+        protocol,
+        eval_cfg,
         by_model(trained, lambda run: run.checkpoint_uri),
-        model_spec(dataset, config.data.window, profile, config.eval.season),
+        model_spec(dataset, protocol.window, profile, eval_cfg.season),
         out_dir,
         recommended_paradigm=profile.recommended_paradigm,
         curves=by_model(trained, lambda run: run.curves),
         context={
             "data_md5": dataset.md5,
-            "config_sha256": config.fingerprint(),
-            "train_seeds": config.train_seeds(),
+            **provenance,
             "ray_runs": [run.run_name for run in trained.runs],
         },
-        select=config.publish.select,
-        max_val_windows=config.train.max_val_windows,
-        gate_metric=config.registry.test_metric,
+        select=select,
+        max_val_windows=max_val_windows,
+        gate_metric=gate_metric,
         skipped=trained.skipped,
     )
 
@@ -82,7 +91,22 @@ def evaluate_flow(
     dataset = dataset or latest(config.workdir, name, DatasetRef)
     profile = profile or latest(config.workdir, name, ProfileRef)
     trained = trained or latest(config.workdir, name, TrainedCandidates)
-    report = run_cached(evaluate_models, outputs_exist, config, dataset, profile, trained)
+    provenance = {"config_sha256": config.fingerprint(), "train_seeds": config.train_seeds()}
+    report = run_cached(
+        evaluate_models,
+        outputs_exist,
+        config.task,
+        config.data.protocol(),
+        config.eval,
+        config.publish.select,
+        config.train.max_val_windows,
+        config.registry.test_metric,
+        config.workdir,
+        dataset,
+        profile,
+        trained,
+        provenance,
+    )
     record(config.workdir, name, report)
     artifacts.publish_metrics(name, report)
     artifacts.publish_scorecard(name, report)

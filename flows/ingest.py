@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from tsalign.components.config import RunConfig
+from tsalign.components.config import DataConfig, RunConfig, Task
 from tsalign.components.data import ingest
 from tsalign.components.fingerprint import ingest_key, outputs_exist
 from tsalign.components.refs import DatasetRef
@@ -24,8 +24,8 @@ from tsalign.flows.confinement import confine
 
 
 @task(name="ingest-data", cache_key_fn=key_fn(ingest_key), **CACHED)
-def ingest_data(config: RunConfig, project_root: str) -> DatasetRef:
-    return ingest(config.data, Path(project_root), task=config.task)
+def ingest_data(task: Task, data: DataConfig, project_root: str) -> DatasetRef:
+    return ingest(data, Path(project_root), task=task)
 
 
 @flow(name="ingest", log_prints=True)
@@ -34,7 +34,7 @@ def ingest_flow(config: RunConfig, project_root: str = ".") -> DatasetRef:
     config = confine(config, project_root)
     root = str(Path(project_root).resolve())
     current = partial(outputs_exist, project_root=root, data_dir=config.data.data_dir)
-    dataset = run_cached(ingest_data, current, config, root)
+    dataset = run_cached(ingest_data, current, config.task, config.data, root)
     record(config.workdir, dataset.name, dataset)
     print(f"data version {dataset.md5} ({dataset.rows} rows)")
     return dataset

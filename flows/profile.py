@@ -1,7 +1,7 @@
 """Stage 2: profile the domain, characteristic and representation primitives.
 
 Run alone: ``tsalign profile [--config ...] [key=value ...]`` (after ``tsalign ingest``).
-Cached on the dataset content, the data and profile sections and the profiler's code.
+Cached on the dataset content, the data protocol, the profile section and the profiler's code.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from tsalign.components.config import RunConfig
+from tsalign.components.config import ProfileConfig, ProtocolConfig, RunConfig, Task
 from tsalign.components.data import load_frame, load_meta, load_texts
 from tsalign.components.data.splits import split_borders
 from tsalign.components.fingerprint import outputs_exist, profile_key
@@ -24,16 +24,23 @@ from tsalign.flows.confinement import confine
 
 
 @task(name="profile-data", cache_key_fn=key_fn(profile_key), **CACHED)
-def profile_data(config: RunConfig, dataset: DatasetRef) -> ProfileRef:
-    out_dir = Path(config.workdir) / dataset.name / "profile"
-    if config.task != "forecast":
-        return profile_task_data(config.task, dataset, out_dir, config.data.description)
+def profile_data(
+    task: Task,
+    protocol: ProtocolConfig,
+    profile_cfg: ProfileConfig,
+    description: str,
+    workdir: str,
+    dataset: DatasetRef,
+) -> ProfileRef:
+    out_dir = Path(workdir) / dataset.name / "profile"
+    if task != "forecast":
+        return profile_task_data(task, dataset, out_dir, description)
     frame = load_frame(dataset.path)
     # Fitted on the training split only: the profile feeds the season, MASE and prompt text.
-    train_rows = split_borders(len(frame), config.data).scaler
+    train_rows = split_borders(len(frame), protocol).scaler
     texts = load_texts(dataset.path)
     _, ref = profile_dataset(
-        frame, load_meta(dataset.path), config.profile, out_dir, train_rows, texts
+        frame, load_meta(dataset.path), profile_cfg, out_dir, train_rows, texts
     )
     return ref
 
@@ -43,7 +50,16 @@ def profile_flow(config: RunConfig, dataset: DatasetRef | None = None) -> Profil
     """Profile the dataset version (the latest ingested one when none is given)."""
     config = confine(config)
     dataset = dataset or latest(config.workdir, config.data.name, DatasetRef)
-    profile = run_cached(profile_data, outputs_exist, config, dataset)
+    profile = run_cached(
+        profile_data,
+        outputs_exist,
+        config.task,
+        config.data.protocol(),
+        config.profile,
+        config.data.description,
+        config.workdir,
+        dataset,
+    )
     record(config.workdir, dataset.name, profile)
     if config.task == "forecast":
         artifacts.publish_profile(dataset.name, profile)

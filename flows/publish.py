@@ -23,7 +23,7 @@ from tsalign.components.refs import (
     PublishedVersion,
     TrainedCandidates,
 )
-from tsalign.components.registry.release import publish_run
+from tsalign.components.registry.release import PublishSettings, publish_run
 from tsalign.components.state import latest, record
 from tsalign.components.training.candidates import candidate_model
 from tsalign.flows import artifacts
@@ -57,7 +57,7 @@ def publish_version(
     # The champion gate re-scores the champion on this version's validation windows.
     scorer = ValidationScorer.for_dataset(
         dataset.path,
-        config.data,
+        config.data.protocol(),
         config.train.max_val_windows,
         batch_size=config.eval.batch_size,
         device=config.eval.device,
@@ -65,11 +65,10 @@ def publish_version(
     recommended = profile.recommended_paradigm if profile else None
     model = candidate_model(config, recommended, report.candidate)
     return publish_run(
-        config,
+        PublishSettings.from_run(config, model),
         dataset,
         profile,
         trained.run_of(report.candidate),
-        model,
         report,
         Path(project_root),
         orchestration_ids(),

@@ -1,8 +1,9 @@
 """Stage 3: fine-tune the configured model on Ray Train with DeepSpeed.
 
 Run alone: ``tsalign train [--config ...] [key=value ...]`` (after ingest and profile).
-Each candidate's run is cached on the dataset content, the data/model/train sections,
-the profile facts it uses and the training code; connecting to a Ray cluster retries
+Each candidate's run is cached on the dataset content, the data protocol (split and
+windows, never the source settings), the model and train sections, the profile facts
+it uses and the training code; connecting to a Ray cluster retries
 with backoff on network errors.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from tsalign.components.config import ModelConfig, RunConfig, TrainConfig
+from tsalign.components.config import ModelConfig, ProtocolConfig, RunConfig, Task, TrainConfig
 from tsalign.components.evaluation.runner import check_baselines
 from tsalign.components.fingerprint import outputs_exist, train_key
 from tsalign.components.models import ModelBuildError, get_entry, model_spec
@@ -18,6 +19,7 @@ from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from tsalign.components.state import MissingStageOutput, latest, record
 from tsalign.components.training.candidates import plan_candidates, train_candidate
+from tsalign.components.training.job import TrainJob
 from tsalign.components.training.launcher import (
     connect_ray,
     effective_run_name,
@@ -34,23 +36,29 @@ def connect_cluster(address: str) -> None:
     connect_ray(address)
 
 
+def run_label_of(model: str, seeded: RunConfig) -> str:
+    """The model's name, and its seed when several are trained: each seed gets its own run
+    (a fixed train.run_name must not resume another seed's checkpoints)."""
+    return model if len(seeded.train_seeds()) == 1 else f"{model}-seed{seeded.train.seed}"
+
+
 @task(name="train-model", cache_key_fn=key_fn(train_key), **CACHED)
 def train_model(
-    config: RunConfig,
+    task: Task,
+    protocol: ProtocolConfig,
     model: ModelConfig,
+    train: TrainConfig,
+    season: int | None,
+    run_label: str,
     dataset: DatasetRef,
     profile: ProfileRef | None,
-    train: TrainConfig,
 ) -> TrainResult:
-    # With several seeds each gets its own run (a fixed train.run_name must not resume
-    # another seed's checkpoints).
-    label = model.name if len(config.train_seeds()) == 1 else f"{model.name}-seed{train.seed}"
-    run_name = effective_run_name(train, label, new_run_name(label))
-    spec = model_spec(dataset, config.data.window, profile, config.eval.season)
+    # ``task`` is taken for the cache key (what the output is for), not read here.
+    run_name = effective_run_name(train, run_label, new_run_name(run_label))
+    spec = model_spec(dataset, protocol.window, profile, season)
+    job = TrainJob(dataset, protocol, model, train, spec, run_name)
     with training_progress(run_name) as on_progress:
-        return train_candidate(
-            dataset, config.data, model, train, spec, run_name, on_progress=on_progress
-        )
+        return train_candidate(job, on_progress=on_progress)
 
 
 @flow(name="train", log_prints=True)
@@ -73,13 +81,26 @@ def train_flow(
     address = ray_address(config.train)
     if address:
         connect_cluster(address)
+    protocol, season = config.data.protocol(), config.eval.season
     runs, skipped = [], {}
     for model, train, auto in candidates:
         try:
             for seeded in config.seeded(get_entry(model.name).trainable):
                 own = train.model_copy(update={"seed": seeded.train.seed})
+                label = run_label_of(model.name, seeded)
                 runs.append(
-                    run_cached(train_model, outputs_exist, seeded, model, dataset, profile, own)
+                    run_cached(
+                        train_model,
+                        outputs_exist,
+                        config.task,
+                        protocol,
+                        model,
+                        own,
+                        season,
+                        label,
+                        dataset,
+                        profile,
+                    )
                 )
         except ModelBuildError as err:
             if not auto:

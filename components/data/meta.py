@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tsalign.components.layout import TIMESTAMP as TIMESTAMP  # re-exported: the canonical column
 from tsalign.components.redaction import redact_text
-
-TIMESTAMP = "timestamp"
-"""Name of the timestamp column in every canonical Parquet file."""
 
 
 class TextSourceMeta(BaseModel):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tsalign.components.config import DataConfig
+from tsalign.components.config import ProtocolConfig
 from tsalign.components.data.meta import DatasetMeta
 
 
@@ -40,12 +40,12 @@ class Protocol:
         return values * self.std + self.mean
 
 
-def load_protocol(dataset_path: str, cfg: DataConfig) -> Protocol:
+def load_protocol(dataset_path: str, cfg: ProtocolConfig) -> Protocol:
     """Read a canonical dataset and split/scale its target channels per ``cfg``.
 
     Args:
         dataset_path: canonical Parquet file (its metadata JSON lies beside it).
-        cfg: the data section (split kind, ratios, few-shot fraction, window).
+        cfg: the protocol (split kind, ratios, few-shot fraction, window).
 
     Raises:
         DataError: the file is missing or too short for the window protocol.

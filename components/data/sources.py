@@ -1,4 +1,4 @@
-"""Resolve a ``DataConfig.source`` URI to a local file that can be parsed.
+"""Resolve a ``data.source`` URI to a local file that can be parsed.
 
 Each source kind is one :class:`Source` class that both identifies its content (the ingest
 cache key) and opens it; :func:`source_for` picks the class once. Kinds (the scheme decides):
@@ -7,10 +7,10 @@ cache key) and opens it; :func:`source_for` picks the class once. Kinds (the sch
 - a local path or ``file://`` URI to a ``.csv``/``.parquet`` file (relative paths
   are relative to the project root);
 - ``s3://bucket/key``, read with boto3; region and credentials come from the
-  standard AWS environment/profile, the endpoint from ``DataConfig.endpoint_url``
+  standard AWS environment/profile, the endpoint from ``data.endpoint_url``
   (or ``AWS_ENDPOINT_URL``) for MinIO-like stores;
-- ``https://...`` (or ``http://``) with a required ``DataConfig.sha256`` pin: downloaded
-  once into ``DataConfig.cache_dir/<sha256>``, verified, refused on mismatch.
+- ``https://...`` (or ``http://``) with a required ``data.sha256`` pin: downloaded
+  once into ``data.cache_dir/<sha256>``, verified, refused on mismatch.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
-from tsalign.components.config import DataConfig
+from tsalign.components.config import SourceConfig
 from tsalign.components.data.errors import DataError
 from tsalign.components.data.packaged import PACKAGED, PackagedDataset, packaged_names
 from tsalign.components.storage import (
@@ -87,7 +87,7 @@ def _local(path: Path, label: str) -> Path:
     return path
 
 
-def _allowed_roots(cfg: DataConfig, project_root: Path) -> list[Path] | None:
+def _allowed_roots(cfg: SourceConfig, project_root: Path) -> list[Path] | None:
     if cfg.allowed_roots is None:
         return None
     return [
@@ -96,7 +96,7 @@ def _allowed_roots(cfg: DataConfig, project_root: Path) -> list[Path] | None:
     ]
 
 
-def inside_allowed_roots(path: Path, cfg: DataConfig, project_root: Path) -> bool:
+def inside_allowed_roots(path: Path, cfg: SourceConfig, project_root: Path) -> bool:
     """True when ``path`` (symlinks and ``..`` resolved) lies under one of ``cfg.allowed_roots``
     (relative roots from ``project_root``), or when ``allowed_roots`` is None."""
     roots = _allowed_roots(cfg, project_root)
@@ -104,7 +104,7 @@ def inside_allowed_roots(path: Path, cfg: DataConfig, project_root: Path) -> boo
     return roots is None or any(real.is_relative_to(root) for root in roots)
 
 
-def check_allowed_root(path: Path, cfg: DataConfig, project_root: Path, label: str) -> Path:
+def check_allowed_root(path: Path, cfg: SourceConfig, project_root: Path, label: str) -> Path:
     """Refuse a local file outside ``cfg.allowed_roots`` before it is opened.
 
     Returns:
@@ -213,7 +213,7 @@ class Source(ABC):
 
     schemes: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, cfg: DataConfig, project_root: Path) -> None:
+    def __init__(self, cfg: SourceConfig, project_root: Path) -> None:
         self.cfg = cfg
         self.project_root = project_root
         self.label = cfg.source.strip()  # what the user wrote; named in every error
@@ -251,7 +251,7 @@ def register_source(kind: type[Source]) -> type[Source]:
 class PackagedSource(Source):
     """A dataset shipped with a package (``vic_elec``) or pinned by URL and sha256 (``etth1``)."""
 
-    def __init__(self, cfg: DataConfig, project_root: Path) -> None:
+    def __init__(self, cfg: SourceConfig, project_root: Path) -> None:
         super().__init__(cfg, project_root)
         self.dataset = PACKAGED[self.label.lower()]
 
@@ -394,7 +394,7 @@ class S3Source(Source):
             shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def source_for(cfg: DataConfig, project_root: Path) -> Source:
+def source_for(cfg: SourceConfig, project_root: Path) -> Source:
     """The :class:`Source` that handles ``cfg.source`` (a packaged name, then by scheme).
 
     Raises:
@@ -415,7 +415,7 @@ def source_for(cfg: DataConfig, project_root: Path) -> Source:
 
 
 @contextlib.contextmanager
-def resolve_source(cfg: DataConfig, project_root: Path) -> Iterator[ResolvedSource]:
+def resolve_source(cfg: SourceConfig, project_root: Path) -> Iterator[ResolvedSource]:
     """Make ``cfg.source`` a local file for the duration of the ``with`` block.
 
     Args:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsalign.components.config import DataConfig
+from tsalign.components.config import ProtocolConfig
 from tsalign.components.data.errors import DataError
 
 
@@ -62,7 +62,7 @@ class Borders:
         return {"train": self.train, "val": self.val, "test": self.test}
 
 
-def split_borders(n_rows: int, cfg: DataConfig) -> Borders:
+def split_borders(n_rows: int, cfg: ProtocolConfig) -> Borders:
     """Row borders of the train/val/test splits for a series of ``n_rows`` steps.
 
     Args:
@@ -168,12 +168,12 @@ def fit_scaler(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-def prepare_splits(values: np.ndarray, cfg: DataConfig) -> Splits:
+def prepare_splits(values: np.ndarray, cfg: ProtocolConfig) -> Splits:
     """Split ``values`` [T, C] chronologically and standardise with train-only statistics.
 
     Args:
         values: the series in original units, time along axis 0 (float).
-        cfg: the data config (split protocol, ratios, train_fraction, seq_len).
+        cfg: the protocol (split kind, ratios, train_fraction, seq_len).
 
     Returns:
         Splits with float32 train/val/test arrays on the standardised scale.

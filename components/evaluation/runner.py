@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from tsalign.components.config import DataConfig, EvalConfig, ModelConfig, SelectMode
+from tsalign.components.config import EvalConfig, ModelConfig, ProtocolConfig, SelectMode
 from tsalign.components.data import window_count
 from tsalign.components.data.protocol import Protocol, load_protocol
 from tsalign.components.data.windows import WindowDataset
@@ -105,7 +105,7 @@ def breakdown(pred: np.ndarray, true: np.ndarray, channels: list[str]) -> dict[s
     return {"horizon": buckets, "channel": per_channel}
 
 
-def test_windows(proto: Protocol, cfg: DataConfig, cap: int | None) -> tuple[Dataset, int]:
+def test_windows(proto: Protocol, cfg: ProtocolConfig, cap: int | None) -> tuple[Dataset, int]:
     """All test windows of the protocol (or ``cap`` evenly spaced ones) and the protocol count.
 
     Raises:
@@ -142,7 +142,7 @@ def check_baselines(names: list[str]) -> None:
             raise EvaluationError(f"eval.baselines[{i}]: {problem}")
 
 
-def _check_spec(what: str, spec: ModelSpec, cfg: DataConfig, n_channels: int) -> None:
+def _check_spec(what: str, spec: ModelSpec, cfg: ProtocolConfig, n_channels: int) -> None:
     """Refuse a spec made for another window or channel layout than ``cfg``'s."""
     win = cfg.window
     if (spec.seq_len, spec.horizon, spec.n_channels) != (win.seq_len, win.horizon, n_channels):
@@ -154,7 +154,7 @@ def _check_spec(what: str, spec: ModelSpec, cfg: DataConfig, n_channels: int) ->
 
 
 def _load_candidate(
-    name: str, directory: str, cfg: DataConfig, n_channels: int
+    name: str, directory: str, cfg: ProtocolConfig, n_channels: int
 ) -> tuple[torch.nn.Module, ModelSpec]:
     model, _, spec = load_pretrained(Path(directory))
     _check_spec(f"{name} ({directory}) was trained", spec, cfg, n_channels)
@@ -207,7 +207,7 @@ def block_windows(windows: Dataset, horizon: int) -> int:
 
 def evaluate(
     dataset_path: str,
-    data_cfg: DataConfig,
+    data_cfg: ProtocolConfig,
     eval_cfg: EvalConfig,
     candidates: Mapping[str, Runs],
     spec: ModelSpec,
@@ -228,7 +228,7 @@ def evaluate(
 
     Args:
         dataset_path: canonical Parquet file of the dataset version.
-        data_cfg: split and window settings (must match training).
+        data_cfg: the data protocol: split and windows (must match training).
         eval_cfg: baselines, batch size, optional window cap, seed.
         candidates: catalogue name -> exported model directory, or one directory per
             training seed; the first is the published candidate, the rest (ablations,

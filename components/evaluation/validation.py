@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from tsalign.components.config import DataConfig, WindowConfig
+from tsalign.components.config import ProtocolConfig, WindowConfig
 from tsalign.components.data.protocol import Protocol, load_protocol
 from tsalign.components.data.windows import validation_windows
 from tsalign.components.inference import PredictError, Predictor, Scaler, load_published
@@ -114,7 +114,7 @@ class ValidationScorer:
 
     @classmethod
     def for_dataset(
-        cls, dataset_path: str, data_cfg: DataConfig, max_windows: int | None, **kwargs: object
+        cls, dataset_path: str, data_cfg: ProtocolConfig, max_windows: int | None, **kwargs: object
     ) -> ValidationScorer:
         """The scorer of the canonical file ``dataset_path`` split per ``data_cfg``."""
         return cls(load_protocol(dataset_path, data_cfg), data_cfg.window, max_windows, **kwargs)

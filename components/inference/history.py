@@ -6,10 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tsalign.components.inference.errors import PredictError
-
-TIMESTAMP = (
-    "timestamp"  # the canonical timestamp column name (tsalign.components.data.meta.TIMESTAMP)
-)
+from tsalign.components.layout import TIMESTAMP
 
 
 def timestamp_column(frame: pd.DataFrame, given: str | None) -> str:

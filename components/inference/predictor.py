@@ -22,13 +22,12 @@ import torch
 from tsalign.components.device import resolve_device, torch_device
 from tsalign.components.inference.errors import PredictError
 from tsalign.components.inference.history import frequency, history, timestamp_column
-from tsalign.components.models.persistence import load_pretrained
+from tsalign.components.layout import MODEL_DIR, SCALER_FILE
+from tsalign.components.models.persistence import META_FILE, load_pretrained
 from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
-MODEL_DIR = "model"
-SCALER_FILE = "scaler.json"
-MODEL_META = f"{MODEL_DIR}/tsalign_model.json"
-"""The files that make a directory (or a registry version) a forecaster."""
+MODEL_META = f"{MODEL_DIR}/{META_FILE}"
+"""With SCALER_FILE, the files that make a directory (or a registry version) a forecaster."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tsalign.components.config import ModelConfig, RunConfig
+from pydantic import BaseModel, ConfigDict, Field
+
+from tsalign.components.config import ModelConfig, RegistryConfig, RunConfig, Task, WindowConfig
+from tsalign.components.layout import SCALER_FILE
 from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
@@ -27,12 +30,38 @@ from tsalign.components.registry.manifest import ModelCardInfo, VersionManifest
 from tsalign.components.registry.registry import Registry, open_registry
 from tsalign.components.storage import local_path
 
-SCALER_FILE = "scaler.json"
-
 ChampionScorer = Callable[[Registry, str, int], float]
 """Validation loss of registry version ``(name, version)`` on the windows of the run being
 published (``ValidationScorer.score_published`` in tsalign.components.evaluation.validation);
 the registry stores and verifies files but never loads models, so publishing is handed this."""
+
+
+class PublishSettings(BaseModel):
+    """What publishing reads from a run: where to publish, the gates, what the model is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registry: RegistryConfig
+    task: Task
+    model: str = Field(description="Catalogue name of the candidate being published.")
+    base_model: str = Field(description="Its LM backbone reference (card and lineage).")
+    window: WindowConfig = Field(description="Input and forecast lengths, for the card.")
+    run_config: dict[str, Any] = Field(
+        description="The resolved run config as JSON, stored with the version so it "
+        "describes itself; stored, never read."
+    )
+
+    @classmethod
+    def from_run(cls, config: RunConfig, model: ModelConfig) -> PublishSettings:
+        """The settings for publishing the candidate ``model`` (model.name or a compare entry)."""
+        return cls(
+            registry=config.registry,
+            task=config.task,
+            model=model.name,
+            base_model=model.backbone,
+            window=config.data.window,
+            run_config=json.loads(config.model_dump_json()),
+        )
 
 
 def git_commit(root: Path) -> str:
@@ -54,16 +83,15 @@ def git_commit(root: Path) -> str:
 
 
 def build_lineage(
-    config: RunConfig,
     dataset: DatasetRef,
     train: TrainResult,
-    model: ModelConfig,
+    settings: PublishSettings,
     project_root: Path,
     orchestration: dict[str, Any],
 ) -> dict[str, Any]:
     """Everything needed to trace a version back to its data, code and runs."""
     return {
-        "task": config.task,
+        "task": settings.task,
         "dataset": dataset.name,
         "data_md5": dataset.md5,
         "dvc_remote": dataset.remote,
@@ -71,30 +99,28 @@ def build_lineage(
         "git_commit": git_commit(project_root),
         "ray_run": train.run_name,
         "checkpoint": train.checkpoint_uri,
-        "base_model": model.backbone,
-        "model": train.model,
+        "base_model": settings.base_model,
+        "model": settings.model,
         **orchestration,
     }
 
 
 def publish_run(
-    config: RunConfig,
+    settings: PublishSettings,
     dataset: DatasetRef,
     profile: ProfileRef | None,
     train: TrainResult,
-    model: ModelConfig,
     report: EvalReport,
     project_root: Path,
     orchestration: dict[str, Any],
     champion_scorer: ChampionScorer,
 ) -> PublishedVersion:
-    """Write a new immutable version of ``config.registry.model_name``.
+    """Write a new immutable version of ``settings.registry.model_name``.
 
     Args:
-        config: the resolved run config (stored with the version).
+        settings: registry, gates, the candidate's names and the config stored with it.
         dataset, profile, report: the references the earlier stages returned.
         train: the run of the candidate the evaluation selected (``report.candidate``).
-        model: that candidate's model section.
         project_root: where git is asked for the commit.
         orchestration: ids of the orchestrating run (flow-run id, deployment...).
         champion_scorer: re-scores the current champion on this run's validation windows,
@@ -121,9 +147,12 @@ def publish_run(
             f"the evaluation report {report.report_path} has no validation loss for "
             f"{report.candidate!r} (it predates validation scoring); run `tsalign evaluate` again"
         )
-    if train.model != report.candidate:
-        raise ValueError(f"run {train.run_name} trained {train.model!r}, not {report.candidate!r}")
-    lineage = build_lineage(config, dataset, train, model, project_root, orchestration)
+    if report.candidate != train.model or report.candidate != settings.model:
+        raise ValueError(
+            f"publishing {settings.model!r} from run {train.run_name} ({train.model!r}), but the "
+            f"evaluation selected {report.candidate!r}"
+        )
+    lineage = build_lineage(dataset, train, settings, project_root, orchestration)
     candidate = report.metrics[report.candidate]
     metrics = {
         "candidate": report.candidate,
@@ -136,31 +165,31 @@ def publish_run(
     }
     paradigm = profile.recommended_paradigm if profile else None
     card = ModelCardInfo(
-        base_model=model.backbone,
+        base_model=settings.base_model,
         datasets=[dataset.name],
         tags=[
-            model.name,
-            f"task:{config.task}",
+            settings.model,
+            f"task:{settings.task}",
             f"recommended-paradigm:{paradigm or 'unprofiled'}",
         ],
         summary=(
-            f"{model.name} forecaster for {dataset.name}: horizon "
-            f"{config.data.window.horizon} from {config.data.window.seq_len} steps; "
+            f"{settings.model} forecaster for {dataset.name}: horizon "
+            f"{settings.window.horizon} from {settings.window.seq_len} steps; "
             f"test MSE {candidate['mse']:.4f} (standardised)."
         ),
     )
-    registry = open_registry(config.registry)
+    registry = open_registry(settings.registry)
     version = registry.publish(
-        config.registry.model_name,
+        settings.registry.model_name,
         files,
-        config=json.loads(config.model_dump_json()),
+        config=settings.run_config,
         metrics=metrics,
         lineage=lineage,
         description=f"Trained in Ray run {train.run_name} on data version {dataset.md5}.",
         tags={
-            "task": config.task,
+            "task": settings.task,
             "dataset": dataset.name,
-            "model": model.name,
+            "model": settings.model,
             "data_md5": dataset.md5,
         },
         card=card,
@@ -168,7 +197,7 @@ def publish_run(
     version = version.model_copy(
         update={"model": report.candidate, "selection_reason": report.selection_reason}
     )
-    return _promote(registry, config, version, metrics, report, champion_scorer)
+    return _promote(registry, settings.registry, version, metrics, report, champion_scorer)
 
 
 def gate_metrics(metrics: dict[str, Any]) -> dict[str, float]:
@@ -193,14 +222,14 @@ def rescored_champion(
 
 def _promote(
     registry: Registry,
-    config: RunConfig,
+    gates: RegistryConfig,
     version: PublishedVersion,
     metrics: dict[str, Any],
     report: EvalReport,
     champion_scorer: ChampionScorer,
 ) -> PublishedVersion:
     """Move the promotion alias only if the gates pass; say why either way."""
-    alias = config.registry.promote_alias
+    alias = gates.promote_alias
     if GATE_BASELINE not in report.metrics:
         reason = (
             f"not promoted: eval.baselines lacks {GATE_BASELINE!r}, which the gate compares against"
@@ -212,9 +241,9 @@ def _promote(
         alias,
         candidate_metrics=gate_metrics(metrics),
         baseline_metrics=report.metrics[GATE_BASELINE],
-        champion_metrics=rescored_champion(registry, champion_scorer, config.registry.val_metric),
-        val_metric=config.registry.val_metric,
-        test_metric=config.registry.test_metric,
+        champion_metrics=rescored_champion(registry, champion_scorer, gates.val_metric),
+        val_metric=gates.val_metric,
+        test_metric=gates.test_metric,
     )
     return version.model_copy(
         update={"promoted_to": alias if moved else None, "promotion_reason": reason}

@@ -6,21 +6,15 @@ import json
 import time
 from pathlib import Path
 
-from tsalign.components.config import (
-    Candidate,
-    ConfigError,
-    DataConfig,
-    ModelConfig,
-    RunConfig,
-    TrainConfig,
-)
+from tsalign.components.config import Candidate, ConfigError, ModelConfig, RunConfig
 from tsalign.components.data.protocol import load_protocol
-from tsalign.components.models import ModelSpec, build_model, get_entry, save_pretrained
+from tsalign.components.layout import MODEL_DIR, SCALER_FILE
+from tsalign.components.models import build_model, get_entry, save_pretrained
 from tsalign.components.models.catalogue import auto_candidates
-from tsalign.components.refs import DatasetRef, TrainResult
+from tsalign.components.refs import TrainResult
 from tsalign.components.storage import is_s3_uri
+from tsalign.components.training.job import TrainJob
 from tsalign.components.training.launcher import ProgressCallback, launch_training, storage_root
-from tsalign.components.training.worker import MODEL_DIR, SCALER_FILE
 
 
 def plan_candidates(config: RunConfig, recommended: str | None) -> list[Candidate]:
@@ -59,55 +53,40 @@ def candidate_model(config: RunConfig, recommended: str | None, name: str) -> Mo
     )
 
 
-def train_candidate(
-    dataset: DatasetRef,
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
-    spec: ModelSpec,
-    run_name: str,
-    on_progress: ProgressCallback | None = None,
-) -> TrainResult:
-    """Train ``model_cfg`` with :func:`launch_training`, or export it untrained.
+def train_candidate(job: TrainJob, on_progress: ProgressCallback | None = None) -> TrainResult:
+    """Train ``job.model`` with :func:`launch_training`, or export it untrained.
 
     Models the catalogue marks as not trainable (naive baselines, an injective
     frozen LM prompted as is) have no parameters for an optimizer: they are
     built once and exported in the same layout a training checkpoint has, so
     evaluation and publishing treat every candidate alike.
     """
-    if get_entry(model_cfg.name).trainable:
-        return launch_training(dataset, data_cfg, model_cfg, train_cfg, spec, run_name, on_progress)
-    return export_untrained(dataset, data_cfg, model_cfg, train_cfg, spec, run_name)
+    if get_entry(job.model.name).trainable:
+        return launch_training(job, on_progress)
+    return export_untrained(job)
 
 
-def export_untrained(
-    dataset: DatasetRef,
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
-    spec: ModelSpec,
-    run_name: str,
-) -> TrainResult:
+def export_untrained(job: TrainJob) -> TrainResult:
     """Build and save a model that has nothing to fit, with the data scaler beside it.
 
     Raises:
         ValueError: an s3:// train.storage_path (untrained exports are written locally).
     """
-    if is_s3_uri(train_cfg.storage_path):
+    if is_s3_uri(job.train.storage_path):
         raise ValueError(
-            f"train.storage_path={train_cfg.storage_path!r}: {model_cfg.name} has nothing to "
+            f"train.storage_path={job.train.storage_path!r}: {job.model.name} has nothing to "
             "train and is exported locally; use a local storage_path for it"
         )
     started = time.perf_counter()
-    root = Path(storage_root(train_cfg.storage_path)) / run_name / "export"
-    save_pretrained(build_model(model_cfg, spec), model_cfg, spec, root / MODEL_DIR)
-    scaler = load_protocol(dataset.path, data_cfg).scaler()
+    root = Path(storage_root(job.train.storage_path)) / job.run_name / "export"
+    save_pretrained(build_model(job.model, job.spec), job.model, job.spec, root / MODEL_DIR)
+    scaler = load_protocol(job.dataset.path, job.protocol).scaler()
     (root / SCALER_FILE).write_text(json.dumps(scaler, indent=2))
     return TrainResult(
-        model=model_cfg.name,
-        run_name=run_name,
+        model=job.model.name,
+        run_name=job.run_name,
         checkpoint_uri=str(root / MODEL_DIR),
         curves={},
         train_seconds=time.perf_counter() - started,
-        seed=train_cfg.seed,
+        seed=job.train.seed,
     )

@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
 TRAINABLE_FILE = "trainable.safetensors"
-MODEL_DIR = "model"
-SCALER_FILE = "scaler.json"
 SHARD_FORMAT = 1
 
 # Where DeepSpeed's wrappers keep the fp32 master copy of the parameters this

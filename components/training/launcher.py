@@ -16,16 +16,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
+from tsalign.components.config import TrainConfig
 from tsalign.components.device import resolve_device, resolve_precision
-from tsalign.components.models import ModelSpec
-from tsalign.components.refs import DatasetRef, TrainResult
+from tsalign.components.layout import MODEL_DIR
+from tsalign.components.refs import TrainResult
 from tsalign.components.storage import is_s3_uri
 from tsalign.components.training.checkpoint import TrainState
 from tsalign.components.training.deepspeed_config import check_preset
+from tsalign.components.training.job import TrainJob
 from tsalign.components.training.worker import (
     DIVERGED_FILE,
-    MODEL_DIR,
     STATE_FILE,
     TrainingDiverged,
     WorkerConfig,
@@ -189,16 +189,24 @@ def resolve_train_placement(train_cfg: TrainConfig, cuda_available: bool) -> Tra
     return train_cfg.model_copy(update={"device": device, "precision": precision})
 
 
-def launch_training(
-    dataset: DatasetRef,
-    data_cfg: DataConfig,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
-    spec: ModelSpec,
-    run_name: str,
-    on_progress: ProgressCallback | None = None,
-) -> TrainResult:
-    """Train ``model_cfg`` on ``dataset`` with Ray Train; return the best checkpoint.
+def worker_config(
+    job: TrainJob, train_cfg: TrainConfig, preset: dict, progress_actor: str | None = None
+) -> WorkerConfig:
+    """What every Ray worker receives: the dataset path, protocol, model, spec and train
+    section (device and precision resolved) and the DeepSpeed preset; nothing of the source."""
+    return WorkerConfig(
+        dataset_path=job.dataset.path,
+        protocol=job.protocol,
+        model=job.model,
+        spec=asdict(job.spec),
+        train=train_cfg,
+        ds_preset=preset,
+        progress_actor=progress_actor,
+    )
+
+
+def launch_training(job: TrainJob, on_progress: ProgressCallback | None = None) -> TrainResult:
+    """Train ``job.model`` on ``job.dataset`` with Ray Train; return the best checkpoint.
 
     A run with the same name and storage resumes from its latest checkpoint
     instead of starting over: Ray Train finds the run's checkpoint index in
@@ -208,12 +216,8 @@ def launch_training(
     driver died continues that run.
 
     Args:
-        dataset: the versioned dataset; every worker reads its Parquet file.
-        data_cfg: the data section (splits and windows).
-        model_cfg: the model to build from the catalogue.
-        train_cfg: the training section (workers, preset, schedule, storage).
-        spec: shapes and context of the model (see ``spec.model_spec``).
-        run_name: the run's name, resolved once by the caller (:func:`effective_run_name`).
+        job: dataset, protocol, model, train section, spec and run name (named by the
+            caller with :func:`effective_run_name`).
         on_progress: called with (step, total_steps, last_loss) while training.
 
     Returns:
@@ -231,6 +235,7 @@ def launch_training(
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
+    train_cfg, run_name = job.train, job.run_name
     workers_cpus = train_cfg.num_workers * train_cfg.cpus_per_worker
     connect_ray(ray_address(train_cfg), num_cpus=max(os.cpu_count() or 1, workers_cpus))
     train_cfg = resolve_train_placement(train_cfg, ray.cluster_resources().get("GPU", 0) > 0)
@@ -238,15 +243,7 @@ def launch_training(
     use_gpu = train_cfg.device == "cuda"
 
     tracker = _ProgressPoller.start(run_name, on_progress) if on_progress else None
-    wcfg = WorkerConfig(
-        dataset_path=dataset.path,
-        data=data_cfg,
-        model=model_cfg,
-        spec=asdict(spec),
-        train=train_cfg,
-        ds_preset=preset,
-        progress_actor=tracker.name if tracker else None,
-    )
+    wcfg = worker_config(job, train_cfg, preset, tracker.name if tracker else None)
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config=wcfg.model_dump(mode="json"),
@@ -298,7 +295,7 @@ def launch_training(
     # runs, where Ray's metrics frame holds only this driver's kept checkpoints.
     curves = asdict(read_checkpoint_state(result.checkpoint or best).curves)
     return TrainResult(
-        model=model_cfg.name,
+        model=job.model.name,
         run_name=run_name,
         checkpoint_uri=f"{best.path.rstrip('/')}/{MODEL_DIR}",
         curves=curves,

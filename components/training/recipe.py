@@ -36,13 +36,12 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
-from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
+from tsalign.components.config import ModelConfig, ProtocolConfig, TrainConfig
 from tsalign.components.data.protocol import load_protocol
 from tsalign.components.data.windows import WindowDataset, capped_indices, validation_windows
+from tsalign.components.layout import MODEL_DIR, SCALER_FILE
 from tsalign.components.models import ModelSpec, build_model, save_pretrained
 from tsalign.components.training.checkpoint import (
-    MODEL_DIR,
-    SCALER_FILE,
     STATE_FILE,
     TrainState,
     gathered,
@@ -69,12 +68,16 @@ class TrainingDiverged(RuntimeError):
 
 
 class RecipeConfig(BaseModel):
-    """Everything one rank needs to train one model; ``train`` has device and precision resolved."""
+    """Everything one rank needs to train one model; ``train`` has device and precision resolved.
 
-    model_config = ConfigDict(frozen=True)
+    Only the data protocol (split and windows) is here: a worker reads the versioned
+    Parquet file at ``dataset_path`` and never sees the source, its pins or credentials.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     dataset_path: str
-    data: DataConfig
+    protocol: ProtocolConfig
     model: ModelConfig
     spec: dict[str, Any]
     train: TrainConfig
@@ -257,12 +260,12 @@ class TrainingRecipe:
 
     def setup(self, node_id: str) -> None:
         """Seed, data loaders, model, DeepSpeed engine and a fresh TrainState."""
-        tcfg, window = self.tcfg, self.cfg.data.window
+        tcfg, window = self.tcfg, self.cfg.protocol.window
         torch.manual_seed(tcfg.seed + self.rank)
         np.random.seed((tcfg.seed + self.rank) % 2**32)
 
         # Data: each rank reads the versioned Parquet file itself.
-        proto = load_protocol(self.cfg.dataset_path, self.cfg.data)
+        proto = load_protocol(self.cfg.dataset_path, self.cfg.protocol)
         self.scaler = proto.scaler()
         train_set = WindowDataset(proto.train, window.seq_len, window.horizon, window.stride)
         train_set = Subset(train_set, capped_indices(len(train_set), tcfg.max_train_windows))
@@ -542,7 +545,7 @@ def _train_plain(config: Path, overrides: list[str]) -> None:
     recipe = TrainingRecipe(
         RecipeConfig(
             dataset_path=dataset.path,
-            data=cfg.data,
+            protocol=cfg.data.protocol(),
             model=cfg.model,
             spec=asdict(model_spec(dataset, cfg.data.window, profile, cfg.eval.season)),
             train=tcfg,

@@ -18,12 +18,7 @@ from typing import Any
 
 import torch
 
-from tsalign.components.training.checkpoint import (
-    MODEL_DIR,
-    SCALER_FILE,
-    STATE_FILE,
-    TRAINABLE_FILE,
-)
+from tsalign.components.training.checkpoint import STATE_FILE, TRAINABLE_FILE
 from tsalign.components.training.recipe import (
     EpochMetrics,
     RecipeConfig,
@@ -34,8 +29,6 @@ from tsalign.components.training.recipe import (
 )
 
 __all__ = [
-    "MODEL_DIR",
-    "SCALER_FILE",
     "STATE_FILE",
     "TRAINABLE_FILE",
     "TrainingDiverged",

@@ -2,7 +2,8 @@
 
 Counts, per pipeline run, which stage tasks executed and which came from the cache:
 an unchanged rerun executes only publish; an eval-only change executes evaluate and
-publish; every run publishes a new version on the same data version.
+publish; moving the download cache or the S3 endpoint keeps every cached stage; a
+learning-rate change retrains; every run publishes a new version on the same data version.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def runs(prefect_home: Path, tmp_path_factory: pytest.TempPathFactory):
         results["second"] = _run(base, project)
         results["md5_second"] = _dvc_md5(project)
         results["eval_changed"] = _run(fast_config(work, "eval.max_test_windows=16"), project)
+        # How the source is reached, not what it holds: nothing after it reads these.
+        moved = (f"data.cache_dir={work / 'elsewhere'}", "data.endpoint_url=http://127.0.0.1:9")
+        results["source_access_changed"] = _run(fast_config(work, *moved), project)
+        results["lr_changed"] = _run(fast_config(work, "train.lr=0.002"), project)
         # The profile's files are gone: its cached reference is refused and it runs again.
         shutil.rmtree(work / "outputs" / base.data.name / "profile")
         results["profile_deleted"] = _run(base, project)
@@ -110,6 +115,29 @@ def test_eval_change_reruns_only_evaluate_and_publish(runs):
         "publish-version": "Completed",
     }
     assert str(version) == "tiny-forecaster:3"
+
+
+def test_moved_download_cache_and_endpoint_keep_the_trained_model(runs):
+    version, states = runs["source_access_changed"]
+    assert states == {
+        "ingest-data": "Cached",
+        "profile-data": "Cached",
+        "train-model": "Cached",
+        "evaluate-models": "Cached",
+        "publish-version": "Completed",
+    }
+    assert str(version) == "tiny-forecaster:4"
+
+
+def test_learning_rate_change_retrains_on_the_cached_data_and_profile(runs):
+    _, states = runs["lr_changed"]
+    assert states == {
+        "ingest-data": "Cached",
+        "profile-data": "Cached",
+        "train-model": "Completed",
+        "evaluate-models": "Completed",
+        "publish-version": "Completed",
+    }
 
 
 def test_deleted_outputs_are_recomputed_not_reused(runs):

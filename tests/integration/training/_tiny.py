@@ -12,6 +12,7 @@ from tsalign.components.config import DataConfig, ModelConfig, TrainConfig
 from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
 from tsalign.components.models import ModelSpec
 from tsalign.components.refs import DatasetRef
+from tsalign.components.training.job import TrainJob
 
 ROWS = 3000
 
@@ -61,6 +62,13 @@ def write_dataset(root: Path, name: str = "tiny", inf_row: int | None = None) ->
 
 def data_cfg(name: str = "tiny") -> DataConfig:
     return DataConfig(name=name, source="synthetic", window={"seq_len": 24, "horizon": 6})
+
+
+def job(
+    dataset: DatasetRef, train: TrainConfig, run_name: str, model: ModelConfig | None = None
+) -> TrainJob:
+    """A training run of ``model`` (gpt4ts by default) on the tiny protocol."""
+    return TrainJob(dataset, data_cfg().protocol(), model or model_cfg(), train, spec(), run_name)
 
 
 def model_cfg() -> ModelConfig:

@@ -42,7 +42,7 @@ def _train(dataset, storage: Path, model: str, name: str, **overrides):
         storage, run_name=name, precision="bf16", num_workers=WORKERS[model], **settings
     )
     run = f"{name}-{model}"
-    return launch_training(dataset, _tiny.data_cfg(), MODELS[model], cfg, _tiny.spec(), run)
+    return launch_training(_tiny.job(dataset, cfg, run, MODELS[model]))
 
 
 def _state(result) -> TrainState:

@@ -41,14 +41,9 @@ LONG = {"epochs": 4, "max_train_windows": 1536}  # ~2 s per epoch: time to kill 
 
 
 def _train(dataset, storage: Path, name: str, **overrides):
-    return launch_training(
-        dataset,
-        _tiny.data_cfg(),
-        _tiny.model_cfg(),
-        _tiny.train_cfg(storage, run_name=name, **overrides),
-        _tiny.spec(),
-        f"{name}-gpt4ts",  # what effective_run_name gives for a fixed train.run_name
-    )
+    train = _tiny.train_cfg(storage, run_name=name, **overrides)
+    # f"{name}-gpt4ts" is what effective_run_name gives for a fixed train.run_name.
+    return launch_training(_tiny.job(dataset, train, f"{name}-gpt4ts"))
 
 
 def _checkpoints(run_dir: Path) -> list[Path]:
@@ -120,7 +115,7 @@ from pathlib import Path
 from tsalign.components.training.launcher import launch_training
 ds = _tiny.write_dataset(Path({data!r}))
 cfg = _tiny.train_cfg(Path({storage!r}), run_name="driver", epochs={epochs}, max_train_windows={windows})
-res = launch_training(ds, _tiny.data_cfg(), _tiny.model_cfg(), cfg, _tiny.spec(), "driver-gpt4ts")
+res = launch_training(_tiny.job(ds, cfg, "driver-gpt4ts"))
 print("CHECKPOINT", res.checkpoint_uri)
 """
 

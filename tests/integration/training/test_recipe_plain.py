@@ -54,12 +54,7 @@ def _plain(config: Path, *overrides: str) -> subprocess.CompletedProcess:
 
 def test_plain_process_matches_ray_and_resumes(ray_local, dataset, tmp_path: Path):
     ray_run = launch_training(
-        dataset,
-        _tiny.data_cfg(),
-        _tiny.model_cfg(),
-        _tiny.train_cfg(tmp_path / "ray", **SETTINGS),
-        _tiny.spec(),
-        "ray-gpt4ts",
+        _tiny.job(dataset, _tiny.train_cfg(tmp_path / "ray", **SETTINGS), "ray-gpt4ts")
     )
 
     workdir = tmp_path / "work"

@@ -32,7 +32,7 @@ from tsalign.components.inference import Predictor
 from tsalign.components.models import ModelSpec, build_model, save_pretrained
 from tsalign.components.refs import DatasetRef, EvalReport, TrainResult
 from tsalign.components.registry import open_registry
-from tsalign.components.registry.release import publish_run
+from tsalign.components.registry.release import PublishSettings, publish_run
 
 ETTH1 = Path(__file__).resolve().parents[4] / "shared" / "data" / "ett" / "ETTh1.csv"
 SEQ, HORIZON, VAL_CAP = 48, 12, 64
@@ -170,9 +170,8 @@ def _publish_challenger(
         model="dlinear", run_name="dlinear-v2", checkpoint_uri=str(directory / "model")
     )
     scorer = ValidationScorer.for_dataset(dataset_path, DATA, VAL_CAP, device="cpu")
-    return publish_run(
-        cfg, dataset, None, train, cfg.model, report, tmp_path, {}, scorer.score_published
-    )
+    settings = PublishSettings.from_run(cfg, cfg.model)
+    return publish_run(settings, dataset, None, train, report, tmp_path, {}, scorer.score_published)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from tsalign.components.fingerprint import train_key
 from tsalign.components.refs import DatasetRef, EvalReport
 from tsalign.flows.console import console
 from tsalign.flows.summary import print_scorecard
+from tsalign.flows.train import run_label_of
 
 DATASET = DatasetRef(
     name="d",
@@ -27,18 +28,27 @@ DATASET = DatasetRef(
 )
 
 
+def _train_key(config: RunConfig) -> str:
+    """The train key of ``config.model`` from the sections flows/train.py hands it."""
+    label = run_label_of(config.model.name, config)
+    protocol, season = config.data.protocol(), config.eval.season
+    return train_key(
+        config.task, protocol, config.model, config.train, season, label, DATASET, None
+    )
+
+
 def test_without_eval_seeds_each_candidate_trains_once_as_before():
     config = RunConfig()
     (only,) = config.seeded(trainable=True)
     assert only == config
-    assert train_key(only, DATASET, None) == train_key(config, DATASET, None)  # cache kept
+    assert _train_key(only) == _train_key(config)  # cache kept
 
 
 def test_each_seed_trains_its_own_run_and_untrained_models_export_once():
     config = RunConfig.model_validate({"eval": {"seeds": [0, 1, 2]}})
     seeded = config.seeded(trainable=True)
     assert [c.train.seed for c in seeded] == [0, 1, 2]
-    assert len({train_key(c, DATASET, None) for c in seeded}) == 3
+    assert len({_train_key(c) for c in seeded}) == 3
     assert [c.train.seed for c in config.seeded(trainable=False)] == [0]
 
 

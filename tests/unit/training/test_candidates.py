@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tsalign.components.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+from tsalign.components.config import ModelConfig, ProtocolConfig, TrainConfig, WindowConfig
 from tsalign.components.data.meta import TIMESTAMP, DatasetMeta
 from tsalign.components.models import ModelSpec, load_pretrained
 from tsalign.components.refs import DatasetRef
 from tsalign.components.training.candidates import train_candidate
+from tsalign.components.training.job import TrainJob
 
 
 def test_seasonal_naive_is_exported_without_ray(tmp_path: Path):
@@ -46,14 +47,15 @@ def test_seasonal_naive_is_exported_without_ray(tmp_path: Path):
         freq="h",
     )
     spec = ModelSpec(seq_len=48, horizon=24, n_channels=1, season=24)
-    result = train_candidate(
+    job = TrainJob(
         dataset,
-        DataConfig(name="s", window=WindowConfig(seq_len=48, horizon=24)),
+        ProtocolConfig(window=WindowConfig(seq_len=48, horizon=24)),
         ModelConfig(name="seasonal_naive"),
         TrainConfig(storage_path=str(tmp_path / "runs")),
         spec,
         "sn-run",
     )
+    result = train_candidate(job)
     assert result.model == "seasonal_naive" and result.curves == {}
     model, _, loaded_spec = load_pretrained(Path(result.checkpoint_uri))
     assert loaded_spec.season == 24
