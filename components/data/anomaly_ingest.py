@@ -215,10 +215,11 @@ def ingest_anomaly(cfg: DataConfig, root: Path, remote: str | None = None) -> Da
         windows_sha256=hashlib.sha256(windows_bytes).hexdigest(),
     )
     meta_json = json.dumps(meta.model_dump(), indent=2, sort_keys=True) + "\n"
-    files = {
+    files: dict[str, Path | bytes | None] = {
         f"{cfg.name}.parquet": staged,
         windows_name: windows_bytes,
         f"{cfg.name}.meta.json": meta_json.encode(),
+        f"{cfg.name}.text.parquet": None,  # an earlier series' texts are stale now
     }
     md5 = commit_files(root, cfg.data_dir, files, remote)
     data_dir = root / cfg.data_dir

@@ -19,7 +19,7 @@ from tsalign.components.storage import default_file_mode, write_bytes_atomic
 
 
 def commit_files(
-    root: Path, data_dir: str, files: dict[str, Path | bytes], remote: str | None = None
+    root: Path, data_dir: str, files: dict[str, Path | bytes | None], remote: str | None = None
 ) -> str:
     """Place ``files`` under ``root/data_dir`` and ``dvc add`` + push the directory.
 
@@ -27,7 +27,8 @@ def commit_files(
         root: the DVC project root.
         data_dir: the tracked directory, relative to ``root``.
         files: file name under ``data_dir`` -> a staged file (moved into place; on the same
-            file system, e.g. under ``.dvc/tmp``) or the bytes to write.
+            file system, e.g. under ``.dvc/tmp``), the bytes to write, or None to remove a
+            stale file of that name.
         remote: DVC remote name; the project's default when None.
 
     Returns:
@@ -52,7 +53,9 @@ def commit_files(
         saved[path] = copy
     try:
         for path, content in zip(targets, files.values(), strict=True):
-            if isinstance(content, Path):
+            if content is None:
+                path.unlink(missing_ok=True)
+            elif isinstance(content, Path):
                 os.chmod(content, default_file_mode())  # mkstemp creates 0600; data is shared
                 os.replace(content, path)
             else:

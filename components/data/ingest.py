@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from tsalign.components.data.canonical import (
     stream_canonical,
     write_table,
 )
+from tsalign.components.data.commit import commit_files
 from tsalign.components.data.errors import DataError
 from tsalign.components.data.meta import TIMESTAMP, DatasetMeta, TextMeta, TextSourceMeta
 from tsalign.components.data.packaged import packaged_names
@@ -41,7 +41,6 @@ from tsalign.components.data.sources import ResolvedSource, resolve_source
 from tsalign.components.data.splits import split_borders, window_count
 from tsalign.components.data.text import TextSourceSummary, stage_texts, text_path
 from tsalign.components.data.versioning import (
-    add_and_push,
     dvc_file,
     ensure_dvc_project,
     read_file_at_rev,
@@ -49,7 +48,7 @@ from tsalign.components.data.versioning import (
     remote_url,
 )
 from tsalign.components.refs import DatasetRef
-from tsalign.components.storage import default_file_mode, sha256_file, write_bytes_atomic
+from tsalign.components.storage import sha256_file, write_bytes_atomic
 
 STREAM_MIN_BYTES = 64 << 20
 """Files at least this large are streamed (bounded memory); smaller ones are read whole."""
@@ -184,30 +183,10 @@ def ingest(
             raise
         pkg = src.packaged
 
-    data_dir = root / cfg.data_dir
-    created_dir = not data_dir.exists()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    parquet = data_dir / f"{cfg.name}.parquet"
-    meta_path = data_dir / f"{cfg.name}.meta.json"
-    text_file = text_path(parquet)
-    tracker = dvc_file(root, cfg.data_dir)
-
-    # Back up what a failed DVC step must restore (validation already passed).
-    backup = Path(tempfile.mkdtemp(prefix=".ingest-backup-", dir=tmp_dir))
-    saved = {}
-    for path in (parquet, meta_path, text_file, tracker):
-        if path.exists():
-            shutil.copy2(path, backup / path.name)
-        saved[path] = path.exists()
     try:
         digest = sha256_file(staged)
-        os.chmod(staged, default_file_mode())  # mkstemp creates 0600; data files are shared
-        os.replace(staged, parquet)
-        text_meta = None
-        if texts is not None:
-            text_meta = _place_texts(texts, text_file)
-        else:
-            text_file.unlink(missing_ok=True)  # a text file of an earlier config is stale now
+        text_name = text_path(f"{cfg.name}.parquet").name
+        text_meta = _describe_texts(texts, text_name) if texts is not None else None
         meta = build_meta(
             canon,
             cfg,
@@ -217,27 +196,23 @@ def ingest(
             pkg.description if pkg else "",
             pkg.units if pkg else None,
         ).model_copy(update={"text": text_meta})
-        write_bytes_atomic(
-            meta_path,
-            (
-                json.dumps(meta.model_dump(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            ).encode(),
-        )
-        md5 = add_and_push(root, cfg.data_dir, remote)
     except BaseException:
-        for path, existed in saved.items():
-            if existed:
-                shutil.copy2(backup / path.name, path)
-            else:
-                path.unlink(missing_ok=True)
-        if created_dir and not any(data_dir.iterdir()):
-            data_dir.rmdir()
-        raise
-    finally:
         staged.unlink(missing_ok=True)
         if texts is not None:
             texts[2].unlink(missing_ok=True)
-        shutil.rmtree(backup, ignore_errors=True)
+        raise
+    parquet = root / cfg.data_dir / f"{cfg.name}.parquet"
+    meta_path = parquet.with_name(f"{cfg.name}.meta.json")
+    text_file = text_path(parquet)
+    meta_json = json.dumps(meta.model_dump(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    files: dict[str, Path | bytes | None] = {
+        parquet.name: staged,
+        # Without data.text, a text file of an earlier config is stale: it goes.
+        text_file.name: texts[2] if texts is not None else None,
+        meta_path.name: meta_json.encode(),
+        f"{cfg.name}.windows.json": None,  # an earlier anomaly corpus of this name
+    }
+    md5 = commit_files(root, cfg.data_dir, files, remote)
     return DatasetRef(
         name=cfg.name,
         path=str(parquet),
@@ -252,18 +227,16 @@ def ingest(
     )
 
 
-def _place_texts(
-    texts: tuple[pa.Table, list[TextSourceSummary], Path], text_file: Path
+def _describe_texts(
+    texts: tuple[pa.Table, list[TextSourceSummary], Path], file_name: str
 ) -> TextMeta:
-    """Move the staged text Parquet into data/ and describe it for meta.json."""
+    """Describe the staged text Parquet for meta.json (it is written as ``file_name``)."""
     table, summaries, staged = texts
     digest = sha256_file(staged)
-    os.chmod(staged, default_file_mode())
-    os.replace(staged, text_file)
     start = pc.min(table.column("start")).as_py()
     end = pc.max(table.column("end")).as_py()
     return TextMeta(
-        file=text_file.name,
+        file=file_name,
         rows=table.num_rows,
         start=pd.Timestamp(start).isoformat() if start is not None else "",
         end=pd.Timestamp(end).isoformat() if end is not None else "",

@@ -589,7 +589,13 @@ def ingest_panel(cfg: DataConfig, root: Path, remote: str | None = None) -> Data
     md5 = commit_files(
         root,
         cfg.data_dir,
-        {f"{cfg.name}.parquet": staged, f"{cfg.name}.meta.json": meta_json.encode()},
+        {
+            f"{cfg.name}.parquet": staged,
+            f"{cfg.name}.meta.json": meta_json.encode(),
+            # Files an earlier series or corpus of this name had beside it are stale now.
+            f"{cfg.name}.text.parquet": None,
+            f"{cfg.name}.windows.json": None,
+        },
         remote,
     )
     data_dir = root / cfg.data_dir

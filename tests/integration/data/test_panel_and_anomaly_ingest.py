@@ -127,6 +127,12 @@ def test_single_nab_csv_takes_its_windows_by_file_name(project: Path):
     )
     meta = load_anomaly_meta(ingest(cfg, project, task="anomaly").meta_path)
     assert list(meta.series) == ["realKnownCause/nyc_taxi.csv"]
+    # The same name ingested as a panel: the corpus' windows file is stale and goes.
+    ingest(DataConfig(name="taxi", source=str(CORPUS / "panel_good.csv")), project, task="classify")
+    assert sorted(p.name for p in (project / "data").iterdir()) == [
+        "taxi.meta.json",
+        "taxi.parquet",
+    ]
 
 
 def test_ingest_key_covers_the_test_file_beside_the_train_file(tmp_path: Path):
