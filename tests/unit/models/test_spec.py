@@ -108,7 +108,7 @@ def test_training_and_evaluation_get_the_same_spec(tmp_path: Path):
             "workdir": str(tmp_path / "outputs"),
         }
     )
-    trained = train_model.fn(config, config.model, dataset, profile)
+    trained = train_model.fn(config, config.model, dataset, profile, config.train)
     _, _, train_spec = load_pretrained(Path(trained.checkpoint_uri))
     report = evaluate_models.fn(config, dataset, profile, TrainedCandidates(runs=[trained]))
     eval_spec = ModelSpec.from_dict(json.loads(Path(report.report_path).read_text())["spec"])
