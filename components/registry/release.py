@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tsalign.components.config import ModelConfig, RegistryConfig, RunConfig, Task, WindowConfig
-from tsalign.components.layout import SCALER_FILE
+from tsalign.components.layout import MODEL_DIR, SCALER_FILE
 from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
@@ -131,7 +131,7 @@ def publish_run(
     """
     model_dir = local_path(train.checkpoint_uri)
     files: dict[str, Path] = {
-        "model": model_dir,
+        MODEL_DIR: model_dir,
         SCALER_FILE: model_dir.parent / SCALER_FILE,
         "metrics.json": Path(report.report_path),
     }
