@@ -668,6 +668,50 @@ class EvalConfig(Section):
         return seeds
 
 
+class TuneConfig(Section):
+    """The tune stage: Ray Tune over Ray Train trials, the same budget for every candidate.
+
+    Each trainable candidate gets ``num_samples`` trials of at most ``max_epochs`` epochs,
+    sampled from its catalogue entry's search space; ASHA stops trials whose validation
+    loss trails at ``grace_period``, ``grace_period * reduction_factor``, ... epochs. Only
+    validation scores choose; the test split is scored once, for the chosen trial.
+    """
+
+    enabled: bool = Field(
+        False, description="Tune in `tsalign run` (instead of one training run per candidate)."
+    )
+    num_samples: int = Field(8, ge=1, le=10_000, description="Trials per candidate.")
+    max_epochs: int = Field(
+        4, ge=1, le=100_000, description="Epoch budget of every trial (its train.epochs)."
+    )
+    grace_period: int = Field(
+        1, ge=1, le=100_000, description="Epochs every trial runs before ASHA may stop it."
+    )
+    reduction_factor: int = Field(
+        2, ge=2, le=100, description="ASHA keeps the best 1/reduction_factor at each rung."
+    )
+    metric: Literal["val_loss"] = Field(
+        "val_loss", description="What ASHA and the choice minimise (validation only)."
+    )
+    max_concurrent_trials: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="Trials training at once; None = as many as the cluster's CPUs (GPUs "
+        "on cuda) hold at train.num_workers x cpus_per_worker each.",
+    )
+    seed: int = Field(2024, description="Seed of the random search: same seed, same trials.")
+
+    @model_validator(mode="after")
+    def _grace_within_budget(self) -> TuneConfig:
+        if self.grace_period > self.max_epochs:
+            raise ValueError(
+                f"grace_period ({self.grace_period}) exceeds max_epochs ({self.max_epochs}): "
+                "ASHA could never stop a trial; lower tune.grace_period"
+            )
+        return self
+
+
 class RegistryConfig(Section):
     """Where published versions go and when a new version takes the promotion alias.
 
@@ -877,6 +921,7 @@ class RunConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    tune: TuneConfig = Field(default_factory=TuneConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
@@ -974,6 +1019,23 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
             raise ConfigError(f"override {dotted!r}: {key!r} is a value, not a section")
         node = child
     node[keys[-1]] = value
+
+
+def apply_settings(
+    config: RunConfig, settings: dict[str, Any], origin: str = "<settings>"
+) -> RunConfig:
+    """``config`` with dotted ``settings`` (``{"train.lr": 1e-4}``) applied and validated again.
+
+    Fields the config leaves unset stay unset, so a model section still takes its
+    entry's preset for them.
+
+    Raises:
+        ConfigError: a path that is not a field, or a value out of its bounds (named).
+    """
+    tree: dict[str, Any] = {}
+    for path, value in settings.items():
+        _set_dotted(tree, path, value)
+    return build_config(_merge(config.model_dump(mode="json", exclude_unset=True), tree), origin)
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ can read the data themselves, and each stage can be rerun alone.
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -48,6 +50,36 @@ class ProfileRef(Ref):
     )
 
 
+class TrialRecord(Ref):
+    """One Ray Tune trial: the settings it sampled and how far it got."""
+
+    trial_id: str
+    overrides: dict[str, Any] = Field(description="Dotted config path -> sampled value.")
+    val_loss: float | None = Field(None, description="Best validation loss it reported.")
+    epochs: int = Field(0, description="Epochs it finished.")
+    status: Literal["finished", "stopped_early", "error"]
+    error: str | None = None
+
+
+class TuneResult(Ref):
+    """The search of one candidate: space, budget, every trial and the chosen one."""
+
+    model: str
+    experiment: str = Field(description="Ray Tune experiment name (its folder in storage).")
+    space: dict[str, str] = Field(description="Dotted config path -> distribution searched.")
+    num_samples: int
+    max_epochs: int
+    trials: list[TrialRecord]
+    chosen: str = Field(description="trial_id of the trial with the best validation loss.")
+    restored: bool = Field(False, description="Whether the search resumed an earlier one.")
+    report_path: str = Field("", description="JSON file of this record.")
+
+    @property
+    def chosen_trial(self) -> TrialRecord:
+        """The record of the chosen trial."""
+        return next(t for t in self.trials if t.trial_id == self.chosen)
+
+
 class TrainResult(Ref):
     """Outcome of one Ray Train run."""
 
@@ -57,6 +89,11 @@ class TrainResult(Ref):
     curves: dict[str, list[float]] = Field(default_factory=dict)
     train_seconds: float = 0.0
     seed: int | None = Field(None, description="train.seed the run was trained with.")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted config settings this run used beyond the run config (a tuned choice).",
+    )
+    tuning: TuneResult | None = Field(None, description="The search that chose this run, if any.")
 
 
 class TrainedCandidates(Ref):

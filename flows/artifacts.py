@@ -3,6 +3,8 @@
 - profile: one row per channel (role, unit, period, trend/seasonal strength,
   stationarity, forecastability, missing share) + the paradigm recommendation,
   and a link per plot;
+- tune: one row per trial (settings, best validation loss, epochs, stopped early or not),
+  with the search space, the budget and the chosen trial;
 - evaluate: the metrics table, the trained model beside its baselines, with the
   ratio to seasonal-naive (the honest reference of Tan et al.), and the paradigm
   scorecard (cost against accuracy, bootstrap intervals against the ablations);
@@ -31,7 +33,7 @@ from tsalign.components.evaluation.scorecard import (
     table_rows,
 )
 from tsalign.components.profiling import load_profile
-from tsalign.components.refs import EvalReport, ProfileRef, PublishedVersion
+from tsalign.components.refs import EvalReport, ProfileRef, PublishedVersion, TuneResult
 from tsalign.components.storage import is_s3_uri
 
 REFERENCE_BASELINE = "seasonal_naive"
@@ -103,6 +105,39 @@ def publish_task_profile(dataset: str, ref: ProfileRef) -> None:
         Path(ref.report_path).read_text(),
         key=artifact_key(dataset, "profile"),
         description=f"Profile of {dataset}. Report: {ref.report_path}",
+    )
+
+
+def tuning_rows(search: TuneResult) -> list[dict[str, str]]:
+    """One row per trial of a search, the chosen one marked."""
+    return [
+        {
+            "trial": trial.trial_id + (" (chosen)" if trial.trial_id == search.chosen else ""),
+            "status": trial.status,
+            "epochs": str(trial.epochs),
+            "best val loss": _num(trial.val_loss, 4),
+            "settings": ", ".join(
+                f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in trial.overrides.items()
+            ),
+            "error": trial.error or "-",
+        }
+        for trial in search.trials
+    ]
+
+
+def publish_tuning(dataset: str, search: TuneResult) -> None:
+    """The trials of one candidate's search, with its space, budget and choice."""
+    space = "; ".join(f"`{path}` {dist}" for path, dist in search.space.items())
+    create_table_artifact(
+        tuning_rows(search),
+        key=artifact_key(dataset, f"tune-{search.model}"),
+        description=(
+            f"Ray Tune search of {search.model} on {dataset} ({search.experiment}): "
+            f"{search.num_samples} trials x at most {search.max_epochs} epochs, ASHA on "
+            f"validation loss; chosen **{search.chosen}**. Space: {space}. "
+            f"Record: {search.report_path}"
+        ),
     )
 
 

@@ -1,4 +1,7 @@
-"""The pipeline: ingest -> profile -> train -> evaluate -> publish.
+"""The pipeline: ingest -> profile -> train (or tune) -> evaluate -> publish.
+
+With ``tune.enabled=true`` the tune stage (a Ray Tune search per candidate) takes the
+place of the train stage and the chosen trials are evaluated and published.
 
 Run: ``tsalign run`` (embedded defaults) or ``python -m tsalign run``; with a
 config: ``tsalign run --config configs/default.yaml train.epochs=2``.
@@ -17,17 +20,18 @@ from tsalign.flows.ingest import ingest_flow
 from tsalign.flows.profile import profile_flow
 from tsalign.flows.publish import publish_flow
 from tsalign.flows.train import train_flow
+from tsalign.flows.tune import tune_flow
 
 
 @flow(name="pipeline", log_prints=True)
 def pipeline(config: RunConfig = RunConfig(), project_root: str = ".") -> PublishedVersion:  # noqa: B008
-    """Version the data, profile it, train, evaluate against baselines, publish."""
+    """Version the data, profile it, train (or tune), evaluate against baselines, publish."""
     # Runs started from the UI skip the CLI's loading: refuse a bad catalogue name or preset
     # or a task a later stage cannot run here, before ingest and profile rewrite their outputs.
     check_run_config(config, "pipeline config", PIPELINE_STAGES)
     config = confine(config, project_root)
     dataset = ingest_flow(config, project_root)
     profile = profile_flow(config, dataset)
-    trained = train_flow(config, dataset, profile)
+    trained = (tune_flow if config.tune.enabled else train_flow)(config, dataset, profile)
     report = evaluate_flow(config, dataset, profile, trained)
     return publish_flow(config, dataset, profile, trained, report, project_root)

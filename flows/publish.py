@@ -64,11 +64,12 @@ def publish_version(
     )
     recommended = profile.recommended_paradigm if profile else None
     model = candidate_model(config, recommended, report.candidate)
+    run = trained.run_of(report.candidate)
     return publish_run(
-        PublishSettings.from_run(config, model),
+        PublishSettings.from_run(config, model, run),
         dataset,
         profile,
-        trained.run_of(report.candidate),
+        run,
         report,
         Path(project_root),
         orchestration_ids(),

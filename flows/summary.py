@@ -79,6 +79,26 @@ def run_line(run: TrainResult) -> str:
     return f"{run.model} run {run.run_name}, {run.train_seconds:.0f}s{best}"
 
 
+def search_line(run: TrainResult) -> str:
+    """One line per search: budget, trials stopped early, the chosen trial and its settings."""
+    tuning = run.tuning
+    if tuning is None:
+        return f"{run.model}: not searched"
+    stopped = sum(t.status == "stopped_early" for t in tuning.trials)
+    chosen = tuning.chosen_trial
+    settings = ", ".join(f"{k}={_short(v)}" for k, v in chosen.overrides.items())
+    resumed = " (resumed)" if tuning.restored else ""
+    return (
+        f"{run.model}: {len(tuning.trials)} trials x {tuning.max_epochs} epochs{resumed}, "
+        f"{stopped} stopped early by ASHA; chosen {chosen.trial_id} "
+        f"(val loss {chosen.val_loss:.4f}): {settings}"
+    )
+
+
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def print_summary(cfg: RunConfig) -> None:
     """What each stage of the last run produced."""
     name = cfg.data.name
@@ -98,7 +118,7 @@ def print_summary(cfg: RunConfig) -> None:
         f"recommended paradigm {profile.recommended_paradigm}",
     )
     for run in trained.runs:
-        stages.add_row("train", run_line(run))
+        stages.add_row(*(("tune", search_line(run)) if run.tuning else ("train", run_line(run))))
     for name, why in trained.skipped.items():
         stages.add_row("train", f"{name} (chosen by compare: auto) not trained: {why}")
     stages.add_row(

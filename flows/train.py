@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from tsalign.components.config import ModelConfig, ProtocolConfig, RunConfig, Task, TrainConfig
+from tsalign.components.config import (
+    Candidate,
+    ModelConfig,
+    ProtocolConfig,
+    RunConfig,
+    Task,
+    TrainConfig,
+)
 from tsalign.components.evaluation.runner import check_baselines
 from tsalign.components.fingerprint import outputs_exist, train_key
 from tsalign.components.models import ModelBuildError, get_entry, model_spec
@@ -61,12 +68,14 @@ def train_model(
         return train_candidate(job, on_progress=on_progress)
 
 
-@flow(name="train", log_prints=True)
-def train_flow(
-    config: RunConfig, dataset: DatasetRef | None = None, profile: ProfileRef | None = None
-) -> TrainedCandidates:
-    """Train model.name and each compare entry; the profile (when present) gives period and context."""
-    config = confine(config)
+def stage_inputs(
+    config: RunConfig, dataset: DatasetRef | None, profile: ProfileRef | None
+) -> tuple[DatasetRef, ProfileRef | None, list[Candidate]]:
+    """The dataset, profile and candidates a train or tune stage works on, checked up front.
+
+    An unknown model name or an evaluation that could not run fails here, before any
+    training starts; a Ray cluster address is connected to (with retries).
+    """
     check_task_stages(config, ("train",), "train config")
     dataset = dataset or latest(config.workdir, config.data.name, DatasetRef)
     if profile is None:
@@ -76,11 +85,21 @@ def train_flow(
             profile = None  # training does not need a profile; it only enriches the spec
     candidates = plan_candidates(config, profile.recommended_paradigm if profile else None)
     for candidate in candidates:
-        get_entry(candidate.model.name)  # an unknown name fails here, before any training starts
-    check_baselines(config.eval.baselines)  # so does an evaluation that could not run
+        get_entry(candidate.model.name)
+    check_baselines(config.eval.baselines)
     address = ray_address(config.train)
     if address:
         connect_cluster(address)
+    return dataset, profile, candidates
+
+
+@flow(name="train", log_prints=True)
+def train_flow(
+    config: RunConfig, dataset: DatasetRef | None = None, profile: ProfileRef | None = None
+) -> TrainedCandidates:
+    """Train model.name and each compare entry; the profile (when present) gives period and context."""
+    config = confine(config)
+    dataset, profile, candidates = stage_inputs(config, dataset, profile)
     protocol, season = config.data.protocol(), config.eval.season
     runs, skipped = [], {}
     for model, train, auto in candidates:

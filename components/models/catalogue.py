@@ -30,6 +30,14 @@ from tsalign.components.models.params import (
     PatchTSTParams,
     TimeLLMParams,
 )
+from tsalign.components.models.search_space import (
+    LM_DEPTH,
+    OPTIMISATION,
+    PATCHED,
+    Choice,
+    SearchSpace,
+    check_dimensions,
+)
 from tsalign.components.models.spec import ABLATIONS, TASKS, ModelBuildError, ModelSpec
 
 if TYPE_CHECKING:
@@ -63,6 +71,9 @@ class Entry:
             its LLM-free ablations are this one's too.
         freeze: The freezing policy the builder always applies (gpt4ts_lora: ``lora``);
             None when ``model.freeze`` chooses it.
+        search_space: What the tune stage searches for this entry (dotted config paths);
+            an ablation searches the space of the entry it ablates, so both get the same
+            search. Empty for entries with nothing to train.
     """
 
     name: str
@@ -76,6 +87,10 @@ class Entry:
     params: type[Params] = Params
     variant_of: str | None = None
     freeze: str | None = None
+    search_space: SearchSpace = ()
+
+    def __post_init__(self) -> None:
+        check_dimensions(self.name, self.search_space)
 
     @property
     def builder(self) -> Builder:
@@ -86,9 +101,15 @@ class Entry:
 
 
 def _ablations(
-    of: str, label: str, builder_path: str, tasks: tuple[str, ...], params: type[Params]
+    of: str,
+    label: str,
+    builder_path: str,
+    tasks: tuple[str, ...],
+    params: type[Params],
+    space: SearchSpace,
 ) -> list[Entry]:
-    """One entry per Tan et al. (NeurIPS 2024) ablation of the LLM entry ``of``."""
+    """One entry per Tan et al. (NeurIPS 2024) ablation of the LLM entry ``of``, searched
+    over the same ``space`` as ``of``."""
     return [
         Entry(
             f"{of}_{kind}",
@@ -99,10 +120,21 @@ def _ablations(
             ablation_of=of,
             ablation=kind,
             params=params,
+            search_space=space,
         )
         for kind, text in ABLATIONS.items()
     ]
 
+
+DLINEAR_SPACE: SearchSpace = (*OPTIMISATION, Choice("model.params.moving_avg", (13, 25)))
+PATCHTST_SPACE: SearchSpace = (
+    *OPTIMISATION,
+    *PATCHED,
+    Choice("model.params.e_layers", (1, 2, 3)),
+)
+TIMELLM_SPACE: SearchSpace = (*OPTIMISATION, *PATCHED)
+GPT4TS_SPACE: SearchSpace = (*OPTIMISATION, *PATCHED, *LM_DEPTH)
+GPT4TS_LORA_SPACE: SearchSpace = (*GPT4TS_SPACE, Choice("model.params.lora_r", (4, 8, 16)))
 
 ENTRIES: tuple[Entry, ...] = (
     Entry(
@@ -125,6 +157,7 @@ ENTRIES: tuple[Entry, ...] = (
         paradigm="baseline",
         summary="DLinear: trend/seasonal decomposition + two linear maps (Zeng et al. 2023)",
         params=DLinearParams,
+        search_space=DLINEAR_SPACE,
     ),
     Entry(
         "patchtst",
@@ -134,6 +167,7 @@ ENTRIES: tuple[Entry, ...] = (
         "(Nie et al. 2023: d_model 16, 3 layers, 4 heads, dropout 0.3)",
         tasks=TASKS,
         params=PatchTSTParams,
+        search_space=PATCHTST_SPACE,
     ),
     Entry(
         "patchtst_compact",
@@ -142,6 +176,7 @@ ENTRIES: tuple[Entry, ...] = (
         summary="PatchTST compact variant (d_model 64, 2 layers, dropout 0.1); not the paper's setting",
         tasks=TASKS,
         params=PatchTSTCompactParams,
+        search_space=PATCHTST_SPACE,
     ),
     Entry(
         "timellm",
@@ -149,6 +184,7 @@ ENTRIES: tuple[Entry, ...] = (
         paradigm="bridging",
         summary="Time-LLM: reprogramming to text prototypes + prompt-as-prefix, frozen LM",
         params=TimeLLMParams,
+        search_space=TIMELLM_SPACE,
     ),
     *_ablations(
         "timellm",
@@ -156,6 +192,7 @@ ENTRIES: tuple[Entry, ...] = (
         "tsalign.components.models.bridging:build_timellm_ablation",
         ("forecast",),
         TimeLLMParams,
+        TIMELLM_SPACE,
     ),
     Entry(
         "llmtime",
@@ -173,6 +210,7 @@ ENTRIES: tuple[Entry, ...] = (
         "(model.freeze selects the policy)",
         tasks=TASKS,
         params=GPT4TSParams,
+        search_space=GPT4TS_SPACE,
     ),
     Entry(
         "gpt4ts_lora",
@@ -183,6 +221,7 @@ ENTRIES: tuple[Entry, ...] = (
         params=GPT4TSParams,
         variant_of="gpt4ts",
         freeze="lora",
+        search_space=GPT4TS_LORA_SPACE,
     ),
     *_ablations(
         "gpt4ts",
@@ -190,6 +229,7 @@ ENTRIES: tuple[Entry, ...] = (
         "tsalign.components.models.internal:build_gpt4ts_ablation",
         TASKS,
         PatchModelParams,
+        GPT4TS_SPACE,
     ),
 )
 

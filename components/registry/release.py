@@ -16,14 +16,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tsalign.components.config import ModelConfig, RegistryConfig, RunConfig, Task, WindowConfig
-from tsalign.components.layout import MODEL_DIR, SCALER_FILE
+from tsalign.components.config import (
+    ModelConfig,
+    RegistryConfig,
+    RunConfig,
+    Task,
+    WindowConfig,
+    apply_settings,
+)
+from tsalign.components.layout import SCALER_FILE
 from tsalign.components.refs import (
     DatasetRef,
     EvalReport,
     ProfileRef,
     PublishedVersion,
     TrainResult,
+    TuneResult,
 )
 from tsalign.components.registry.gates import GATE_BASELINE
 from tsalign.components.registry.manifest import ModelCardInfo, VersionManifest
@@ -52,8 +60,14 @@ class PublishSettings(BaseModel):
     )
 
     @classmethod
-    def from_run(cls, config: RunConfig, model: ModelConfig) -> PublishSettings:
-        """The settings for publishing the candidate ``model`` (model.name or a compare entry)."""
+    def from_run(
+        cls, config: RunConfig, model: ModelConfig, train: TrainResult | None = None
+    ) -> PublishSettings:
+        """The settings for publishing the candidate ``model`` (model.name or a compare entry)
+        from its run ``train``; a tuned run stores the configuration its search chose."""
+        if train is not None and train.overrides:
+            config = tuned_config(config, model, train)
+            model = config.model
         return cls(
             registry=config.registry,
             task=config.task,
@@ -62,6 +76,21 @@ class PublishSettings(BaseModel):
             window=config.data.window,
             run_config=json.loads(config.model_dump_json()),
         )
+
+
+def tuned_config(config: RunConfig, model: ModelConfig, train: TrainResult) -> RunConfig:
+    """The run config a tuned run trained with: its candidate as ``model`` (no ``compare``)
+    and the settings the search chose applied."""
+    candidate = config.model_copy(update={"model": model, "compare": []})
+    return apply_settings(candidate, train.overrides, f"settings of run {train.run_name}")
+
+
+def tuning_lineage(search: TuneResult) -> dict[str, Any]:
+    """The search that chose a version: space, budget, every trial and the chosen settings."""
+    return {
+        **search.model_dump(mode="json", exclude={"report_path"}),
+        "chosen_settings": search.chosen_trial.overrides,
+    }
 
 
 def git_commit(root: Path) -> str:
@@ -101,6 +130,7 @@ def build_lineage(
         "checkpoint": train.checkpoint_uri,
         "base_model": settings.base_model,
         "model": settings.model,
+        **({"tuning": tuning_lineage(train.tuning)} if train.tuning else {}),
         **orchestration,
     }
 
@@ -131,7 +161,7 @@ def publish_run(
     """
     model_dir = local_path(train.checkpoint_uri)
     files: dict[str, Path] = {
-        MODEL_DIR: model_dir,
+        "model": model_dir,
         SCALER_FILE: model_dir.parent / SCALER_FILE,
         "metrics.json": Path(report.report_path),
     }
@@ -152,6 +182,8 @@ def publish_run(
             f"publishing {settings.model!r} from run {train.run_name} ({train.model!r}), but the "
             f"evaluation selected {report.candidate!r}"
         )
+    if train.tuning is not None and train.tuning.report_path:
+        files["tuning.json"] = Path(train.tuning.report_path)
     lineage = build_lineage(dataset, train, settings, project_root, orchestration)
     candidate = report.metrics[report.candidate]
     metrics = {

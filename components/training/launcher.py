@@ -12,9 +12,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from tsalign.components.config import TrainConfig
 from tsalign.components.device import resolve_device, resolve_precision
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, float | None], None]
 """Called with (step, total_steps, last_loss) while training runs."""
+
+
+GCS_PORT_ENV = "RAY_GCS_SERVER_PORT"
+"""Read by ``ray.init`` when it starts a local instance: the port its GCS listens on."""
 
 
 class TrainingFailed(RuntimeError):
@@ -64,7 +69,6 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
 
     if ray.is_initialized():
         return
-    runtime_env = {"env_vars": worker_env()}
     if address:
         # Inside a Ray Job the job's runtime env already sets these variables, and
         # Ray refuses a driver runtime env that names the same keys again.
@@ -75,19 +79,33 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
             log_to_driver=False,
         )
         return
-    ray.init(
-        # "local", not None: None would join whatever cluster `ray start` last
-        # recorded in /tmp/ray on this machine (someone else's, possibly).
-        address="local",
-        num_cpus=num_cpus,
-        include_dashboard=True,  # Ray Train's state API needs it; bound to 127.0.0.1
-        dashboard_host="127.0.0.1",
-        dashboard_port=free_port(),  # never the shared default 8265 of another instance
-        runtime_env=runtime_env,
-        log_to_driver=False,
-        logging_level=logging.WARNING,
-        configure_logging=True,
-    )
+    # The GCS port is chosen here so that every process of this instance can be told its
+    # address: Ray Train's placement-group cleaner asks the state API, which otherwise
+    # looks for "the" Ray instance on the machine and gives up when it finds several.
+    # Without the cleaner, a Tune trial that ends leaves its workers' placement group behind.
+    gcs_port = free_port()
+    runtime_env = {"env_vars": {**worker_env(), "RAY_ADDRESS": f"127.0.0.1:{gcs_port}"}}
+    previous = os.environ.get(GCS_PORT_ENV)
+    os.environ[GCS_PORT_ENV] = str(gcs_port)
+    try:
+        ray.init(
+            # "local", not None: None would join whatever cluster `ray start` last
+            # recorded in /tmp/ray on this machine (someone else's, possibly).
+            address="local",
+            num_cpus=num_cpus,
+            include_dashboard=True,  # Ray Train's state API needs it; bound to 127.0.0.1
+            dashboard_host="127.0.0.1",
+            dashboard_port=free_port(),  # never the shared default 8265 of another instance
+            runtime_env=runtime_env,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            configure_logging=True,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop(GCS_PORT_ENV, None)
+        else:
+            os.environ[GCS_PORT_ENV] = previous
 
 
 def free_port() -> int:
@@ -205,7 +223,9 @@ def worker_config(
     )
 
 
-def launch_training(job: TrainJob, on_progress: ProgressCallback | None = None) -> TrainResult:
+def launch_training(
+    job: TrainJob, on_progress: ProgressCallback | None = None, callbacks: Sequence[Any] = ()
+) -> TrainResult:
     """Train ``job.model`` on ``job.dataset`` with Ray Train; return the best checkpoint.
 
     A run with the same name and storage resumes from its latest checkpoint
@@ -219,6 +239,8 @@ def launch_training(job: TrainJob, on_progress: ProgressCallback | None = None) 
         job: dataset, protocol, model, train section, spec and run name (named by the
             caller with :func:`effective_run_name`).
         on_progress: called with (step, total_steps, last_loss) while training.
+        callbacks: extra Ray Train callbacks (a tune trial passes Ray Tune's
+            ``TuneReportCallback``, which hands each epoch's metrics to its scheduler).
 
     Returns:
         The run name, the exported model dir of the best checkpoint by val_loss,
@@ -256,6 +278,7 @@ def launch_training(job: TrainJob, on_progress: ProgressCallback | None = None) 
         run_config=RunConfig(
             name=run_name,
             storage_path=storage_root(train_cfg.storage_path),
+            callbacks=list(callbacks),
             failure_config=FailureConfig(max_failures=train_cfg.max_failures),
             checkpoint_config=CheckpointConfig(
                 num_to_keep=train_cfg.keep_checkpoints,

@@ -104,6 +104,7 @@ class EpochMetrics:
     val_loss: float
     samples_per_s: float  # all ranks together
     num_nodes: int  # distinct nodes the ranks ran on
+    final: bool = False  # the run stops after this epoch (epochs, steps or patience used up)
 
     @property
     def checkpoint_name(self) -> str:
@@ -390,6 +391,7 @@ class TrainingRecipe:
             val_loss=val_loss,
             samples_per_s=result.samples_per_s,
             num_nodes=len(set(s.nodes)),
+            final=self.finished,
         )
 
     def save(self, directory: Path) -> None:

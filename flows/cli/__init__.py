@@ -1,7 +1,7 @@
 """The ``tsalign`` command line.
 
 ``tsalign run`` runs the whole pipeline on the embedded defaults; each stage
-also runs alone (``tsalign ingest``, ``profile``, ``train``, ``evaluate``,
+also runs alone (``tsalign ingest``, ``profile``, ``train`` or ``tune``, ``evaluate``,
 ``publish``) against a YAML config plus ``key=value`` overrides.
 """
 
@@ -189,6 +189,23 @@ def train(config: ConfigOpt = None, overrides: Overrides = None) -> None:
         console.print(
             styled("trained", "green", f" {run_line(run)}; best checkpoint {run.checkpoint_uri}")
         )
+
+
+@app.command()
+def tune(config: ConfigOpt = None, overrides: Overrides = None) -> None:
+    """Search each candidate's settings with Ray Tune + ASHA on validation loss (after ingest
+    and profile); the chosen runs become the train output that evaluate and publish use.
+
+    Example: tsalign tune --config configs/tiny.yaml tune.num_samples=8
+    """
+    cfg = load_run(config, overrides)
+    from tsalign.flows.tune import search_line, tune_flow
+
+    with user_errors():
+        result = tune_flow(cfg)
+    for run in result.runs:
+        console.print(styled("tuned", "green", f" {search_line(run)}"), highlight=False)
+        console.print(f"  best checkpoint {run.checkpoint_uri}", highlight=False)
 
 
 @app.command()

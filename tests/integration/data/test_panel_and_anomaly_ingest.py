@@ -13,7 +13,7 @@ import sktime
 from _data_helpers import CORPUS
 from typer.testing import CliRunner
 
-from tsalign.components.config import DataConfig
+from tsalign.components.config import DataConfig, build_config
 from tsalign.components.data import DataError, checkout_version, ingest
 from tsalign.components.data.anomaly_ingest import load_anomaly_meta
 from tsalign.components.data.panel import load_panel, load_panel_meta, panel_files
@@ -139,7 +139,7 @@ def test_ingest_key_covers_the_test_file_beside_the_train_file(tmp_path: Path):
     train, test = tmp_path / "X_TRAIN.ts", tmp_path / "X_TEST.ts"
     train.write_text("@data\n1,2:a\n")
     test.write_text("@data\n1,2:a\n")
-    data = DataConfig(source=str(train))
-    before = ingest_key("classify", data, str(tmp_path))
+    config = build_config({"task": "classify", "data": {"source": str(train)}})
+    before = ingest_key(config, str(tmp_path))
     test.write_text("@data\n1,3:a\n")
-    assert before is not None and ingest_key("classify", data, str(tmp_path)) != before
+    assert before is not None and ingest_key(config, str(tmp_path)) != before

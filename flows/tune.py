@@ -1,0 +1,110 @@
+"""The tune stage: a Ray Tune search per candidate, the same budget for each.
+
+Run alone: ``tsalign tune [--config ...] [key=value ...]`` (after ingest and profile), or
+in the pipeline with ``tune.enabled=true``, where it takes the place of the train stage.
+Each trainable candidate gets ``tune.num_samples`` trials of at most ``tune.max_epochs``
+epochs (under the first of ``eval.seeds``), ASHA stops the trailing ones on validation
+loss, and the chosen trial's best checkpoint is recorded as the candidate's training run
+(the chosen configuration is trained again under each further seed), so ``tsalign evaluate`` scores
+the test split once, for the chosen configurations only. Not cached by Prefect:
+rerunning the same search restores it from ``train.storage_path`` (``Tuner.restore``),
+which keeps finished trials and resumes unfinished ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from tsalign.components.config import ModelConfig, RunConfig, TrainConfig, apply_settings
+from tsalign.components.fingerprint import outputs_exist
+from tsalign.components.models import get_entry, model_spec
+from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
+from tsalign.components.state import record
+from tsalign.components.training.candidates import export_untrained
+from tsalign.components.training.job import TrainJob
+from tsalign.components.training.launcher import new_run_name
+from tsalign.components.training.tuning import tune_candidate
+from tsalign.flows import artifacts
+from tsalign.flows.caching import run_cached
+from tsalign.flows.confinement import confine
+from tsalign.flows.summary import search_line
+from tsalign.flows.train import run_label_of, stage_inputs, train_model
+
+
+@task(name="tune-model", cache_policy=NO_CACHE)
+def tune_model(
+    config: RunConfig,
+    model: ModelConfig,
+    dataset: DatasetRef,
+    profile: ProfileRef | None,
+    train: TrainConfig,
+) -> TrainResult:
+    protocol = config.data.protocol()
+    spec = model_spec(dataset, protocol.window, profile, config.eval.season)
+    if not get_entry(model.name).trainable:  # nothing to search: exported as built
+        job = TrainJob(dataset, protocol, model, train, spec, new_run_name(model.name))
+        return export_untrained(job)
+    out_dir = Path(config.workdir) / dataset.name / "tune"
+    return tune_candidate(dataset, protocol, model, train, config.tune, spec, out_dir)
+
+
+@flow(name="tune", log_prints=True)
+def tune_flow(
+    config: RunConfig, dataset: DatasetRef | None = None, profile: ProfileRef | None = None
+) -> TrainedCandidates:
+    """Search model.name and each compare entry; record each chosen run as the train output."""
+    config = confine(config)
+    dataset, profile, candidates = stage_inputs(config, dataset, profile)
+    runs: list[TrainResult] = []
+    for model, train, _auto in candidates:
+        first, *others = config.seeded(get_entry(model.name).trainable)
+        own = train.model_copy(update={"seed": first.train.seed})
+        chosen = tune_model(first, model, dataset, profile, own)
+        runs.append(chosen)
+        for seeded in others:
+            own = train.model_copy(update={"seed": seeded.train.seed})
+            runs.append(retrain(seeded, model, own, chosen, dataset, profile))
+    result = TrainedCandidates(runs=runs)
+    record(config.workdir, dataset.name, result)
+    for run in result.runs:
+        if run.tuning is not None:
+            artifacts.publish_tuning(dataset.name, run.tuning)
+            print(search_line(run))
+    return result
+
+
+def retrain(
+    config: RunConfig,
+    model: ModelConfig,
+    train: TrainConfig,
+    chosen: TrainResult,
+    dataset: DatasetRef,
+    profile: ProfileRef | None,
+) -> TrainResult:
+    """The chosen configuration trained under another of ``eval.seeds`` (a plain train run).
+
+    The search runs under the first seed; evaluation reports mean ± std over every seed of
+    the same configuration, so the others train what the search chose.
+    """
+    tuned = apply_settings(
+        RunConfig(model=model, train=train, compare=[]),
+        chosen.overrides,
+        f"{chosen.run_name} settings",
+    )
+    label = run_label_of(model.name, config)
+    run = run_cached(
+        train_model,
+        outputs_exist,
+        config.task,
+        config.data.protocol(),
+        tuned.model,
+        tuned.train,
+        config.eval.season,
+        label,
+        dataset,
+        profile,
+    )
+    return run.model_copy(update={"overrides": chosen.overrides})
