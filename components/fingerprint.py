@@ -237,6 +237,7 @@ def train_key(
     run_label: str,
     dataset: DatasetRef,
     profile: ProfileRef | None,
+    text_path: str | None = None,
 ) -> str:
     """Key of one training run: exactly what the trainer reads.
 
@@ -254,9 +255,12 @@ def train_key(
             nothing the run computes, so it is not part of the key.
         dataset: the dataset version trained on (its content and facts).
         profile: the profile whose period and domain text enrich the model spec.
+        text_path: a fused model's window texts; its file name keys the data version,
+            alignment and encoder they were computed from.
     """
     return digest(
         "train",
+        **({"texts": Path(text_path).name} if text_path else {}),
         task=task,
         dataset=dataset_fingerprint(dataset),
         protocol=protocol,
@@ -280,6 +284,7 @@ def evaluate_key(
     profile: ProfileRef,
     trained: Ref,
     provenance: dict[str, Any] | None = None,
+    text_path: str | None = None,
 ) -> str:
     """Key of the evaluate stage: dataset version + protocol + eval section + the trained models,
     and what the choice of the candidate to publish reads (``publish.select``, the validation
@@ -304,6 +309,7 @@ def evaluate_key(
         season=profile.dominant_period,
         paradigm=profile.recommended_paradigm,
         workdir=_resolved(workdir),
+        **({"texts": Path(text_path).name} if text_path else {}),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from prefect import flow, task
 
 from tsalign.components.config import EvalConfig, ProtocolConfig, RunConfig, SelectMode, Task
+from tsalign.components.data.text_features import load_window_texts
 from tsalign.components.evaluation.runner import evaluate
 from tsalign.components.fingerprint import evaluate_key, outputs_exist
 from tsalign.components.models import model_spec
@@ -26,6 +27,7 @@ from tsalign.components.refs import (
     TrainResult,
 )
 from tsalign.components.state import latest, record
+from tsalign.components.training.candidates import window_texts_file
 from tsalign.flows import artifacts
 from tsalign.flows.caching import CACHED, key_fn, run_cached
 from tsalign.flows.confinement import confine
@@ -54,6 +56,7 @@ def evaluate_models(
     profile: ProfileRef,
     trained: TrainedCandidates,
     provenance: dict[str, Any],
+    text_path: str | None = None,
 ) -> EvalReport:
     out_dir = Path(workdir) / dataset.name / "eval" / trained.primary.run_name
     return evaluate(
@@ -74,6 +77,7 @@ def evaluate_models(
         max_val_windows=max_val_windows,
         gate_metric=gate_metric,
         skipped=trained.skipped,
+        window_texts=load_window_texts(text_path) if text_path else None,
     )
 
 
@@ -106,6 +110,7 @@ def evaluate_flow(
         profile,
         trained,
         provenance,
+        window_texts_file(config, dataset, profile.recommended_paradigm),
     )
     record(config.workdir, name, report)
     artifacts.publish_metrics(name, report)

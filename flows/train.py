@@ -25,7 +25,13 @@ from tsalign.components.models import ModelBuildError, get_entry, model_spec
 from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from tsalign.components.state import MissingStageOutput, latest, record
-from tsalign.components.training.candidates import plan_candidates, train_candidate
+from tsalign.components.training.candidates import (
+    fuses_text,
+    plan_candidates,
+    train_candidate,
+    window_texts_file,
+    with_text_dims,
+)
 from tsalign.components.training.job import TrainJob
 from tsalign.components.training.launcher import (
     connect_ray,
@@ -59,11 +65,12 @@ def train_model(
     run_label: str,
     dataset: DatasetRef,
     profile: ProfileRef | None,
+    text_path: str | None = None,
 ) -> TrainResult:
     # ``task`` is taken for the cache key (what the output is for), not read here.
     run_name = effective_run_name(train, run_label, new_run_name(run_label))
-    spec = model_spec(dataset, protocol.window, profile, season)
-    job = TrainJob(dataset, protocol, model, train, spec, run_name)
+    spec = with_text_dims(model_spec(dataset, protocol.window, profile, season), model, text_path)
+    job = TrainJob(dataset, protocol, model, train, spec, run_name, text_path)
     with training_progress(run_name) as on_progress:
         return train_candidate(job, on_progress=on_progress)
 
@@ -101,6 +108,8 @@ def train_flow(
     config = confine(config)
     dataset, profile, candidates = stage_inputs(config, dataset, profile)
     protocol, season = config.data.protocol(), config.eval.season
+    # computed once per data version, before any worker starts; only fused models read it
+    texts = window_texts_file(config, dataset, profile.recommended_paradigm if profile else None)
     runs, skipped = [], {}
     for model, train, auto in candidates:
         try:
@@ -119,6 +128,7 @@ def train_flow(
                         label,
                         dataset,
                         profile,
+                        texts if fuses_text(model) else None,
                     )
                 )
         except ModelBuildError as err:

@@ -10,11 +10,16 @@ each window's rows of it; never the texts themselves.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from safetensors.numpy import load_file, save_file
 
 from tsalign.components.config import DataConfig
 from tsalign.components.data.align import align_for, window_origins, window_text_index
@@ -90,9 +95,68 @@ def window_texts(
     return WindowTexts(vectors, split_text_index(timestamps, borders, texts, cfg))
 
 
+SPLITS = ("train", "val", "test")
+
+
+def save_window_texts(texts: WindowTexts, path: Path) -> None:
+    """Write ``texts`` as one safetensors file (atomically: a reader never sees half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {"vectors": texts.vectors, **{f"index.{k}": v for k, v in texts.index.items()}}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_window_texts(path: str | Path) -> WindowTexts:
+    """Read what :func:`save_window_texts` wrote."""
+    tensors = load_file(str(path))
+    return WindowTexts(tensors["vectors"], {s: tensors[f"index.{s}"] for s in SPLITS})
+
+
+def prepare_window_texts(
+    dataset_path: str, md5: str, cfg: DataConfig, cache_dir: Path, backbone: str = "minilm"
+) -> tuple[WindowTexts, Path] | None:
+    """The window texts of a dataset version, computed once and kept under ``cache_dir``.
+
+    Texts are embedded by the frozen sentence encoder ``backbone`` through the
+    embedding cache (each distinct text once); the per-window rows depend on the data
+    version ``md5`` and the split/window/alignment settings, which key the file.
+
+    Returns:
+        None when the dataset has no text; else the arrays and the file they lie in.
+    """
+    from tsalign.components.data import load_frame
+    from tsalign.components.data.text import load_texts
+
+    texts = load_texts(dataset_path)
+    if texts is None or cfg.text is None:
+        return None
+    settings = cfg.model_dump_json(include={"split", "split_ratios", "train_fraction", "window"})
+    key = hashlib.sha256(
+        f"{md5}|{backbone}|{settings}|{cfg.text.model_dump_json(exclude={'sources'})}".encode()
+    ).hexdigest()[:24]
+    path = cache_dir / f"windows-{key}.safetensors"
+    if not path.is_file():
+        from tsalign.components.models.text_encoder import SentenceEncoder, TextEmbeddingCache
+
+        embed = TextEmbeddingCache(cache_dir / "embeddings", SentenceEncoder(backbone)).embed
+        timestamps = load_frame(dataset_path)["timestamp"].to_numpy()
+        save_window_texts(window_texts(timestamps, texts, cfg, embed), path)
+    return load_window_texts(path), path
+
+
 __all__ = [
     "DEFAULT_TEXT_TOKENS",
+    "SPLITS",
     "WindowTexts",
+    "load_window_texts",
+    "prepare_window_texts",
+    "save_window_texts",
     "split_text_index",
     "text_tokens",
     "window_texts",

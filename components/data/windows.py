@@ -24,6 +24,7 @@ __all__ = [
     "capped_indices",
     "validation_windows",
     "window_count",
+    "with_texts",
 ]
 
 
@@ -38,7 +39,13 @@ def capped_indices(n: int, cap: int | None) -> list[int]:
     return np.linspace(0, n - 1, cap).round().astype(int).tolist()
 
 
-def validation_windows(val: np.ndarray, seq_len: int, horizon: int, cap: int | None) -> Subset:
+def validation_windows(
+    val: np.ndarray,
+    seq_len: int,
+    horizon: int,
+    cap: int | None,
+    text: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Subset:
     """The validation windows every candidate is scored on (``train.max_val_windows``).
 
     One definition for training's early stopping, the choice between candidates and the
@@ -48,8 +55,12 @@ def validation_windows(val: np.ndarray, seq_len: int, horizon: int, cap: int | N
         val: the standardised validation split [T_val, C] (starts seq_len before its border).
         seq_len, horizon: the window protocol.
         cap: evenly spaced windows kept; all when None.
+        text: (embeddings, per-window rows) to yield each window's text tokens with it
+            (:class:`TextWindowDataset`); None for numbers only.
     """
-    windows = WindowDataset(val, seq_len, horizon, 1)
+    windows: Dataset = WindowDataset(val, seq_len, horizon, 1)
+    if text is not None:
+        windows = TextWindowDataset(windows, *text)
     return Subset(windows, capped_indices(len(windows), cap))
 
 
@@ -156,3 +167,10 @@ class TextWindowDataset(Dataset):
         mask = rows >= 0
         text = self.vectors[rows.clamp(min=0)] * mask.unsqueeze(-1)
         return x, y, text, mask
+
+
+def with_texts(windows: Dataset, vectors: np.ndarray, index: np.ndarray) -> Dataset:
+    """The same windows (a :class:`WindowDataset` or a ``Subset`` of one), each with its text."""
+    if isinstance(windows, Subset):
+        return Subset(TextWindowDataset(windows.dataset, vectors, index), windows.indices)
+    return TextWindowDataset(windows, vectors, index)

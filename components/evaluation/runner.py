@@ -27,7 +27,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tsalign.components.config import EvalConfig, ModelConfig, ProtocolConfig, SelectMode
 from tsalign.components.data import window_count
 from tsalign.components.data.protocol import Protocol, load_protocol
-from tsalign.components.data.windows import WindowDataset
+from tsalign.components.data.text_features import WindowTexts
+from tsalign.components.data.windows import WindowDataset, with_texts
 from tsalign.components.device import resolve_device, torch_device
 from tsalign.components.evaluation import metrics as M
 from tsalign.components.evaluation.intervals import compare_llm_models
@@ -54,6 +55,7 @@ from tsalign.components.models import (
     count_parameters,
     load_pretrained,
 )
+from tsalign.components.models.fusion import TextFusion
 from tsalign.components.refs import EvalReport
 from tsalign.components.registry.gates import GATE_BASELINE, select_candidate
 from tsalign.components.storage import write_json_atomic, write_text_atomic
@@ -69,7 +71,7 @@ class EvaluationError(RuntimeError):
 def targets_of(windows: Dataset, batch_size: int) -> np.ndarray:
     """The true futures of every window: [windows, horizon, channels]."""
     return np.concatenate(
-        [y.numpy() for _, y in DataLoader(windows, batch_size=batch_size)], axis=0
+        [batch[1].numpy() for batch in DataLoader(windows, batch_size=batch_size)], axis=0
     )
 
 
@@ -220,6 +222,7 @@ def evaluate(
     max_val_windows: int | None = None,
     gate_metric: str = "mse",
     skipped: Mapping[str, str] | None = None,
+    window_texts: WindowTexts | None = None,
 ) -> EvalReport:
     """Score trained candidates and ``eval_cfg.baselines`` on the same test windows.
 
@@ -249,6 +252,8 @@ def evaluate(
         gate_metric: ``registry.test_metric``, the metric of the seasonal-naive floor.
         skipped: models ``compare: auto`` chose but could not build -> why (the leaderboard
             says why the recommendation was not evaluated).
+        window_texts: the window texts of this data version; models that fuse text are
+            scored on the same test windows, each with the texts it may see.
 
     Raises:
         EvaluationError: no candidate, no complete test window, or a model trained for
@@ -277,8 +282,24 @@ def evaluate(
     device = torch_device(resolve_device(eval_cfg.device, "eval.device"))
     true = targets_of(windows, eval_cfg.batch_size)
     scale = M.mase_scale(proto.inverse(proto.train), season if len(proto.train) > season else 1)
+    text_windows = (
+        None
+        if window_texts is None
+        else with_texts(windows, window_texts.vectors, window_texts.index["test"])
+    )
+
+    def windows_of(model: torch.nn.Module) -> Dataset:
+        if isinstance(model, TextFusion):
+            if text_windows is None:
+                raise EvaluationError(
+                    "a model fuses text but no window texts were given; evaluate a dataset "
+                    "with a data.text section"
+                )
+            return text_windows
+        return windows
+
     timed = {
-        name: [_timed_predict(m, windows, eval_cfg.batch_size, device) for m in runs]
+        name: [_timed_predict(m, windows_of(m), eval_cfg.batch_size, device) for m in runs]
         for name, runs in models.items()
     }
     preds = {name: [p for p, _ in runs] for name, runs in timed.items()}

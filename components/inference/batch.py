@@ -26,7 +26,8 @@ def predict_windows(
     model.to(device).eval()
     outputs = []
     with torch.no_grad():
-        for x, _ in DataLoader(windows, batch_size=batch_size, shuffle=False):
-            pred = model(x.to(device, non_blocking=True))
+        for x, _, *text in DataLoader(windows, batch_size=batch_size, shuffle=False):
+            # text windows also yield a fused model's text tokens and mask
+            pred = model(x.to(device, non_blocking=True), *(t.to(device) for t in text))
             outputs.append(pred.float().cpu().numpy())  # one copy to the host per batch
     return np.concatenate(outputs, axis=0)

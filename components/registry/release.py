@@ -118,11 +118,20 @@ def build_lineage(
     project_root: Path,
     orchestration: dict[str, Any],
 ) -> dict[str, Any]:
-    """Everything needed to trace a version back to its data, code and runs."""
+    """Everything needed to trace a version back to its data, code and runs.
+
+    A dataset with text (``data.text``) adds the text file's sha256 beside the data md5
+    (which covers it too: one ``dvc add``).
+    """
+    from tsalign.components.data import load_meta
+    from tsalign.components.data.text import text_path
+
+    text = load_meta(dataset.path).text if text_path(dataset.path).is_file() else None
     return {
         "task": settings.task,
         "dataset": dataset.name,
         "data_md5": dataset.md5,
+        **({"text_sha256": text.content_sha256, "text_file": text.file} if text else {}),
         "dvc_remote": dataset.remote,
         "data_path": dataset.path,
         "git_commit": git_commit(project_root),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 from tsalign.components.config import Candidate, ConfigError, ModelConfig, RunConfig
 from tsalign.components.data.protocol import load_protocol
 from tsalign.components.layout import MODEL_DIR, SCALER_FILE
-from tsalign.components.models import build_model, get_entry, save_pretrained
+from tsalign.components.models import ModelSpec, build_model, get_entry, save_pretrained
 from tsalign.components.models.catalogue import auto_candidates
-from tsalign.components.refs import TrainResult
+from tsalign.components.refs import DatasetRef, TrainResult
 from tsalign.components.storage import is_s3_uri
 from tsalign.components.training.job import TrainJob
 from tsalign.components.training.launcher import ProgressCallback, launch_training, storage_root
@@ -51,6 +52,44 @@ def candidate_model(config: RunConfig, recommended: str | None, name: str) -> Mo
         f"{name!r} was evaluated but is not a candidate of this config "
         f"({[c.model.name for c in candidates]}); run train and evaluate with it again"
     )
+
+
+TEXT_CACHE_DIR = "text_cache"
+"""Under ``workdir``: the text embeddings and each data version's window texts."""
+
+
+def fuses_text(model: ModelConfig) -> bool:
+    """Whether ``model`` reads the window's text (``model.params.text_fusion``)."""
+    return getattr(model.params, "text_fusion", "none") != "none"
+
+
+def window_texts_file(
+    config: RunConfig, dataset: DatasetRef, recommended: str | None
+) -> str | None:
+    """The window-texts file of ``dataset`` when a candidate fuses text, else None.
+
+    Computed once per data version and alignment (embeddings cached per text) under
+    ``<workdir>/text_cache``; a fused model, its seeds and the evaluation share it.
+    """
+    if not any(fuses_text(c.model) for c in plan_candidates(config, recommended)):
+        return None
+    from tsalign.components.data.text_features import prepare_window_texts
+
+    prepared = prepare_window_texts(
+        dataset.path, dataset.md5, config.data, Path(config.workdir) / TEXT_CACHE_DIR
+    )
+    return None if prepared is None else str(prepared[1])
+
+
+def with_text_dims(spec: ModelSpec, model: ModelConfig, text_path: str | None) -> ModelSpec:
+    """``spec`` with the text width and tokens of ``text_path`` when ``model`` fuses text
+    (without a file the build refuses the fusion, naming data.text)."""
+    if not (text_path and fuses_text(model)):
+        return spec
+    from tsalign.components.data.text_features import load_window_texts
+
+    texts = load_window_texts(text_path)
+    return dataclasses.replace(spec, text_dim=texts.text_dim, text_tokens=texts.tokens)
 
 
 def train_candidate(job: TrainJob, on_progress: ProgressCallback | None = None) -> TrainResult:

@@ -24,3 +24,4 @@ class TrainJob:
     train: TrainConfig  # workers, DeepSpeed preset, optimisation, storage
     spec: ModelSpec  # shapes and context (see ``spec.model_spec``)
     run_name: str  # resolved once by the caller (``launcher.effective_run_name``)
+    text_path: str | None = None  # a fused model's window texts (``data.text_features``)

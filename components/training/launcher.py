@@ -220,6 +220,7 @@ def worker_config(
         train=train_cfg,
         ds_preset=preset,
         progress_actor=progress_actor,
+        text_path=job.text_path,
     )
 
 

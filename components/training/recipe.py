@@ -38,7 +38,13 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from tsalign.components.config import ModelConfig, ProtocolConfig, TrainConfig
 from tsalign.components.data.protocol import load_protocol
-from tsalign.components.data.windows import WindowDataset, capped_indices, validation_windows
+from tsalign.components.data.text_features import load_window_texts
+from tsalign.components.data.windows import (
+    TextWindowDataset,
+    WindowDataset,
+    capped_indices,
+    validation_windows,
+)
 from tsalign.components.layout import MODEL_DIR, SCALER_FILE
 from tsalign.components.models import ModelSpec, build_model, save_pretrained
 from tsalign.components.training.checkpoint import (
@@ -82,6 +88,8 @@ class RecipeConfig(BaseModel):
     spec: dict[str, Any]
     train: TrainConfig
     ds_preset: dict[str, Any]
+    text_path: str | None = None
+    """Window texts of a fused model (``data.text_features.save_window_texts``); None: none."""
 
 
 @dataclass
@@ -268,10 +276,17 @@ class TrainingRecipe:
         # Data: each rank reads the versioned Parquet file itself.
         proto = load_protocol(self.cfg.dataset_path, self.cfg.protocol)
         self.scaler = proto.scaler()
+        texts = load_window_texts(self.cfg.text_path) if self.cfg.text_path else None
         train_set = WindowDataset(proto.train, window.seq_len, window.horizon, window.stride)
+        if texts is not None:  # a fused model: each window yields its aligned text tokens
+            train_set = TextWindowDataset(train_set, texts.vectors, texts.index["train"])
         train_set = Subset(train_set, capped_indices(len(train_set), tcfg.max_train_windows))
         val_set = validation_windows(
-            proto.val, window.seq_len, window.horizon, tcfg.max_val_windows
+            proto.val,
+            window.seq_len,
+            window.horizon,
+            tcfg.max_val_windows,
+            None if texts is None else (texts.vectors, texts.index["val"]),
         )
         self.sampler = DistributedSampler(
             train_set, num_replicas=self.world, rank=self.rank, shuffle=True, seed=tcfg.seed
@@ -327,10 +342,11 @@ class TrainingRecipe:
         self.sampler.set_epoch(state.epoch)
         engine.train()
         total, batches, seen, started = 0.0, 0, 0, time.perf_counter()
-        for x, y in self.train_loader:
+        for x, y, *text in self.train_loader:
             x, y = x.to(self.device), y.to(self.device)
+            text = [t.to(self.device) for t in text]  # a fused model's tokens and mask
             try:
-                loss = torch.nn.functional.mse_loss(engine(x).float(), y)
+                loss = torch.nn.functional.mse_loss(engine(x, *text).float(), y)
                 engine.backward(loss)
                 engine.step()
             except torch.OutOfMemoryError as err:
@@ -361,9 +377,9 @@ class TrainingRecipe:
         engine.eval()
         total = torch.zeros(2, dtype=torch.float64, device=self.device)  # [sum sq err, count]
         with torch.no_grad():
-            for x, y in self.val_loader:
+            for x, y, *text in self.val_loader:
                 x, y = x.to(self.device), y.to(self.device)
-                pred = engine(x).float()
+                pred = engine(x, *(t.to(self.device) for t in text)).float()
                 total[0] += torch.sum((pred - y) ** 2).double()
                 total[1] += y.numel()
         if torch.distributed.is_initialized():

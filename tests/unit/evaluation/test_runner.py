@@ -228,3 +228,46 @@ def test_seeds_are_reported_as_mean_and_std_with_a_scorecard(
     assert rows["dlinear"]["inference_ms_per_window"] > 0
     assert rows["naive"]["training"] is None and rows["naive"]["total_params"] == 0
     assert card["comparisons"] == []  # no LLM model here
+
+
+def test_a_fused_model_is_scored_with_its_window_texts(dataset, tmp_path: Path):
+    from tsalign.components.data.text_features import window_texts
+
+    frame = pd.read_parquet(dataset)
+    ends = frame[TIMESTAMP].to_numpy()[::24]  # one note a day
+    texts = pd.DataFrame(
+        {"start": ends, "end": ends, "text": [f"load {i % 7}" for i in range(len(ends))]}
+    )
+    data = DataConfig(
+        name="ett",
+        window=WindowConfig(seq_len=SEQ, horizon=HORIZON),
+        text={"sources": [{"source": "notes.csv"}], "last": 2},
+    )
+    texts_of = window_texts(
+        frame[TIMESTAMP].to_numpy(),
+        texts,
+        data,
+        lambda batch: np.array([[float(t.split()[1]), 1.0] for t in batch]),
+    )
+    spec = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=2, text_dim=2, text_tokens=2)
+    fused_cfg = ModelConfig(name="dlinear", params={"text_fusion": "add", "text_weight": 0.5})
+    fused = build_model(fused_cfg, spec)
+    with torch.no_grad():
+        fused.text_head.weight.fill_(0.3)
+    save_pretrained(fused, fused_cfg, spec, tmp_path / "fused")
+    twin_cfg = ModelConfig(name="dlinear")
+    twin_spec = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=2)
+    save_pretrained(fused.base, twin_cfg, twin_spec, tmp_path / "twin")
+
+    def mse(directory: str, **kwargs) -> float:
+        report = evaluate(
+            dataset, data, EvalConfig(baselines=[]), {"dlinear": directory}, spec=twin_spec,
+            out_dir=tmp_path / "eval", **kwargs,
+        )  # fmt: skip
+        return report.metrics["dlinear"]["mse"]
+
+    twin = mse(str(tmp_path / "twin"))
+    assert mse(str(tmp_path / "twin"), window_texts=texts_of) == twin  # no text, no change
+    assert mse(str(tmp_path / "fused"), window_texts=texts_of) != twin  # text reached it
+    with pytest.raises(EvaluationError, match="fuses text but no window texts"):
+        mse(str(tmp_path / "fused"))
