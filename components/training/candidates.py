@@ -76,8 +76,9 @@ def window_texts_file(
     from tsalign.components.data.text_features import prepare_window_texts
 
     prepared = prepare_window_texts(
-        dataset.path, dataset.md5, config.data, Path(config.workdir) / TEXT_CACHE_DIR
+        dataset.path, dataset.md5, config.data, Path(config.workdir).resolve() / TEXT_CACHE_DIR
     )
+    # absolute: Ray workers do not run in the driver's directory
     return None if prepared is None else str(prepared[1])
 
 
