@@ -89,10 +89,12 @@ class TextFusion(nn.Module):
         d = base.token_width
         if mode == "add":
             self.text_head = nn.Linear(text_dim, horizon)
+            # shape [1], not a 0-d scalar: checkpoints read tensors as bytes, which a 0-d
+            # tensor cannot be viewed as
             if weight is None:
-                self.weight = nn.Parameter(torch.tensor(INITIAL_TEXT_WEIGHT))
+                self.weight = nn.Parameter(torch.tensor([INITIAL_TEXT_WEIGHT]))
             else:
-                self.register_buffer("weight", torch.tensor(float(weight)))
+                self.register_buffer("weight", torch.tensor([float(weight)]))
         elif mode == "concat":
             self.project = nn.Sequential(nn.Linear(text_dim, d), nn.GELU())
             self.text_head = nn.Linear(d, horizon)

@@ -72,6 +72,8 @@ def test_add_weight_is_fixed_or_learned():
     learned = build_model(_cfg("dlinear", "add"), SPEC)
     assert "weight" not in dict(fixed.named_parameters()) and float(fixed.weight) == 0.25
     assert dict(learned.named_parameters())["weight"].requires_grad
+    # 1-d, never 0-d: DeepSpeed's engine cannot view a 0-d parameter as bytes
+    assert learned.weight.dim() == fixed.weight.dim() == 1
     x, text, mask = _batch()
     loss = learned(x, text, mask).pow(2).mean()
     loss.backward()
