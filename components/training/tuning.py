@@ -215,6 +215,12 @@ def tune_candidate(
     space = get_entry(model_cfg.name).search_space
     if not space:
         raise ConfigError(f"model {model_cfg.name!r} declares no search space to tune")
+    if getattr(model_cfg.params, "text_fusion", "none") != "none":
+        raise ConfigError(
+            f"model.params.text_fusion={model_cfg.params.text_fusion!r}: the tune stage does not "
+            "hand window texts to its trials yet; tune with text_fusion none, or train the "
+            "fused model with `tsalign train`"
+        )
     base = budget_config(model_cfg, train_cfg, tune_cfg)
     check_space(base, space)
     name = experiment_name(dataset, protocol, base, space, tune_cfg)

@@ -117,3 +117,15 @@ def test_a_search_without_any_validation_loss_names_each_reason() -> None:
     trials = [_trial("a", None, "TrainingDiverged: loss is nan"), _trial("b", None)]
     with pytest.raises(TuningFailed, match=r"a: TrainingDiverged: loss is nan; b: no epoch"):
         choose(trials, "exp")
+
+
+def test_a_text_fused_model_is_refused_before_any_trial(tmp_path) -> None:
+    from tsalign.components.models import ModelSpec
+    from tsalign.components.training.tuning import tune_candidate
+
+    fused = ModelConfig(name="dlinear", params={"text_fusion": "add"})
+    spec = ModelSpec(seq_len=48, horizon=6, n_channels=1, season=24, domain_context="")
+    with pytest.raises(ConfigError, match=r"text_fusion='add'.*tsalign train"):
+        tune_candidate(
+            DATASET, ProtocolConfig(), fused, TrainConfig(), TuneConfig(), spec, tmp_path
+        )
