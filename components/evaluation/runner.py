@@ -131,6 +131,14 @@ def test_windows(proto: Protocol, cfg: ProtocolConfig, cap: int | None) -> tuple
     return windows, expected
 
 
+def windows_without_text(windows: Dataset, texts: WindowTexts) -> int:
+    """How many of the evaluated test windows see no text (a fused model forecasts those
+    as its no-text twin)."""
+    seen = texts.index["test"] >= 0
+    keep = windows.indices if isinstance(windows, Subset) else slice(None)
+    return int((~seen[keep].any(1)).sum())
+
+
 def check_baselines(names: list[str]) -> None:
     """Baselines are scored as built, so they must have nothing to train.
 
@@ -408,6 +416,8 @@ def evaluate(
         },
         "provenance": provenance(eval_cfg.seed, context or {}),
     }
+    if window_texts is not None:
+        payload["test_windows_without_text"] = windows_without_text(windows, window_texts)
     write_json_atomic(report_path, payload, indent=2)
     return EvalReport(
         report_path=str(report_path),

@@ -264,6 +264,9 @@ def test_a_fused_model_is_scored_with_its_window_texts(dataset, tmp_path: Path):
             dataset, data, EvalConfig(baselines=[]), {"dlinear": directory}, spec=twin_spec,
             out_dir=tmp_path / "eval", **kwargs,
         )  # fmt: skip
+        payload = json.loads(Path(report.report_path).read_text())
+        if "window_texts" in kwargs:  # texts from day 1: every test window sees some
+            assert payload["test_windows_without_text"] == 0
         return report.metrics["dlinear"]["mse"]
 
     twin = mse(str(tmp_path / "twin"))
@@ -271,3 +274,18 @@ def test_a_fused_model_is_scored_with_its_window_texts(dataset, tmp_path: Path):
     assert mse(str(tmp_path / "fused"), window_texts=texts_of) != twin  # text reached it
     with pytest.raises(EvaluationError, match="fuses text but no window texts"):
         mse(str(tmp_path / "fused"))
+
+
+def test_windows_without_text_are_counted_over_the_evaluated_windows():
+    from torch.utils.data import Subset
+
+    from tsalign.components.data.text_features import WindowTexts
+    from tsalign.components.data.windows import WindowDataset
+    from tsalign.components.evaluation.runner import windows_without_text
+
+    windows = WindowDataset(np.zeros((20, 1), np.float32), 4, 2)
+    index = np.full((windows.n_windows, 2), -1)
+    index[5:, 1] = 3  # windows 0-4 see no text
+    texts = WindowTexts(np.zeros((4, 2), np.float32), {s: index for s in ("train", "val", "test")})
+    assert windows_without_text(windows, texts) == 5
+    assert windows_without_text(Subset(windows, [0, 6, 10]), texts) == 1  # a window cap
