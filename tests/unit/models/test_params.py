@@ -94,7 +94,7 @@ def test_compare_candidates_share_the_shared_layers_and_keep_their_own_defaults(
             "compare": ["timellm", "dlinear", "patchtst", "patchtst_compact"],
         }
     )
-    main, timellm, dlinear, patchtst, compact = run.candidates()
+    main, timellm, dlinear, patchtst, compact = [c.model for c in run.candidates()]
     assert main.params.lora_r == 4
     assert (timellm.params.patch_len, timellm.params.d_model) == (12, 32)
     assert not hasattr(timellm.params, "lora_r")  # gpt4ts's LoRA is not Time-LLM's business
@@ -111,7 +111,8 @@ def test_compare_candidates_share_the_shared_layers_and_keep_their_own_defaults(
     )
     assert (compact.params.d_model, compact.params.dropout) == (64, 0.1)
     for candidate in run.candidates():  # a saved candidate reloads to the same values
-        assert ModelConfig.model_validate(candidate.model_dump(mode="json")) == candidate
+        model = candidate.model
+        assert ModelConfig.model_validate(model.model_dump(mode="json")) == model
 
 
 def test_a_config_received_as_its_full_dump_gives_the_same_candidates():
@@ -125,7 +126,7 @@ def test_a_config_received_as_its_full_dump_gives_the_same_candidates():
     )
     served = RunConfig.model_validate(run.model_dump(mode="json"))
     assert served.candidates() == run.candidates()
-    assert served.candidates()[1].params.d_model == 64
+    assert served.candidates()[1].model.params.d_model == 64
 
 
 def test_lora_settings_need_an_lm_wrapped_with_lora():
@@ -138,7 +139,7 @@ def test_lora_settings_need_an_lm_wrapped_with_lora():
     run = RunConfig.model_validate(
         {"model": {"name": "gpt4ts_lora", "params": {"lora_r": 4}}, "compare": ["gpt4ts"]}
     )
-    assert [c.params.lora_r for c in run.candidates()] == [4, 8]  # gpt4ts trains no LoRA
+    assert [c.model.params.lora_r for c in run.candidates()] == [4, 8]  # gpt4ts trains no LoRA
 
 
 def test_an_export_of_the_former_shape_keeps_only_the_settings_it_used():
