@@ -527,7 +527,7 @@ class ModelConfig(Section):
         top = self.model_dump(exclude_unset=True, exclude={"params"})
         own = dict(overrides or {})
         fields = _fields_of(name)
-        freeze = own.get("freeze", top.get("freeze", self.model_fields["freeze"].default))
+        freeze = own.get("freeze", top.get("freeze", type(self).model_fields["freeze"].default))
         if not lora_applies(name, freeze):
             fields -= set(LoraParams.model_fields)
         defaults = type(self.params)()
