@@ -140,6 +140,6 @@ def test_ingest_key_covers_the_test_file_beside_the_train_file(tmp_path: Path):
     train.write_text("@data\n1,2:a\n")
     test.write_text("@data\n1,2:a\n")
     config = build_config({"task": "classify", "data": {"source": str(train)}})
-    before = ingest_key(config, str(tmp_path))
+    before = ingest_key(config.task, config.data, str(tmp_path))
     test.write_text("@data\n1,3:a\n")
-    assert before is not None and ingest_key(config, str(tmp_path)) != before
+    assert before is not None and ingest_key(config.task, config.data, str(tmp_path)) != before
