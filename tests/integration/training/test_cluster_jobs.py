@@ -132,8 +132,8 @@ def test_failed_job_exits_non_zero(cluster, project: Path):
         "job.yaml",
         "--address",
         cluster["RAY_JOBS_ADDRESS"],
-        "train.deepspeed_preset=zero2",
-        "model.name=no_such_model",
+        # Valid where it is submitted; only the job finds no ingested dataset there.
+        f"workdir={project / 'no-ingest-here'}",
     )
     assert proc.returncode != 0
     assert "FAILED" in proc.stdout + proc.stderr

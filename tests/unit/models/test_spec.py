@@ -108,9 +108,32 @@ def test_training_and_evaluation_get_the_same_spec(tmp_path: Path):
             "workdir": str(tmp_path / "outputs"),
         }
     )
-    trained = train_model.fn(config, config.model, dataset, profile)
+    # The stage tasks with the inputs their flows give them (flows/train.py, flows/evaluate.py).
+    protocol, season = config.data.protocol(), config.eval.season
+    trained = train_model.fn(
+        config.task,
+        protocol,
+        config.model,
+        config.train,
+        season,
+        "seasonal_naive",
+        dataset,
+        profile,
+    )
     _, _, train_spec = load_pretrained(Path(trained.checkpoint_uri))
-    report = evaluate_models.fn(config, dataset, profile, TrainedCandidates(runs=[trained]))
+    report = evaluate_models.fn(
+        config.task,
+        protocol,
+        config.eval,
+        config.publish.select,
+        config.train.max_val_windows,
+        config.registry.test_metric,
+        config.workdir,
+        dataset,
+        profile,
+        TrainedCandidates(runs=[trained]),
+        {},
+    )
     eval_spec = ModelSpec.from_dict(json.loads(Path(report.report_path).read_text())["spec"])
     assert eval_spec == train_spec
     assert (train_spec.season, train_spec.domain_context) == (12, "Two profiled sensors.")
