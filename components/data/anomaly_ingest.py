@@ -36,10 +36,9 @@ from tsalign.components.data.anomaly import (
     read_windows,
 )
 from tsalign.components.data.canonical import write_table
-from tsalign.components.data.commit import commit_files
+from tsalign.components.data.commit import commit_dataset
 from tsalign.components.data.errors import DataError
 from tsalign.components.data.sources import FileSource, check_allowed_root
-from tsalign.components.data.versioning import remote_url
 from tsalign.components.refs import DatasetRef
 from tsalign.components.storage import sha256_file
 
@@ -214,23 +213,14 @@ def ingest_anomaly(cfg: DataConfig, root: Path, remote: str | None = None) -> Da
         content_sha256=content,
         windows_sha256=hashlib.sha256(windows_bytes).hexdigest(),
     )
-    meta_json = json.dumps(meta.model_dump(), indent=2, sort_keys=True) + "\n"
-    files: dict[str, Path | bytes | None] = {
-        f"{cfg.name}.parquet": staged,
-        windows_name: windows_bytes,
-        f"{cfg.name}.meta.json": meta_json.encode(),
-        f"{cfg.name}.text.parquet": None,  # an earlier series' texts are stale now
-    }
-    md5 = commit_files(root, cfg.data_dir, files, remote)
-    data_dir = root / cfg.data_dir
-    return DatasetRef(
-        name=cfg.name,
-        path=str(data_dir / f"{cfg.name}.parquet"),
-        meta_path=str(data_dir / f"{cfg.name}.meta.json"),
-        md5=md5,
-        remote=remote_url(root, remote),
-        rows=meta.rows,
-        channels=meta.channels,
+    return commit_dataset(
+        root,
+        cfg.data_dir,
+        cfg.name,
+        staged,
+        meta,
+        remote,
+        side_files={".windows.json": windows_bytes},
         timestamp_col="timestamp",
         freq="",
         task="anomaly",

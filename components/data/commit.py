@@ -9,13 +9,23 @@ ingest leaves ``data/``, ``data.dvc`` and the remote as they were.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from tsalign.components.data.versioning import add_and_push, dvc_file
+from pydantic import BaseModel
+
+from tsalign.components.data.versioning import add_and_push, dvc_file, remote_url
+from tsalign.components.refs import DatasetRef
 from tsalign.components.storage import default_file_mode, write_bytes_atomic
+
+# The files a dataset named <name> may have in data/, besides <name>.parquet and
+# <name>.meta.json. Each ingest writes those of its kind and removes the others, which
+# an earlier dataset of that name (another kind, or with text) left behind.
+SIDE_FILES = (".text.parquet", ".windows.json")
 
 
 def commit_files(
@@ -75,3 +85,54 @@ def commit_files(
             if isinstance(content, Path):
                 content.unlink(missing_ok=True)
         shutil.rmtree(backup, ignore_errors=True)
+
+
+def commit_dataset(
+    root: Path,
+    data_dir: str,
+    name: str,
+    table: Path,
+    meta: BaseModel,
+    remote: str | None = None,
+    side_files: dict[str, Path | bytes] | None = None,
+    **ref_fields: Any,
+) -> DatasetRef:
+    """Version one dataset (its staged table, metadata and side files) and return its reference.
+
+    Args:
+        root: the DVC project root.
+        data_dir: the tracked directory, relative to ``root``.
+        name: the dataset name; files are ``<name>.parquet``, ``<name>.meta.json`` and the
+            ``SIDE_FILES`` suffixes.
+        table: the staged canonical Parquet file (moved into place).
+        meta: the dataset's metadata; it must have ``rows`` and ``channels``.
+        remote: DVC remote name; the project's default when None.
+        side_files: suffix from ``SIDE_FILES`` -> staged file or bytes; the other side files
+            are removed.
+        **ref_fields: the rest of the ``DatasetRef`` (``timestamp_col``, ``freq``, ``task``...).
+
+    Raises:
+        DataError: DVC add/push failed (everything restored as it was).
+    """
+    side_files = side_files or {}
+    unknown = set(side_files) - set(SIDE_FILES)
+    if unknown:
+        raise ValueError(f"unknown side files {sorted(unknown)}; known: {SIDE_FILES}")
+    meta_json = json.dumps(meta.model_dump(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    files: dict[str, Path | bytes | None] = {
+        f"{name}.parquet": table,
+        f"{name}.meta.json": meta_json.encode(),
+        **{f"{name}{suffix}": side_files.get(suffix) for suffix in SIDE_FILES},
+    }
+    md5 = commit_files(root, data_dir, files, remote)
+    target = root / data_dir
+    return DatasetRef(
+        name=name,
+        path=str(target / f"{name}.parquet"),
+        meta_path=str(target / f"{name}.meta.json"),
+        md5=md5,
+        remote=remote_url(root, remote),
+        rows=meta.rows,
+        channels=meta.channels,
+        **ref_fields,
+    )

@@ -33,7 +33,7 @@ from tsalign.components.data.canonical import (
     stream_canonical,
     write_table,
 )
-from tsalign.components.data.commit import commit_files
+from tsalign.components.data.commit import commit_dataset
 from tsalign.components.data.errors import DataError
 from tsalign.components.data.meta import TIMESTAMP, DatasetMeta, TextMeta, TextSourceMeta
 from tsalign.components.data.packaged import packaged_names
@@ -201,29 +201,19 @@ def ingest(
         if texts is not None:
             texts[2].unlink(missing_ok=True)
         raise
-    parquet = root / cfg.data_dir / f"{cfg.name}.parquet"
-    meta_path = parquet.with_name(f"{cfg.name}.meta.json")
-    text_file = text_path(parquet)
-    meta_json = json.dumps(meta.model_dump(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    files: dict[str, Path | bytes | None] = {
-        parquet.name: staged,
-        # Without data.text, a text file of an earlier config is stale: it goes.
-        text_file.name: texts[2] if texts is not None else None,
-        meta_path.name: meta_json.encode(),
-        f"{cfg.name}.windows.json": None,  # an earlier anomaly corpus of this name
-    }
-    md5 = commit_files(root, cfg.data_dir, files, remote)
-    return DatasetRef(
-        name=cfg.name,
-        path=str(parquet),
-        meta_path=str(meta_path),
-        md5=md5,
-        remote=remote_url(root, remote),
-        rows=meta.rows,
-        channels=meta.channels,
+    # Without data.text, a text file of an earlier config is stale: commit_dataset removes it.
+    text_file = text_path(root / cfg.data_dir / f"{cfg.name}.parquet")
+    return commit_dataset(
+        root,
+        cfg.data_dir,
+        cfg.name,
+        staged,
+        meta,
+        remote,
+        side_files={".text.parquet": texts[2]} if texts is not None else {},
         timestamp_col=TIMESTAMP,
         freq=meta.freq,
-        text_path=str(text_file) if text_meta else None,
+        text_path=str(text_file) if texts is not None else None,
     )
 
 

@@ -23,7 +23,6 @@ Canonical Parquet, one row per instance and step, instances in split order:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -39,10 +38,9 @@ from sklearn.model_selection import train_test_split
 
 from tsalign.components.config import DataConfig, PanelConfig
 from tsalign.components.data.canonical import write_table
-from tsalign.components.data.commit import commit_files
+from tsalign.components.data.commit import commit_dataset
 from tsalign.components.data.errors import DataError
 from tsalign.components.data.sources import FileSource, check_allowed_root
-from tsalign.components.data.versioning import remote_url
 from tsalign.components.excerpt import short_repr
 from tsalign.components.refs import DatasetRef
 from tsalign.components.storage import sha256_file
@@ -585,28 +583,13 @@ def ingest_panel(cfg: DataConfig, root: Path, remote: str | None = None) -> Data
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    meta_json = json.dumps(meta.model_dump(), indent=2, sort_keys=True) + "\n"
-    md5 = commit_files(
+    return commit_dataset(
         root,
         cfg.data_dir,
-        {
-            f"{cfg.name}.parquet": staged,
-            f"{cfg.name}.meta.json": meta_json.encode(),
-            # Files an earlier series or corpus of this name had beside it are stale now.
-            f"{cfg.name}.text.parquet": None,
-            f"{cfg.name}.windows.json": None,
-        },
+        cfg.name,
+        staged,
+        meta,
         remote,
-    )
-    data_dir = root / cfg.data_dir
-    return DatasetRef(
-        name=cfg.name,
-        path=str(data_dir / f"{cfg.name}.parquet"),
-        meta_path=str(data_dir / f"{cfg.name}.meta.json"),
-        md5=md5,
-        remote=remote_url(root, remote),
-        rows=meta.rows,
-        channels=meta.channels,
         timestamp_col=STEP,
         freq="",
         task="classify",
