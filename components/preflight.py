@@ -5,7 +5,8 @@ Names that refer to registered things — ``model.name``, each ``compare`` entry
 ``eval.baselines`` entry and ``train.deepspeed_preset`` — are checked here, before any
 stage runs, so a typo fails in seconds with nothing written instead of inside the train
 stage after ingest and profile have rewritten their outputs. The same goes for the ``task``:
-a stage that does not handle it yet refuses the config up front (:func:`check_task_stages`).
+a stage that does not handle it yet refuses the config up front (:func:`check_task_stages`,
+from the stages each task declares in :data:`tsalign.components.tasks.TASK_ENTRIES`).
 """
 
 from __future__ import annotations
@@ -13,23 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tsalign.components.config import AUTO, ConfigError, RunConfig, Task
+from tsalign.components.tasks import PIPELINE_STAGES, task_stages
 
-PIPELINE_STAGES = ("ingest", "profile", "train", "evaluate", "publish")
-"""The stages ``tsalign run`` (the pipeline flow) goes through, in order."""
-
-TASK_STAGES: dict[Task, tuple[str, ...]] = {
-    "forecast": PIPELINE_STAGES,
-    # Classification panels and NAB corpora are ingested, versioned and profiled; the model,
-    # loss and metrics of these tasks are not wired into train/evaluate/publish yet.
-    "classify": ("ingest", "profile"),
-    "anomaly": ("ingest", "profile"),
-}
-"""The stages that handle each task. A stage missing here refuses the task up front."""
-
+__all__ = ["PIPELINE_STAGES", "check_run_config", "check_task_stages", "task_problem"]
 
 def task_problem(task: Task, stages: Iterable[str]) -> str | None:
     """Why ``stages`` cannot run ``task``, or None when every one of them handles it."""
-    supported = TASK_STAGES[task]
+    supported = task_stages(task)
     missing = [stage for stage in stages if stage not in supported]
     if not missing:
         return None

@@ -15,7 +15,6 @@ from prefect import flow, task
 
 from tsalign.components.config import EvalConfig, ProtocolConfig, RunConfig, SelectMode, Task
 from tsalign.components.data.text_features import load_window_texts
-from tsalign.components.evaluation.runner import evaluate
 from tsalign.components.fingerprint import evaluate_key, outputs_exist
 from tsalign.components.models import model_spec
 from tsalign.components.preflight import check_task_stages
@@ -27,6 +26,8 @@ from tsalign.components.refs import (
     TrainResult,
 )
 from tsalign.components.state import latest, record
+from tsalign.components.tasks import get_task
+from tsalign.components.tasks.base import EvalRequest
 from tsalign.components.training.candidates import window_texts_file
 from tsalign.flows import artifacts
 from tsalign.flows.caching import CACHED, key_fn, run_cached
@@ -59,7 +60,7 @@ def evaluate_models(
     text_path: str | None = None,
 ) -> EvalReport:
     out_dir = Path(workdir) / dataset.name / "eval" / trained.primary.run_name
-    return evaluate(
+    request = EvalRequest(
         dataset.path,
         protocol,
         eval_cfg,
@@ -79,6 +80,7 @@ def evaluate_models(
         skipped=trained.skipped,
         window_texts=load_window_texts(text_path) if text_path else None,
     )
+    return get_task(task).evaluate(request)
 
 
 @flow(name="evaluate", log_prints=True)

@@ -14,7 +14,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
 
 from tsalign.components.config import RunConfig
-from tsalign.components.evaluation.validation import ValidationScorer
 from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import (
     DatasetRef,
@@ -25,6 +24,7 @@ from tsalign.components.refs import (
 )
 from tsalign.components.registry.release import PublishSettings, publish_run
 from tsalign.components.state import latest, record
+from tsalign.components.tasks import get_task
 from tsalign.components.training.candidates import candidate_model
 from tsalign.flows import artifacts
 from tsalign.flows.caching import NETWORK_RETRIES, retry_transient
@@ -54,13 +54,13 @@ def publish_version(
     report: EvalReport,
     project_root: str,
 ) -> PublishedVersion:
-    # The champion gate re-scores the champion on this version's validation windows.
-    scorer = ValidationScorer.for_dataset(
+    # The champion gate re-scores the champion on this version's validation data.
+    score_champion = get_task(config.task).champion_scorer(
         dataset.path,
         config.data.protocol(),
         config.train.max_val_windows,
-        batch_size=config.eval.batch_size,
-        device=config.eval.device,
+        config.eval.batch_size,
+        config.eval.device,
     )
     recommended = profile.recommended_paradigm if profile else None
     model = candidate_model(config, recommended, report.candidate)
@@ -73,7 +73,7 @@ def publish_version(
         report,
         Path(project_root),
         orchestration_ids(),
-        scorer.score_published,
+        score_champion,
     )
 
 

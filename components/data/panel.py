@@ -240,7 +240,9 @@ def _read_ts(path: Path, label: str) -> pd.DataFrame:
     return frame[["instance_id", STEP, *channels, "label"]]
 
 
-def _read_long(path: Path, cfg: DataConfig) -> tuple[pd.DataFrame, list[str], bool]:
+def _read_long(
+    path: Path, cfg: DataConfig, labelled: bool = True
+) -> tuple[pd.DataFrame, list[str], bool]:
     panel, where = cfg.panel, cfg.source
     try:
         if path.suffix.lower() == ".csv":
@@ -252,6 +254,9 @@ def _read_long(path: Path, cfg: DataConfig) -> tuple[pd.DataFrame, list[str], bo
             where, f"not a readable table ({short_repr(str(err))})", "write a UTF-8 CSV or Parquet"
         ) from None
     columns = list(raw.columns)
+    if not labelled and panel.label_col not in columns:
+        raw[panel.label_col] = ""  # instances to classify need no label
+        columns.append(panel.label_col)
     if panel.label_col not in columns:
         raise DataError(
             where,
@@ -361,6 +366,46 @@ def read_panel(cfg: DataConfig, root: Path) -> RawPanel:
         split_source = "archive" if files[0][1] is not None else "carved"
     digest = hashlib.sha256("".join(sha256_file(p) for p, _ in files).encode()).hexdigest()
     return RawPanel(frame, channels, cfg.source, digest, split_source)
+
+
+def read_instances(path: Path, panel: PanelConfig) -> RawPanel:
+    """Instances to classify: one ``.ts`` or long ``.csv``/``.parquet`` file, labels optional
+    in a long file (``tsalign predict``); the train/test split is not read.
+
+    Raises:
+        DataError: an unreadable or unsupported file, or values that are not finite.
+    """
+    suffix = path.suffix.lower()
+    cfg = DataConfig(name="input", source=str(path), panel=panel)
+    if suffix in (".csv", ".parquet"):
+        frame, channels, _ = _read_long(path, cfg, labelled=False)
+        frame = frame.drop(columns="split", errors="ignore")
+    elif suffix == ".ts":
+        frame = _read_ts(path, str(path))
+        channels = [c for c in frame.columns if c not in ("instance_id", STEP, "label")]
+    else:
+        raise DataError(
+            str(path),
+            f"unknown file type {suffix or '(no extension)'!r} for panel instances",
+            "give a .ts file or a long .csv/.parquet file (instance_id, step, channels...)",
+        )
+    values = frame[channels].to_numpy()
+    if not np.isfinite(values).all():
+        row, col = np.argwhere(~np.isfinite(values))[0]
+        raise DataError(
+            f"{path}, instance {frame['instance_id'].iloc[row]!r} step {frame[STEP].iloc[row]}",
+            f"channel {channels[col]!r} holds {values[row, col]}",
+            "fill or drop missing and infinite values",
+        )
+    return RawPanel(frame, channels, str(path), sha256_file(path), "carved")
+
+
+def instance_arrays(raw: RawPanel, steps: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """[instances, steps, channels] values, [instances, steps] observed mask and the ids, in
+    the file's order; longer instances are cut to ``steps``, shorter ones padded."""
+    ids = list(raw.frame["instance_id"].drop_duplicates())
+    values, observed = _to_array(raw, ids, steps, "zero")
+    return values, observed, ids
 
 
 # --------------------------------------------------------------------------- checks

@@ -7,6 +7,8 @@ from the downloaded files is inference's business, so the registry never imports
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -30,18 +32,35 @@ def load_published(registry: Registry, ref: str, *, device: str = "auto") -> Pre
         PredictError: not a forecaster version.
         DeviceError: ``device="cuda"`` where there is no CUDA device.
     """
+    with downloaded(registry, ref) as (exact, local):
+        return Predictor.load(local, device=device, label=exact)
+
+
+@contextmanager
+def downloaded(registry: Registry, ref: str) -> Iterator[tuple[str, Path]]:
+    """``(name:VERSION, local folder)`` of a published model version, removed on exit.
+
+    Raises:
+        RefError, NotFoundError, IntegrityError: as :meth:`Registry.download`.
+        PredictError: the version holds no model and scaler.
+    """
     name, version = registry.resolve(ref)
     exact = f"{name}:{version}"
     manifest = registry.show(exact)
     needed = [SCALER_FILE, MODEL_META]
     if any(f not in manifest.files for f in needed):
         raise PredictError(
-            f"{exact} is not a forecaster version: it needs {needed} but has "
+            f"{exact} is not a model version: it needs {needed} but has "
             f"{sorted(manifest.files)[:8]}; publish the trained model with the pipeline"
         )
     with tempfile.TemporaryDirectory(prefix="tsalign-predict-") as tmp:
-        local = registry.download(exact, Path(tmp) / "version")
-        return Predictor.load(local, device=device, label=exact)
+        yield exact, registry.download(exact, Path(tmp) / "version")
+
+
+def task_of(registry: Registry, ref: str) -> str:
+    """The task a published version was trained for (its ``task`` tag; forecast when absent)."""
+    name, version = registry.resolve(ref)
+    return registry.show(f"{name}:{version}").tags.get("task", "forecast")
 
 
 def forecast(

@@ -107,8 +107,27 @@ def model_spec(
     profile: ProfileRef | None,
     season: int | None = None,
 ) -> ModelSpec:
-    """The one ModelSpec of a run: training builds every candidate from it, evaluation its
-    baselines and MASE, so both stages see the same shapes, period and context.
+    """The one ModelSpec of a run, made by the dataset's task (``tsalign.components.tasks``):
+    training builds every candidate from it, evaluation its baselines, so both stages see
+    the same shapes, classes, period and context.
+
+    Raises:
+        ModelBuildError: a spec out of range (see :class:`ModelSpec`).
+        TaskNotWired: the dataset's task has no training seam yet.
+    """
+    from tsalign.components.tasks import get_task
+
+    return get_task(dataset.task).model_spec(dataset, window, profile, season)
+
+
+def forecast_spec(
+    dataset: DatasetRef,
+    window: WindowConfig,
+    profile: ProfileRef | None,
+    season: int | None = None,
+) -> ModelSpec:
+    """The forecasting spec: windows of ``seq_len`` steps, ``horizon`` ahead, every target
+    channel; evaluation builds its baselines and MASE from it too.
 
     Args:
         dataset: the ingested dataset version (its targets give the channels, its

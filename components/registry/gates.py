@@ -32,6 +32,7 @@ def should_promote(
     *,
     val_metric: str = "val_loss",
     test_metric: str = "mse",
+    baseline_label: str = "seasonal-naive",
 ) -> tuple[bool, str]:
     """Decide whether a candidate replaces the champion. Lower metric values are better.
 
@@ -43,9 +44,12 @@ def should_promote(
     Args:
         candidate_metrics: flat ``{metric: value}`` of the new version (validation and test).
         champion_metrics: the same for the current champion; ``None`` when there is none.
-        baseline_metrics: seasonal-naive metrics on the same test windows.
+        baseline_metrics: the task's gate baseline's metrics on the same test data
+            (seasonal naive for forecasting, the classic classifier for classification).
         val_metric: key compared against the champion.
-        test_metric: key compared against the baseline.
+        test_metric: key compared against the baseline (lower is better: ``mse``,
+            ``error_rate``...).
+        baseline_label: how the reasons name the baseline.
 
     Returns:
         ``(promote, reason)``; the reason quotes the numbers either way.
@@ -54,15 +58,16 @@ def should_promote(
         ValueError: the candidate or baseline lacks a metric (a configuration mistake).
     """
     cand_test = _value(candidate_metrics, test_metric, "candidate")
-    base_test = _value(baseline_metrics, test_metric, "seasonal-naive baseline")
+    base_test = _value(baseline_metrics, test_metric, f"{baseline_label} baseline")
     cand_val = _value(candidate_metrics, val_metric, "candidate")
     if not (math.isfinite(cand_test) and math.isfinite(cand_val)):
         return False, f"candidate {val_metric}={cand_val} / {test_metric}={cand_test} is not finite"
     if not cand_test < base_test:
         return False, (
-            f"does not beat seasonal-naive on test {test_metric}: {cand_test:.6g} >= {base_test:.6g}"
+            f"does not beat {baseline_label} on test {test_metric}: "
+            f"{cand_test:.6g} >= {base_test:.6g}"
         )
-    beats_base = f"beats seasonal-naive on test {test_metric} ({cand_test:.6g} < {base_test:.6g})"
+    beats_base = f"beats {baseline_label} on test {test_metric} ({cand_test:.6g} < {base_test:.6g})"
     if champion_metrics is None:
         return True, f"no current champion; {beats_base}"
     if val_metric not in champion_metrics or not math.isfinite(float(champion_metrics[val_metric])):
@@ -95,14 +100,14 @@ class Selection:
 
 
 def _baseline_problem(
-    test: Mapping[str, float], baseline: Mapping[str, float] | None, test_metric: str
+    test: Mapping[str, float], baseline: Mapping[str, float] | None, test_metric: str, label: str
 ) -> str | None:
-    """Why a candidate fails the seasonal-naive floor on test, or None when it passes."""
+    """Why a candidate fails the baseline floor on test, or None when it passes."""
     if baseline is None:
         return None
     cand, base = float(test[test_metric]), float(baseline[test_metric])
     if not math.isfinite(cand) or not cand < base:
-        return f"test {test_metric} {cand:.6g} does not beat seasonal-naive's {base:.6g}"
+        return f"test {test_metric} {cand:.6g} does not beat {label}'s {base:.6g}"
     return None
 
 
@@ -114,6 +119,7 @@ def select_candidate(
     mode: SelectMode,
     primary: str,
     test_metric: str = "mse",
+    baseline_label: str = "seasonal-naive",
 ) -> Selection:
     """Pick the trained candidate to publish.
 
@@ -126,15 +132,20 @@ def select_candidate(
     Args:
         validation: candidate -> validation loss, all on the same windows and scale.
         test: candidate -> test metrics (only ``test_metric`` is read).
-        baseline: seasonal-naive test metrics; None when it was not evaluated.
+        baseline: the gate baseline's test metrics; None when it was not evaluated.
         mode: ``publish.select``.
         primary: ``model.name``, the first candidate.
-        test_metric: the metric of the seasonal-naive gate.
+        test_metric: the metric of the baseline gate (lower is better).
+        baseline_label: how the reasons name the baseline.
     """
     if mode == "model":
         return Selection(primary, f"publish.select=model: publishing model.name ({primary})")
     finite = {n: v for n, v in validation.items() if math.isfinite(v)}
-    failing = {n: p for n in finite if (p := _baseline_problem(test[n], baseline, test_metric))}
+    failing = {
+        n: p
+        for n in finite
+        if (p := _baseline_problem(test[n], baseline, test_metric, baseline_label))
+    }
     pool = {n: v for n, v in finite.items() if n not in failing} or finite
     if not pool:
         return Selection(
@@ -153,7 +164,7 @@ def select_candidate(
             f"({pool[runner_up]:.6g}) by {gap:.6g}{share}"
         )
     if failing and len(failing) == len(finite):
-        reason += "; no candidate beats seasonal-naive on test, so none will be promoted"
+        reason += f"; no candidate beats {baseline_label} on test, so none will be promoted"
     elif failing:
         reason += "; not eligible: " + "; ".join(f"{n} ({p})" for n, p in failing.items())
     return Selection(best, reason)

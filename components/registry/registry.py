@@ -571,6 +571,7 @@ class Registry:
         champion_metrics: Callable[[VersionManifest], Mapping[str, float]],
         val_metric: str = "val_loss",
         test_metric: str = "mse",
+        baseline_label: str = "seasonal-naive",
     ) -> tuple[bool, str]:
         """Move ``alias`` to ``version`` only if it passes :func:`~tsalign.components.registry.gates.should_promote`.
 
@@ -582,11 +583,12 @@ class Registry:
             name, version: the freshly published version.
             alias: usually ``champion``.
             candidate_metrics: flat validation + test metrics of the candidate.
-            baseline_metrics: flat seasonal-naive test metrics.
+            baseline_metrics: flat test metrics of the task's gate baseline.
             champion_metrics: the same flat metrics of the champion, given its manifest (the
                 pipeline re-scores it on the candidate's validation windows); may raise
                 :class:`ChampionNotComparable`, which keeps the alias and says why.
             val_metric, test_metric: metric keys for the gates.
+            baseline_label: how the reasons name the baseline.
 
         Returns:
             ``(moved, reason)``.
@@ -611,6 +613,7 @@ class Registry:
                 baseline_metrics,
                 val_metric=val_metric,
                 test_metric=test_metric,
+                baseline_label=baseline_label,
             )
             if not ok:
                 return False, reason

@@ -33,15 +33,15 @@ from tsalign.components.refs import (
     TrainResult,
     TuneResult,
 )
-from tsalign.components.registry.gates import GATE_BASELINE
 from tsalign.components.registry.manifest import ModelCardInfo, VersionManifest
 from tsalign.components.registry.registry import Registry, open_registry
 from tsalign.components.storage import local_path
+from tsalign.components.tasks import get_task
+from tsalign.components.tasks.base import ChampionScorer, GateRule
 
-ChampionScorer = Callable[[Registry, str, int], float]
-"""Validation loss of registry version ``(name, version)`` on the windows of the run being
-published (``ValidationScorer.score_published`` in tsalign.components.evaluation.validation);
-the registry stores and verifies files but never loads models, so publishing is handed this."""
+# ChampionScorer (tasks.base): the validation loss of registry version ``(name, version)`` on
+# the data of the run being published, from the task (``TaskKind.champion_scorer``); the
+# registry stores and verifies files but never loads models, so publishing is handed this.
 
 
 class PublishSettings(BaseModel):
@@ -205,6 +205,7 @@ def publish_run(
         "test_windows": report.test_windows,
     }
     paradigm = profile.recommended_paradigm if profile else None
+    kind = get_task(settings.task)
     card = ModelCardInfo(
         base_model=settings.base_model,
         datasets=[dataset.name],
@@ -213,11 +214,7 @@ def publish_run(
             f"task:{settings.task}",
             f"recommended-paradigm:{paradigm or 'unprofiled'}",
         ],
-        summary=(
-            f"{settings.model} forecaster for {dataset.name}: horizon "
-            f"{settings.window.horizon} from {settings.window.seq_len} steps; "
-            f"test MSE {candidate['mse']:.4f} (standardised)."
-        ),
+        summary=kind.card_summary(settings.model, dataset.name, settings.window, candidate),
     )
     registry = open_registry(settings.registry)
     version = registry.publish(
@@ -238,14 +235,15 @@ def publish_run(
     version = version.model_copy(
         update={"model": report.candidate, "selection_reason": report.selection_reason}
     )
-    return _promote(registry, settings.registry, version, metrics, report, champion_scorer)
+    gate = kind.gate(settings.registry.test_metric)
+    return _promote(registry, settings.registry, gate, version, metrics, report, champion_scorer)
 
 
-def gate_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+def gate_metrics(metrics: dict[str, Any], test_metric: str = "mse") -> dict[str, float]:
     """The flat metrics the promotion gates compare, from a version's metrics layout."""
     return {
         "val_loss": metrics["validation"]["val_loss"],
-        "mse": metrics["test"][metrics["candidate"]]["mse"],
+        test_metric: metrics["test"][metrics["candidate"]][test_metric],
     }
 
 
@@ -253,7 +251,7 @@ def rescored_champion(
     registry: Registry, scorer: ChampionScorer, val_metric: str
 ) -> Callable[[VersionManifest], dict[str, float]]:
     """The champion's gate metrics with its validation loss measured again, on this run's
-    windows: a loss recorded on another data version or window sample is not comparable."""
+    data: a loss recorded on another data version or window sample is not comparable."""
 
     def metrics(manifest: VersionManifest) -> dict[str, float]:
         return {val_metric: scorer(registry, manifest.name, manifest.version)}
@@ -264,6 +262,7 @@ def rescored_champion(
 def _promote(
     registry: Registry,
     gates: RegistryConfig,
+    gate: GateRule,
     version: PublishedVersion,
     metrics: dict[str, Any],
     report: EvalReport,
@@ -271,20 +270,22 @@ def _promote(
 ) -> PublishedVersion:
     """Move the promotion alias only if the gates pass; say why either way."""
     alias = gates.promote_alias
-    if GATE_BASELINE not in report.metrics:
+    if gate.baseline not in report.metrics:
         reason = (
-            f"not promoted: eval.baselines lacks {GATE_BASELINE!r}, which the gate compares against"
+            f"not promoted: the evaluation has no {gate.baseline!r} score (eval.baselines), "
+            "which the gate compares against"
         )
         return version.model_copy(update={"promotion_reason": reason})
     moved, reason = registry.promote_if_better(
         version.name,
         version.version,
         alias,
-        candidate_metrics=gate_metrics(metrics),
-        baseline_metrics=report.metrics[GATE_BASELINE],
+        candidate_metrics=gate_metrics(metrics, gate.metric),
+        baseline_metrics=report.metrics[gate.baseline],
         champion_metrics=rescored_champion(registry, champion_scorer, gates.val_metric),
         val_metric=gates.val_metric,
-        test_metric=gates.test_metric,
+        test_metric=gate.metric,
+        baseline_label=gate.name,
     )
     return version.model_copy(
         update={"promoted_to": alias if moved else None, "promotion_reason": reason}

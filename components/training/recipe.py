@@ -37,16 +37,11 @@ from pydantic import BaseModel, ConfigDict
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from tsalign.components.config import ModelConfig, ProtocolConfig, TrainConfig
-from tsalign.components.data.protocol import load_protocol
-from tsalign.components.data.text_features import load_window_texts
-from tsalign.components.data.windows import (
-    TextWindowDataset,
-    WindowDataset,
-    capped_indices,
-    validation_windows,
-)
+from tsalign.components.data.windows import capped_indices
 from tsalign.components.layout import MODEL_DIR, SCALER_FILE
 from tsalign.components.models import ModelSpec, build_model, save_pretrained
+from tsalign.components.tasks import get_task
+from tsalign.components.tasks.base import TrainingInputs
 from tsalign.components.training.checkpoint import (
     STATE_FILE,
     TrainState,
@@ -269,25 +264,18 @@ class TrainingRecipe:
 
     def setup(self, node_id: str) -> None:
         """Seed, data loaders, model, DeepSpeed engine and a fresh TrainState."""
-        tcfg, window = self.tcfg, self.cfg.protocol.window
+        tcfg = self.tcfg
         torch.manual_seed(tcfg.seed + self.rank)
         np.random.seed((tcfg.seed + self.rank) % 2**32)
 
-        # Data: each rank reads the versioned Parquet file itself.
-        proto = load_protocol(self.cfg.dataset_path, self.cfg.protocol)
-        self.scaler = proto.scaler()
-        texts = load_window_texts(self.cfg.text_path) if self.cfg.text_path else None
-        train_set = WindowDataset(proto.train, window.seq_len, window.horizon, window.stride)
-        if texts is not None:  # a fused model: each window yields its aligned text tokens
-            train_set = TextWindowDataset(train_set, texts.vectors, texts.index["train"])
-        train_set = Subset(train_set, capped_indices(len(train_set), tcfg.max_train_windows))
-        val_set = validation_windows(
-            proto.val,
-            window.seq_len,
-            window.horizon,
-            tcfg.max_val_windows,
-            None if texts is None else (texts.vectors, texts.index["val"]),
+        # Data: each rank reads the versioned file itself; the task says what it holds.
+        self.spec = ModelSpec(**self.cfg.spec)
+        data = get_task(self.spec.task).training_data(
+            TrainingInputs(self.cfg.dataset_path, self.cfg.protocol, tcfg, self.cfg.text_path)
         )
+        self.scaler, self.loss, self.val_sums = data.scaler, data.loss, data.val_sums
+        train_set = Subset(data.train, capped_indices(len(data.train), tcfg.max_train_windows))
+        val_set = data.val
         self.sampler = DistributedSampler(
             train_set, num_replicas=self.world, rank=self.rank, shuffle=True, seed=tcfg.seed
         )
@@ -301,7 +289,6 @@ class TrainingRecipe:
         )
 
         # Model and engine: the module stays fp32; bf16 is autocast inside the engine.
-        self.spec = ModelSpec(**self.cfg.spec)
         torch.manual_seed(tcfg.seed)  # identical initial weights on every rank
         model = build_model(self.cfg.model, self.spec)
         steps_per_epoch = math.ceil(len(self.train_loader) / tcfg.grad_accum)
@@ -346,7 +333,7 @@ class TrainingRecipe:
             x, y = x.to(self.device), y.to(self.device)
             text = [t.to(self.device) for t in text]  # a fused model's tokens and mask
             try:
-                loss = torch.nn.functional.mse_loss(engine(x, *text).float(), y)
+                loss = self.loss(engine(x, *text), y)
                 engine.backward(loss)
                 engine.step()
             except torch.OutOfMemoryError as err:
@@ -372,16 +359,16 @@ class TrainingRecipe:
         return EpochResult(total / max(batches, 1), seen * self.world / elapsed, seconds=elapsed)
 
     def validate(self) -> float:
-        """Mean squared error over the whole validation set (fp32 sums), all-reduced."""
+        """The task's validation loss over the whole validation set (fp64 sums), all-reduced."""
         engine = self.engine
         engine.eval()
-        total = torch.zeros(2, dtype=torch.float64, device=self.device)  # [sum sq err, count]
+        total = torch.zeros(2, dtype=torch.float64, device=self.device)  # [sum of losses, count]
         with torch.no_grad():
             for x, y, *text in self.val_loader:
                 x, y = x.to(self.device), y.to(self.device)
-                pred = engine(x, *(t.to(self.device) for t in text)).float()
-                total[0] += torch.sum((pred - y) ** 2).double()
-                total[1] += y.numel()
+                summed, count = self.val_sums(engine(x, *(t.to(self.device) for t in text)), y)
+                total[0] += summed
+                total[1] += count
         if torch.distributed.is_initialized():
             torch.distributed.all_reduce(total)
         engine.train()

@@ -1,8 +1,9 @@
-"""`tsalign predict REF --input history.csv [--horizon H] [--output forecast.csv]`.
+"""`tsalign predict REF --input FILE [--horizon H] [--output result.csv]`.
 
-Loads a published model by name, version or alias (sha256-verified), forecasts the input's
-channels and continues its timestamps at the series' frequency. Mounted on the main CLI as
-``app.command("predict")(predict_cmd)``.
+Loads a published model by name, version or alias (sha256-verified) and hands the input to
+its task (the version's ``task`` tag): a forecaster forecasts the input's channels and
+continues its timestamps at the series' frequency; a classifier returns each instance's
+class probabilities. Mounted on the main CLI as ``app.command("predict")(predict_cmd)``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ def predict_cmd(
     ],
     input_path: Annotated[
         Path,
-        typer.Option("--input", "-i", help="CSV with a timestamp column and the model's channels."),
+        typer.Option(
+            "--input",
+            "-i",
+            help="Forecaster: CSV with a timestamp column and the model's channels. "
+            "Classifier: a panel file (.ts, or long CSV/Parquet: instance_id, step, channels).",
+        ),
     ],
     horizon: Annotated[
         int | None,
@@ -49,22 +55,18 @@ def predict_cmd(
         ),
     ] = "auto",
 ) -> None:
-    """Forecast INPUT with a published model and write the forecast as CSV."""
-    import pandas as pd
-
-    from tsalign.components.inference import forecast
+    """Apply a published model to INPUT and write the result as CSV: a forecaster's forecast,
+    or a classifier's class probabilities per instance."""
+    from tsalign.components.inference.published import task_of
+    from tsalign.components.tasks import get_task
+    from tsalign.components.tasks.base import PredictRequest
 
     if not input_path.is_file():
         fail(f"--input {input_path}: file not found")
-    try:
-        frame = pd.read_csv(input_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        fail(f"--input {input_path}: not a readable CSV ({err})")
     reg = _open(config, registry, endpoint_url)
+    request = PredictRequest(input_path, horizon, timestamp_col, device)
     with user_errors():
-        result = forecast(
-            reg, ref, frame, horizon=horizon, timestamp_col=timestamp_col, device=device
-        )
+        result = get_task(task_of(reg, ref)).predict(reg, ref, request)
     if output is None:
         typer.echo(result.to_csv(index=False), nl=False)
         return
@@ -72,4 +74,4 @@ def predict_cmd(
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output) as tmp:
         result.to_csv(tmp, index=False)
-    typer.echo(f"wrote {len(result)} steps x {result.shape[1] - 1} channels to {output}", err=True)
+    typer.echo(f"wrote {len(result)} rows x {result.shape[1]} columns to {output}", err=True)

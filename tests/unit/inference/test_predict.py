@@ -140,7 +140,7 @@ def test_non_forecaster_version_is_refused(published, tmp_path: Path) -> None:
     reg, _ = published
     (tmp_path / "notes.txt").write_text("hi")
     reg.publish("fc", {"notes.txt": tmp_path / "notes.txt"}, config={}, metrics={}, lineage={})
-    with pytest.raises(PredictError, match="fc:2 is not a forecaster version"):
+    with pytest.raises(PredictError, match="fc:2 is not a model version"):
         forecast(reg, "fc:2", history())
 
 
