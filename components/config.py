@@ -511,6 +511,29 @@ class ModelConfig(Section):
             )
         return self
 
+    @property
+    def fuses_text(self) -> bool:
+        """Whether this model reads the window's text (``params.text_fusion`` other than none)."""
+        return getattr(self.params, "text_fusion", "none") != "none"
+
+    def without_text(self) -> ModelConfig:
+        """This model with ``text_fusion: none`` and the other text settings at their defaults:
+        its no-text twin."""
+        params = self.params.model_dump(exclude_unset=True, exclude=set(TEXT_PARAMS))
+        return ModelConfig.model_validate(
+            {
+                **self.model_dump(exclude_unset=True, exclude={"params"}),
+                "name": self.name,
+                "params": {**params, "text_fusion": "none"},
+            }
+        )
+
+    def text_free_dump(self) -> dict[str, Any]:
+        """Every setting but the text ones: equal for a fused model and its no-text twin."""
+        dump = self.model_dump(mode="json")
+        dump["params"] = {k: v for k, v in dump["params"].items() if k not in TEXT_PARAMS}
+        return dump
+
     def for_model(self, name: str, overrides: dict[str, Any] | None = None) -> ModelConfig:
         """This section for catalogue entry ``name``: the same set fields, the parameters
         ``name`` reads (shared layers share names) where they differ from this entry's
@@ -652,6 +675,13 @@ class EvalConfig(Section):
     device: Device = Field("auto", description="Where models run; auto = cuda when available.")
     max_test_windows: int | None = Field(None, ge=1, description="Cap on test windows; None = all.")
     seed: int = Field(2024, description="Seed for any sampling during evaluation.")
+    text_twin: bool = Field(
+        True,
+        description="Train and score every text-fused candidate beside its no-text twin "
+        "(the same model and train settings with text_fusion none, labelled "
+        "<label>_no_text), on the same windows and seeds, with a paired bootstrap interval "
+        "of the MSE difference; a twin already listed in compare is used instead.",
+    )
     seeds: list[int] = Field(
         default_factory=list,
         max_length=100,
@@ -792,12 +822,48 @@ SHARED_TRAIN_FIELDS = ("seed", "max_val_windows", "storage_path", "ray_address",
 and checkpoints are."""
 
 
+TEXT_PARAMS = ("text_fusion", "text_weight", "text_heads", "text_pooling")
+"""The ``model.params`` fields that say how text is fused; a no-text twin differs only there."""
+
+TWIN_SUFFIX = "_no_text"
+"""The label of a fused candidate's automatic no-text twin: ``<label>_no_text``."""
+
+LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
 class Candidate(NamedTuple):
-    """One model to train: its model section, its train section, and whether ``auto`` chose it."""
+    """One model to train.
+
+    Attributes:
+        model: its model section.
+        train: its train section.
+        auto: whether ``compare: auto`` chose it.
+        label: what names it in runs, metrics, intervals and the registry (``model.name``
+            unless a compare entry gives ``label``; ``<label>_no_text`` for a twin).
+        twin_of: for a no-text twin, the label of the fused candidate it is compared with.
+    """
 
     model: ModelConfig
     train: TrainConfig
     auto: bool = False
+    label: str = ""
+    twin_of: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``label``, or ``model.name`` when none was given."""
+        return self.label or self.model.name
+
+
+def is_twin(fused: Candidate, other: Candidate) -> bool:
+    """Whether ``other`` is ``fused`` without text: the same model and train settings but
+    for the text ones, and no fusion."""
+    return (
+        fused.model.fuses_text
+        and not other.model.fuses_text
+        and fused.model.text_free_dump() == other.model.text_free_dump()
+        and fused.train == other.train
+    )
 
 
 class CandidateConfig(Section):
@@ -829,6 +895,13 @@ class CandidateConfig(Section):
         description="Catalogue name (see `tsalign models`), or `auto`: the profile's "
         "recommended paradigm's representative and its LLM-free ablation."
     )
+    label: str | None = Field(
+        None,
+        pattern=LABEL_PATTERN,
+        description="What names this candidate in runs, metrics and the registry; the "
+        "catalogue name when None. Lets one entry appear twice with other settings "
+        "(e.g. {name: dlinear, label: dlinear_no_text, model: {params: {text_fusion: none}}}).",
+    )
     model: ModelConfig | None = Field(
         None, description="Model settings of this entry, over the run's model section."
     )
@@ -843,10 +916,10 @@ class CandidateConfig(Section):
                 f"model.name {self.model.name!r} differs from the entry's name {self.name!r}; "
                 "leave model.name out (the entry's name is the model)"
             )
-        if self.name == AUTO and self.model is not None:
+        if self.name == AUTO and (self.model is not None or self.label is not None):
             raise ValueError(
                 "`auto` stands for models chosen after profiling, so it takes no model "
-                "settings; list the models by name to give them their own"
+                "settings or label; list the models by name to give them their own"
             )
         shared = [f for f in SHARED_TRAIN_FIELDS if self.train and f in self.train.model_fields_set]
         if shared:
@@ -870,9 +943,11 @@ class CandidateConfig(Section):
     @model_serializer(mode="plain")
     def _dump(self, info: SerializationInfo) -> str | dict[str, Any]:
         """A bare name when the entry sets nothing else; otherwise only the fields it sets."""
-        if self.model is None and self.train is None:
+        if self.model is None and self.train is None and self.label is None:
             return self.name
         out: dict[str, Any] = {"name": self.name}
+        if self.label is not None:
+            out["label"] = self.label
         if self.model is not None:
             model = self.model.model_dump(mode=info.mode, exclude_unset=True)
             out["model"] = {k: v for k, v in model.items() if k != "name"}
@@ -968,14 +1043,16 @@ class RunConfig(Section):
     def _one_entry_per_model(self) -> RunConfig:
         seen = {self.model.name}
         for i, entry in enumerate(self.compare):
-            bare = entry.model is None and entry.train is None
-            if entry.name in seen and not (bare and entry.name == self.model.name):
-                what = "model.name" if entry.name == self.model.name else "an earlier entry"
+            bare = entry.model is None and entry.train is None and entry.label is None
+            key = entry.label or entry.name
+            if key in seen and not (bare and entry.name == self.model.name):
+                what = "model.name" if key == self.model.name else "an earlier entry"
                 raise ValueError(
-                    f"compare[{i}]: {entry.name!r} is already {what}; each model is trained "
-                    "once per run, so give its settings in one place"
+                    f"compare[{i}]: {key!r} is already {what}; each candidate is trained "
+                    "once per run: give its settings in one place, or give this entry its "
+                    "own `label`"
                 )
-            seen.add(entry.name)
+            seen.add(key)
         try:
             self.candidates()
         except ValidationError as err:
@@ -994,10 +1071,10 @@ class RunConfig(Section):
             auto: the catalogue names ``auto`` stands for (from the profile's
                 recommendation); models already listed are not repeated.
         """
-        out = [Candidate(self.model, self.train)]
-        named = {self.model.name, *(e.name for e in self.compare)}
+        out = [Candidate(self.model, self.train, label=self.model.name)]
+        named = {self.model.name, *(e.label or e.name for e in self.compare)}
         for entry in self.compare:
-            if entry.name == self.model.name:
+            if entry.name == self.model.name and entry.label is None:
                 continue
             names = [n for n in auto if n not in named] if entry.name == AUTO else [entry.name]
             for name in names:
@@ -1006,7 +1083,38 @@ class RunConfig(Section):
                     {**self.train.model_dump(exclude_unset=True), **entry.train_overrides()}
                 )
                 model = self.model.for_model(name, entry.model_overrides())
-                out.append(Candidate(model, train, auto=entry.name == AUTO))
+                label = entry.label or name
+                out.append(Candidate(model, train, auto=entry.name == AUTO, label=label))
+        return self._with_text_twins(out)
+
+    def _with_text_twins(self, candidates: list[Candidate]) -> list[Candidate]:
+        """``candidates`` with each fused one's no-text twin marked (``twin_of``), and added
+        right after it (``<label>_no_text``) under ``eval.text_twin`` when none is listed.
+
+        Raises:
+            ValueError: the twin's label is taken by a candidate that is not the twin.
+        """
+        fused = [c for c in candidates if c.model.fuses_text]
+        marked = []
+        for c in candidates:
+            twin_of = next((f.key for f in fused if is_twin(f, c)), None)
+            marked.append(c._replace(twin_of=twin_of) if twin_of else c)
+        if not self.eval.text_twin:
+            return marked
+        labels = {c.key for c in marked}
+        out: list[Candidate] = []
+        for c in marked:
+            out.append(c)
+            if not c.model.fuses_text or any(o.twin_of == c.key for o in marked):
+                continue
+            label = f"{c.key}{TWIN_SUFFIX}"
+            if label in labels:
+                raise ValueError(
+                    f"{label!r} names a candidate that is not {c.key}'s no-text twin (it "
+                    "differs in more than the text settings); rename it, or set "
+                    "eval.text_twin=false"
+                )
+            out.append(Candidate(c.model.without_text(), c.train, c.auto, label, twin_of=c.key))
         return out
 
 

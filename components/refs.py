@@ -84,6 +84,9 @@ class TrainResult(Ref):
     """Outcome of one Ray Train run."""
 
     model: str = Field("", description="Catalogue name of the trained model.")
+    label: str = Field(
+        "", description="The candidate's label (``model`` unless a compare entry names it)."
+    )
     run_name: str
     checkpoint_uri: str = Field(description="Directory with the exported model (safetensors).")
     curves: dict[str, list[float]] = Field(default_factory=dict)
@@ -95,6 +98,11 @@ class TrainResult(Ref):
     )
     tuning: TuneResult | None = Field(None, description="The search that chose this run, if any.")
 
+    @property
+    def key(self) -> str:
+        """``label``, or ``model`` for a run recorded without one."""
+        return self.label or self.model
+
 
 class TrainedCandidates(Ref):
     """The train stage's output: one run per candidate, the configured model first."""
@@ -104,22 +112,27 @@ class TrainedCandidates(Ref):
         default_factory=dict,
         description="Models ``compare: auto`` chose but could not build -> why.",
     )
+    twins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Label of a text-fused candidate -> label of its no-text twin, compared "
+        "on the same windows and seeds.",
+    )
 
     @property
     def primary(self) -> TrainResult:
         """The run of ``model.name``."""
         return self.runs[0]
 
-    def run_of(self, model: str) -> TrainResult:
-        """The run of candidate ``model``.
+    def run_of(self, label: str) -> TrainResult:
+        """The (first seed's) run of the candidate labelled ``label``.
 
         Raises:
-            KeyError: no candidate of that name was trained.
+            KeyError: no candidate of that label was trained.
         """
         for run in self.runs:
-            if run.model == model:
+            if run.key == label:
                 return run
-        raise KeyError(f"no trained candidate {model!r}; trained: {[r.model for r in self.runs]}")
+        raise KeyError(f"no trained candidate {label!r}; trained: {[r.key for r in self.runs]}")
 
 
 class EvalReport(Ref):
@@ -155,7 +168,9 @@ class PublishedVersion(Ref):
     uri: str
     promoted_to: str | None = Field(None, description="Alias moved to this version, if any.")
     promotion_reason: str = Field("", description="Why the alias moved or stayed.")
-    model: str = Field("", description="Catalogue name of the published candidate.")
+    model: str = Field(
+        "", description="Label of the published candidate (its catalogue name unless labelled)."
+    )
     selection_reason: str = Field("", description="Why this candidate was published.")
 
     def __str__(self) -> str:

@@ -37,10 +37,10 @@ T = TypeVar("T")
 
 
 def by_model(trained: TrainedCandidates, field: Callable[[TrainResult], T]) -> dict[str, list[T]]:
-    """``field`` of every seed's run, grouped by candidate (model.name first)."""
+    """``field`` of every seed's run, grouped by candidate label (model.name first)."""
     out: dict[str, list[T]] = {}
     for run in trained.runs:
-        out.setdefault(run.model, []).append(field(run))
+        out.setdefault(run.key, []).append(field(run))
     return out
 
 
@@ -79,6 +79,7 @@ def evaluate_models(
         gate_metric=gate_metric,
         skipped=trained.skipped,
         window_texts=load_window_texts(text_path) if text_path else None,
+        text_twins=trained.twins,
     )
     return get_task(task).evaluate(request)
 

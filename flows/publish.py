@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
 
 from tsalign.components.config import RunConfig
+from tsalign.components.data.text_features import load_window_texts
 from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import (
     DatasetRef,
@@ -25,7 +26,7 @@ from tsalign.components.refs import (
 from tsalign.components.registry.release import PublishSettings, publish_run
 from tsalign.components.state import latest, record
 from tsalign.components.tasks import get_task
-from tsalign.components.training.candidates import candidate_model
+from tsalign.components.training.candidates import candidate_model, window_texts_file
 from tsalign.flows import artifacts
 from tsalign.flows.caching import NETWORK_RETRIES, retry_transient
 from tsalign.flows.confinement import confine
@@ -54,15 +55,18 @@ def publish_version(
     report: EvalReport,
     project_root: str,
 ) -> PublishedVersion:
-    # The champion gate re-scores the champion on this version's validation data.
+    # The champion gate re-scores the champion on this version's validation data (with the
+    # windows' texts, which a fused model reads).
+    recommended = profile.recommended_paradigm if profile else None
+    texts = window_texts_file(config, dataset, recommended)
     score_champion = get_task(config.task).champion_scorer(
         dataset.path,
         config.data.protocol(),
         config.train.max_val_windows,
         config.eval.batch_size,
         config.eval.device,
+        load_window_texts(texts) if texts else None,
     )
-    recommended = profile.recommended_paradigm if profile else None
     model = candidate_model(config, recommended, report.candidate)
     run = trained.run_of(report.candidate)
     return publish_run(

@@ -76,20 +76,20 @@ def run_line(run: TrainResult) -> str:
     """One line per Ray Train run: model, run name, wall time, best validation loss."""
     val = run.curves.get("val_loss", [])
     best = f", best val loss {min(val):.4f}" if val else ""
-    return f"{run.model} run {run.run_name}, {run.train_seconds:.0f}s{best}"
+    return f"{run.key} run {run.run_name}, {run.train_seconds:.0f}s{best}"
 
 
 def search_line(run: TrainResult) -> str:
     """One line per search: budget, trials stopped early, the chosen trial and its settings."""
     tuning = run.tuning
     if tuning is None:
-        return f"{run.model}: not searched"
+        return f"{run.key}: not searched"
     stopped = sum(t.status == "stopped_early" for t in tuning.trials)
     chosen = tuning.chosen_trial
     settings = ", ".join(f"{k}={_short(v)}" for k, v in chosen.overrides.items())
     resumed = " (resumed)" if tuning.restored else ""
     return (
-        f"{run.model}: {len(tuning.trials)} trials x {tuning.max_epochs} epochs{resumed}, "
+        f"{run.key}: {len(tuning.trials)} trials x {tuning.max_epochs} epochs{resumed}, "
         f"{stopped} stopped early by ASHA; chosen {chosen.trial_id} "
         f"(val loss {chosen.val_loss:.4f}): {settings}"
     )

@@ -26,7 +26,6 @@ from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from tsalign.components.state import MissingStageOutput, latest, record
 from tsalign.components.training.candidates import (
-    fuses_text,
     plan_candidates,
     train_candidate,
     window_texts_file,
@@ -49,10 +48,15 @@ def connect_cluster(address: str) -> None:
     connect_ray(address)
 
 
-def run_label_of(model: str, seeded: RunConfig) -> str:
-    """The model's name, and its seed when several are trained: each seed gets its own run
-    (a fixed train.run_name must not resume another seed's checkpoints)."""
-    return model if len(seeded.train_seeds()) == 1 else f"{model}-seed{seeded.train.seed}"
+def run_label_of(label: str, seeded: RunConfig) -> str:
+    """The candidate's label, and its seed when several are trained: each seed gets its own
+    run (a fixed train.run_name must not resume another seed's checkpoints)."""
+    return label if len(seeded.train_seeds()) == 1 else f"{label}-seed{seeded.train.seed}"
+
+
+def twins_of(candidates: list[Candidate]) -> dict[str, str]:
+    """Label of each text-fused candidate -> label of its no-text twin."""
+    return {c.twin_of: c.key for c in candidates if c.twin_of}
 
 
 @task(name="train-model", cache_key_fn=key_fn(train_key), **CACHED)
@@ -111,31 +115,31 @@ def train_flow(
     # computed once per data version, before any worker starts; only fused models read it
     texts = window_texts_file(config, dataset, profile.recommended_paradigm if profile else None)
     runs, skipped = [], {}
-    for model, train, auto in candidates:
+    for candidate in candidates:
+        model = candidate.model
         try:
             for seeded in config.seeded(get_entry(model.name).trainable):
-                own = train.model_copy(update={"seed": seeded.train.seed})
-                label = run_label_of(model.name, seeded)
-                runs.append(
-                    run_cached(
-                        train_model,
-                        outputs_exist,
-                        config.task,
-                        protocol,
-                        model,
-                        own,
-                        season,
-                        label,
-                        dataset,
-                        profile,
-                        texts if fuses_text(model) else None,
-                    )
+                own = candidate.train.model_copy(update={"seed": seeded.train.seed})
+                run = run_cached(
+                    train_model,
+                    outputs_exist,
+                    config.task,
+                    protocol,
+                    model,
+                    own,
+                    season,
+                    run_label_of(candidate.key, seeded),
+                    dataset,
+                    profile,
+                    texts if model.fuses_text else None,
                 )
+                # the label names nothing the run computes, so it is set here, not cached
+                runs.append(run.model_copy(update={"label": candidate.key}))
         except ModelBuildError as err:
-            if not auto:
+            if not candidate.auto:
                 raise
             # `auto` picked it, not the user: say why it is missing instead of failing the run.
-            skipped[model.name] = f"could not be built: {err}"
-    result = TrainedCandidates(runs=runs, skipped=skipped)
+            skipped[candidate.key] = f"could not be built: {err}"
+    result = TrainedCandidates(runs=runs, skipped=skipped, twins=twins_of(candidates))
     record(config.workdir, dataset.name, result)
     return result

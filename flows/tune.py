@@ -31,7 +31,7 @@ from tsalign.flows import artifacts
 from tsalign.flows.caching import run_cached
 from tsalign.flows.confinement import confine
 from tsalign.flows.summary import search_line
-from tsalign.flows.train import run_label_of, stage_inputs, train_model
+from tsalign.flows.train import run_label_of, stage_inputs, train_model, twins_of
 
 
 @task(name="tune-model", cache_policy=NO_CACHE)
@@ -59,15 +59,17 @@ def tune_flow(
     config = confine(config)
     dataset, profile, candidates = stage_inputs(config, dataset, profile)
     runs: list[TrainResult] = []
-    for model, train, _auto in candidates:
+    for candidate in candidates:
+        model, train, labelled = candidate.model, candidate.train, {"label": candidate.key}
         first, *others = config.seeded(get_entry(model.name).trainable)
         own = train.model_copy(update={"seed": first.train.seed})
-        chosen = tune_model(first, model, dataset, profile, own)
+        chosen = tune_model(first, model, dataset, profile, own).model_copy(update=labelled)
         runs.append(chosen)
         for seeded in others:
             own = train.model_copy(update={"seed": seeded.train.seed})
-            runs.append(retrain(seeded, model, own, chosen, dataset, profile))
-    result = TrainedCandidates(runs=runs)
+            run = retrain(seeded, candidate.key, model, own, chosen, dataset, profile)
+            runs.append(run.model_copy(update=labelled))
+    result = TrainedCandidates(runs=runs, twins=twins_of(candidates))
     record(config.workdir, dataset.name, result)
     for run in result.runs:
         if run.tuning is not None:
@@ -78,6 +80,7 @@ def tune_flow(
 
 def retrain(
     config: RunConfig,
+    label: str,
     model: ModelConfig,
     train: TrainConfig,
     chosen: TrainResult,
@@ -94,7 +97,7 @@ def retrain(
         chosen.overrides,
         f"{chosen.run_name} settings",
     )
-    label = run_label_of(model.name, config)
+    label = run_label_of(label, config)
     run = run_cached(
         train_model,
         outputs_exist,

@@ -1,4 +1,5 @@
-"""Paired bootstrap intervals: does an LLM model beat its LLM-free ablation and the classic baselines?
+"""Paired bootstrap intervals: does an LLM model beat its LLM-free ablation and the classic
+baselines, and does a text-fused model beat its no-text twin?
 
 Two models scored on the same test windows are compared through their per-window
 errors, resampled together: a window drawn for one model is drawn for the other (a
@@ -53,7 +54,9 @@ class Comparison(BaseModel):
 
     model: str
     reference: str
-    kind: str  # "ablation" (its own LLM-free ablation) or "baseline" (best classic baseline)
+    # "ablation" (its own LLM-free ablation), "baseline" (best classic baseline) or
+    # "text" (a text-fused model against its no-text twin)
+    kind: str
     interval: Interval | None
     verdict: str
     note: str = ""
@@ -141,6 +144,52 @@ def baseline_verdict(interval: Interval, reference: str) -> str:
     return f"no difference from {reference} shown"
 
 
+def text_verdict(interval: Interval) -> str:
+    """What the interval of ``MSE(text-fused model) - MSE(its no-text twin)`` shows."""
+    if interval.high < 0:
+        return "text helps"
+    if interval.low > 0:
+        return "text hurts"
+    return "text benefit not shown"
+
+
+def compare_text_twins(
+    errors: Mapping[str, np.ndarray],
+    twins: Mapping[str, str],
+    *,
+    block: int,
+    seed: int = 0,
+) -> list[Comparison]:
+    """Every text-fused model against its no-text twin, on the same windows and seeds.
+
+    Args:
+        errors: model -> per-window MSE on the test windows (mean over seeds).
+        twins: fused model -> its no-text twin (pairs where either is missing are skipped:
+            a run evaluated without its twin says so in its comparison's note).
+        block: windows per resampled block.
+        seed: seed of the resampling.
+    """
+    out = []
+    for model, twin in twins.items():
+        if model not in errors:
+            continue
+        if twin not in errors:
+            out.append(
+                Comparison(
+                    model=model,
+                    reference=twin,
+                    kind="text",
+                    interval=None,
+                    verdict="text benefit not tested",
+                    note="its no-text twin was not evaluated; train it beside (eval.text_twin)",
+                )
+            )
+            continue
+        interval = _interval_or_none(errors[model], errors[twin], block, seed)
+        out.append(_comparison(model, twin, "text", interval))
+    return out
+
+
 def compare_llm_models(
     errors: Mapping[str, np.ndarray],
     mse: Mapping[str, float],
@@ -206,8 +255,9 @@ def _comparison(model: str, reference: str, kind: str, interval: Interval | None
             verdict="not tested",
             note=f"fewer than {MIN_BLOCKS} blocks of test windows; evaluate on more windows",
         )
+    verdicts = {"ablation": ablation_verdict, "text": text_verdict}
     verdict = (
-        ablation_verdict(interval) if kind == "ablation" else baseline_verdict(interval, reference)
+        verdicts[kind](interval) if kind in verdicts else baseline_verdict(interval, reference)
     )
     return Comparison(
         model=model, reference=reference, kind=kind, interval=interval, verdict=verdict

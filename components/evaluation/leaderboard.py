@@ -69,6 +69,7 @@ def render_leaderboard(
     std: Mapping[str, Mapping[str, float]] | None = None,
     comparisons: Sequence[Comparison] = (),
     skipped: Mapping[str, str] | None = None,
+    windows_without_text: int | None = None,
 ) -> str:
     """Markdown table ranked by standardised test MSE (mean ± std over seeds), with the
     validation losses, the choice and the intervals.
@@ -78,7 +79,9 @@ def render_leaderboard(
         selection_reason: why the published candidate was chosen.
         std: per model, the standard deviation over seeds of each metric (absent: one seed).
         comparisons: the LLM models' bootstrap intervals against their references; a
-            model is said to be helped by its LM only when its intervals exclude 0.
+            model is said to be helped by its LM only when its intervals exclude 0. Those of
+            kind ``text`` (a fused model against its no-text twin) get their own section.
+        windows_without_text: with data.text, the test windows that see no text.
     """
     from tsalign.components.evaluation.intervals import describe, lm_helps
 
@@ -110,9 +113,20 @@ def render_leaderboard(
         lines += ["", f"Validation loss (standardised MSE, same windows): {scores}."]
     if selection_reason:
         lines += ["", f"Published: **{candidate}** — {selection_reason}."]
-    if comparisons:
+    lm = [c for c in comparisons if c.kind != "text"]
+    if lm:
         lines += ["", "## Does the LM help? (95% paired bootstrap intervals of ΔMSE)", ""]
-        for model in dict.fromkeys(c.model for c in comparisons):
-            lines.append(f"- **{model}: {lm_helps(comparisons, model)}**")
-            lines += [f"  - {describe(c)}" for c in comparisons if c.model == model]
+        for model in dict.fromkeys(c.model for c in lm):
+            lines.append(f"- **{model}: {lm_helps(lm, model)}**")
+            lines += [f"  - {describe(c)}" for c in lm if c.model == model]
+    text = [c for c in comparisons if c.kind == "text"]
+    if text or windows_without_text is not None:
+        lines += ["", "## Does text help? (fused model - its no-text twin, same windows and seeds)"]
+        lines += [""] + [f"- {describe(c)}" for c in text]
+    if windows_without_text is not None:
+        lines += [
+            "",
+            f"{windows_without_text} of {windows} test windows see no text (a fused model "
+            "forecasts those as its no-text twin does).",
+        ]
     return "\n".join(lines) + "\n"

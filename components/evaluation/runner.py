@@ -31,7 +31,7 @@ from tsalign.components.data.text_features import WindowTexts
 from tsalign.components.data.windows import WindowDataset, with_texts
 from tsalign.components.device import resolve_device, torch_device
 from tsalign.components.evaluation import metrics as M
-from tsalign.components.evaluation.intervals import compare_llm_models
+from tsalign.components.evaluation.intervals import compare_llm_models, compare_text_twins
 from tsalign.components.evaluation.leaderboard import (
     paradigm_of,
     recommended_won,
@@ -165,10 +165,37 @@ def _check_spec(what: str, spec: ModelSpec, cfg: ProtocolConfig, n_channels: int
 
 def _load_candidate(
     name: str, directory: str, cfg: ProtocolConfig, n_channels: int
-) -> tuple[torch.nn.Module, ModelSpec]:
-    model, _, spec = load_pretrained(Path(directory))
+) -> tuple[torch.nn.Module, ModelSpec, str]:
+    """The model saved in ``directory``, its spec and its catalogue name."""
+    model, model_cfg, spec = load_pretrained(Path(directory))
     _check_spec(f"{name} ({directory}) was trained", spec, cfg, n_channels)
-    return model, spec
+    return model, spec, model_cfg.name
+
+
+def ablation_labels(
+    catalogue: Mapping[str, str], fused: Mapping[str, bool]
+) -> dict[str, list[str]]:
+    """Per evaluated model, the evaluated models that are its LLM-free ablations.
+
+    An ablation is matched by catalogue name; where one is evaluated both with and without
+    text, the one that fuses text as the model does is its ablation.
+
+    Args:
+        catalogue: label -> catalogue name.
+        fused: label -> whether it fuses text.
+
+    Returns:
+        label -> its ablations' labels; the catalogue's ablation names when none is evaluated.
+    """
+    out = {}
+    for label, name in catalogue.items():
+        wanted = ablations_of(name)
+        matches = [other for other, n in catalogue.items() if n in wanted]
+        alike = [other for other in matches if fused[other] == fused[label]]
+        names = {catalogue[other] for other in alike}
+        # none evaluated: the catalogue's names, which the comparison's note asks for
+        out[label] = alike + [m for m in matches if catalogue[m] not in names] or wanted
+    return out
 
 
 Runs = str | Sequence[str]
@@ -231,6 +258,7 @@ def evaluate(
     gate_metric: str = "mse",
     skipped: Mapping[str, str] | None = None,
     window_texts: WindowTexts | None = None,
+    text_twins: Mapping[str, str] | None = None,
 ) -> EvalReport:
     """Score trained candidates and ``eval_cfg.baselines`` on the same test windows.
 
@@ -241,8 +269,8 @@ def evaluate(
         dataset_path: canonical Parquet file of the dataset version.
         data_cfg: the data protocol: split and windows (must match training).
         eval_cfg: baselines, batch size, optional window cap, seed.
-        candidates: catalogue name -> exported model directory, or one directory per
-            training seed; the first is the published candidate, the rest (ablations,
+        candidates: candidate label (its catalogue name unless a compare entry names it)
+            -> exported model directory, or one directory per training seed; the first is the published candidate, the rest (ablations,
             trained baselines) sit beside it. Validation scores (and so the choice of the
             published candidate) use each candidate's first seed, the run that is published.
         spec: the run's model spec (:func:`~tsalign.components.models.model_spec`, the one the
@@ -261,7 +289,9 @@ def evaluate(
         skipped: models ``compare: auto`` chose but could not build -> why (the leaderboard
             says why the recommendation was not evaluated).
         window_texts: the window texts of this data version; models that fuse text are
-            scored on the same test windows, each with the texts it may see.
+            scored on the same test and validation windows, each with the texts it may see.
+        text_twins: label of a text-fused candidate -> label of its no-text twin: each
+            pair gets a paired bootstrap interval of its MSE difference.
 
     Raises:
         EvaluationError: no candidate, no complete test window, or a model trained for
@@ -282,10 +312,12 @@ def evaluate(
         name: [_load_candidate(name, d, data_cfg, n_channels) for d in _as_list(dirs)]
         for name, dirs in candidates.items()
     }
-    trained = {name: runs[0] for name, runs in seeds.items()}  # the run that is published
-    models = {name: [model for model, _ in runs] for name, runs in seeds.items()}
+    trained = {name: runs[0][:2] for name, runs in seeds.items()}  # the run that is published
+    models = {name: [model for model, *_ in runs] for name, runs in seeds.items()}
+    catalogue = {name: runs[0][2] for name, runs in seeds.items()}
     for name in eval_cfg.baselines:
         models.setdefault(name, [build_model(ModelConfig(name=name), spec)])
+        catalogue.setdefault(name, name)
 
     device = torch_device(resolve_device(eval_cfg.device, "eval.device"))
     true = targets_of(windows, eval_cfg.batch_size)
@@ -317,9 +349,11 @@ def evaluate(
     }
     results = {name: means for name, (means, _) in spread.items()}
     std = {name: s for name, (_, s) in spread.items()}
-    paradigms = {name: paradigm_of(name) for name in models}
+    paradigms = {name: paradigm_of(catalogue[name]) for name in models}
     won = recommended_won(results, paradigms, recommended_paradigm)
-    scorer = ValidationScorer(proto, data_cfg.window, max_val_windows, eval_cfg.batch_size)
+    scorer = ValidationScorer(
+        proto, data_cfg.window, max_val_windows, eval_cfg.batch_size, texts=window_texts
+    )
     validation = {
         name: scorer.score_trained(model, own_spec, device, name)
         for name, (model, own_spec) in trained.items()
@@ -339,14 +373,16 @@ def evaluate(
         for name, ps in preds.items()
     }
     block = block_windows(windows, spec.horizon)
+    fused = {name: isinstance(runs[0], TextFusion) for name, runs in models.items()}
     comparisons = compare_llm_models(
         errors,
         {name: m["mse"] for name, m in results.items()},
         paradigms,
-        {name: ablations_of(name) for name in models},
+        ablation_labels(catalogue, fused),
         block=block,
         seed=eval_cfg.seed,
-    )
+    ) + compare_text_twins(errors, text_twins or {}, block=block, seed=eval_cfg.seed)
+    no_text = None if window_texts is None else windows_without_text(windows, window_texts)
     curve_lists = {name: _as_list(c) for name, c in (curves or {}).items()}
     card = Scorecard(
         test_windows=len(true),
@@ -389,6 +425,7 @@ def evaluate(
             std=std,
             comparisons=comparisons,
             skipped=skipped,
+            windows_without_text=no_text,
         ),
     )
     report_path = out_dir / "metrics.json"
@@ -416,8 +453,9 @@ def evaluate(
         },
         "provenance": provenance(eval_cfg.seed, context or {}),
     }
-    if window_texts is not None:
-        payload["test_windows_without_text"] = windows_without_text(windows, window_texts)
+    if no_text is not None:
+        payload["test_windows_without_text"] = no_text
+        payload["text_twins"] = dict(text_twins or {})
     write_json_atomic(report_path, payload, indent=2)
     return EvalReport(
         report_path=str(report_path),

@@ -3,7 +3,8 @@
 It answers the alignment survey's open question of how resource cost trades against
 accuracy. Per candidate: paradigm, trainable and total parameters, training seconds per
 epoch and samples/s, peak memory, inference ms per window, test MSE/MAE (mean and standard
-deviation over seeds) and the paired bootstrap interval against its LLM-free ablation.
+deviation over seeds) and the paired bootstrap interval against its LLM-free ablation (and,
+for a text-fused model, against its no-text twin).
 Written as ``scorecard.json`` (for programs), ``scorecard.md`` (for people) and
 ``scorecard.png`` (cost against accuracy).
 """
@@ -131,9 +132,22 @@ def ablation_cell(card: Scorecard, model: str) -> str:
     return "; ".join(cells) or "-"
 
 
+def twin_cell(card: Scorecard, model: str) -> str:
+    """``-0.0123 [-0.0200, -0.0050] vs dlinear_no_text: text helps`` for a text-fused model,
+    or ``-``."""
+    for c in card.comparisons:
+        if c.model == model and c.kind == "text":
+            if c.interval is None:
+                return f"{c.verdict} vs {c.reference}"
+            i = c.interval
+            return f"{i.estimate:+.4f} [{i.low:+.4f}, {i.high:+.4f}] vs {c.reference}: {c.verdict}"
+    return "-"
+
+
 def table_rows(card: Scorecard) -> list[dict[str, str]]:
     """One row of strings per candidate, ranked by test MSE (for markdown, consoles, artifacts)."""
-    llm_models = {c.model for c in card.comparisons}
+    llm_models = {c.model for c in card.comparisons if c.kind != "text"}
+    with_text = any(c.kind == "text" for c in card.comparisons)
     rows = []
     for r in sorted(card.rows, key=lambda row: row.mse):
         t = r.training
@@ -154,6 +168,8 @@ def table_rows(card: Scorecard) -> list[dict[str, str]]:
                 "verdict": lm_helps(card.comparisons, r.model) if r.model in llm_models else "-",
             }
         )
+        if with_text:
+            rows[-1]["ΔMSE vs no-text twin [95% CI]"] = twin_cell(card, r.model)
     return rows
 
 

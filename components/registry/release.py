@@ -139,6 +139,7 @@ def build_lineage(
         "checkpoint": train.checkpoint_uri,
         "base_model": settings.base_model,
         "model": settings.model,
+        "candidate": train.key,
         **({"tuning": tuning_lineage(train.tuning)} if train.tuning else {}),
         **orchestration,
     }
@@ -186,9 +187,9 @@ def publish_run(
             f"the evaluation report {report.report_path} has no validation loss for "
             f"{report.candidate!r} (it predates validation scoring); run `tsalign evaluate` again"
         )
-    if report.candidate != train.model or report.candidate != settings.model:
+    if report.candidate != train.key or train.model != settings.model:
         raise ValueError(
-            f"publishing {settings.model!r} from run {train.run_name} ({train.model!r}), but the "
+            f"publishing {settings.model!r} from run {train.run_name} ({train.key!r}), but the "
             f"evaluation selected {report.candidate!r}"
         )
     if train.tuning is not None and train.tuning.report_path:

@@ -101,6 +101,7 @@ class EvalRequest:
     gate_metric: str = "mse"
     skipped: Mapping[str, str] | None = None
     window_texts: WindowTexts | None = None
+    text_twins: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,10 @@ class TaskKind(ABC):
         max_val_windows: int | None,
         batch_size: int,
         device: str,
+        texts: WindowTexts | None = None,
     ) -> ChampionScorer:
-        """Scores a published version on this run's validation data (the champion gate)."""
+        """Scores a published version on this run's validation data (the champion gate);
+        ``texts``: the version's window texts (``data.text``), which a fused model reads."""
 
     @abstractmethod
     def card_summary(

@@ -16,6 +16,7 @@ from tsalign.components.config import ProtocolConfig, WindowConfig
 from tsalign.components.models.spec import ModelSpec
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef
 from tsalign.components.registry.registry import Registry
+from tsalign.components.data.text_features import WindowTexts
 from tsalign.components.tasks.base import (
     ChampionScorer,
     EvalRequest,
@@ -124,7 +125,9 @@ class ClassifyTask(TaskKind):
         max_val_windows: int | None,
         batch_size: int,
         device: str,
+        texts: WindowTexts | None = None,
     ) -> ChampionScorer:
+        # text fusion is for forecasting (refused at build), so ``texts`` is never set here
         from tsalign.components.evaluation.classification import ClassifierValidation
 
         return ClassifierValidation(dataset_path, batch_size, device).score_published

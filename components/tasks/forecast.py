@@ -12,6 +12,7 @@ from tsalign.components.config import ProtocolConfig, WindowConfig
 from tsalign.components.models.spec import ModelSpec, forecast_spec
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef
 from tsalign.components.registry.registry import Registry
+from tsalign.components.data.text_features import WindowTexts
 from tsalign.components.tasks.base import (
     ChampionScorer,
     EvalRequest,
@@ -91,11 +92,17 @@ class ForecastTask(TaskKind):
         max_val_windows: int | None,
         batch_size: int,
         device: str,
+        texts: WindowTexts | None = None,
     ) -> ChampionScorer:
         from tsalign.components.evaluation.validation import ValidationScorer
 
         scorer = ValidationScorer.for_dataset(
-            dataset_path, protocol, max_val_windows, batch_size=batch_size, device=device
+            dataset_path,
+            protocol,
+            max_val_windows,
+            batch_size=batch_size,
+            device=device,
+            texts=texts,
         )
         return scorer.score_published
 

@@ -38,29 +38,24 @@ def plan_candidates(config: RunConfig, recommended: str | None) -> list[Candidat
     return config.candidates(auto_candidates(recommended))
 
 
-def candidate_model(config: RunConfig, recommended: str | None, name: str) -> ModelConfig:
-    """The model section ``name`` was trained with (see :func:`plan_candidates`).
+def candidate_model(config: RunConfig, recommended: str | None, label: str) -> ModelConfig:
+    """The model section the candidate ``label`` was trained with (see :func:`plan_candidates`).
 
     Raises:
-        ConfigError: ``name`` is not a candidate of ``config`` (the config changed since).
+        ConfigError: ``label`` is not a candidate of ``config`` (the config changed since).
     """
     candidates = plan_candidates(config, recommended)
     for candidate in candidates:
-        if candidate.model.name == name:
+        if candidate.key == label:
             return candidate.model
     raise ConfigError(
-        f"{name!r} was evaluated but is not a candidate of this config "
-        f"({[c.model.name for c in candidates]}); run train and evaluate with it again"
+        f"{label!r} was evaluated but is not a candidate of this config "
+        f"({[c.key for c in candidates]}); run train and evaluate with it again"
     )
 
 
 TEXT_CACHE_DIR = "text_cache"
 """Under ``workdir``: the text embeddings and each data version's window texts."""
-
-
-def fuses_text(model: ModelConfig) -> bool:
-    """Whether ``model`` reads the window's text (``model.params.text_fusion``)."""
-    return getattr(model.params, "text_fusion", "none") != "none"
 
 
 def window_texts_file(
@@ -71,7 +66,7 @@ def window_texts_file(
     Computed once per data version and alignment (embeddings cached per text) under
     ``<workdir>/text_cache``; a fused model, its seeds and the evaluation share it.
     """
-    if not any(fuses_text(c.model) for c in plan_candidates(config, recommended)):
+    if not any(c.model.fuses_text for c in plan_candidates(config, recommended)):
         return None
     from tsalign.components.data.text_features import prepare_window_texts
 
@@ -85,7 +80,7 @@ def window_texts_file(
 def with_text_dims(spec: ModelSpec, model: ModelConfig, text_path: str | None) -> ModelSpec:
     """``spec`` with the text width and tokens of ``text_path`` when ``model`` fuses text
     (without a file the build refuses the fusion, naming data.text)."""
-    if not (text_path and fuses_text(model)):
+    if not (text_path and model.fuses_text):
         return spec
     from tsalign.components.data.text_features import load_window_texts
 

@@ -69,6 +69,52 @@ def test_a_model_is_given_settings_in_one_place():
     ]
 
 
+def _fused(compare: list, **eval_section) -> RunConfig:
+    return build_config(
+        {
+            "data": {"text": {"sources": [{"source": "notes.csv"}]}},
+            "model": {"name": "dlinear", "params": {"moving_avg": 13, "text_fusion": "add"}},
+            "compare": compare,
+            "eval": eval_section,
+        }
+    )
+
+
+PLAIN_PATCHTST = {"name": "patchtst", "model": {"params": {"text_fusion": "none"}}}
+
+
+def test_a_fused_candidate_gets_its_no_text_twin_right_after_it():
+    main, twin, patchtst = _fused([PLAIN_PATCHTST]).candidates()
+    assert [c.key for c in (main, twin, patchtst)] == ["dlinear", "dlinear_no_text", "patchtst"]
+    assert (twin.model.name, twin.model.params.text_fusion, twin.twin_of) == (
+        "dlinear", "none", "dlinear",
+    )  # fmt: skip
+    assert twin.model.params.moving_avg == 13 and twin.train == main.train  # only text differs
+    assert patchtst.twin_of is None and main.twin_of is None
+    assert [c.key for c in _fused([PLAIN_PATCHTST], text_twin=False).candidates()] == [
+        "dlinear", "patchtst",
+    ]  # fmt: skip
+    # a compare entry takes model.params' text_fusion too, so it gets its own twin
+    assert [c.key for c in _fused(["patchtst"]).candidates()][2:] == [
+        "patchtst", "patchtst_no_text",
+    ]  # fmt: skip
+
+
+def test_a_labelled_entry_is_the_same_model_again_and_a_listed_twin_is_used():
+    explicit = {"name": "dlinear", "label": "plain", "model": {"params": {"text_fusion": "none"}}}
+    _, plain = _fused([explicit]).candidates()  # the listed twin, no automatic one
+    assert (plain.key, plain.twin_of, plain.model.params.moving_avg) == ("plain", "dlinear", 13)
+    cfg = _fused([explicit])
+    assert build_config(cfg.model_dump(mode="json")) == cfg  # the label round-trips
+    other = {"name": "dlinear", "label": "dlinear_no_text", "model": {"params": {"moving_avg": 5}}}
+    with pytest.raises(ConfigError, match="'dlinear_no_text' names a candidate that is not"):
+        _fused([other])
+    with pytest.raises(ConfigError, match=r"compare\[1\]: 'plain' is already an earlier entry"):
+        _fused([explicit, {"name": "patchtst", "label": "plain"}])
+    with pytest.raises(ConfigError, match=r"compare\[0\]\.label"):
+        _fused([{"name": "patchtst", "label": "no spaces"}])
+
+
 def test_entries_override_from_the_command_line_and_round_trip():
     cfg = load_config(None, ["compare=[gpt4ts_wo_llm, {name: dlinear, train: {lr: 0.005}}]"])
     dumped = cfg.model_dump(mode="json")["compare"]

@@ -9,6 +9,7 @@ from tsalign.components.evaluation.intervals import (
     MIN_BLOCKS,
     block_means,
     compare_llm_models,
+    compare_text_twins,
     lm_helps,
     paired_interval,
 )
@@ -152,3 +153,16 @@ def test_too_few_test_windows_give_no_interval_and_say_so():
     assert comparison.interval is None
     assert str(MIN_BLOCKS) in comparison.note
     assert lm_helps([comparison], "gpt4ts") == "LM benefit not tested"
+
+
+def test_a_fused_model_is_compared_with_its_no_text_twin():
+    rng = np.random.default_rng(0)
+    twin = rng.gamma(2.0, 1.0, 200)
+    errors = {"dlinear": twin * 0.8, "dlinear_no_text": twin, "patchtst": twin * 1.3}
+    twins = {"dlinear": "dlinear_no_text", "patchtst": "patchtst_no_text"}
+    found, missing = compare_text_twins(errors, twins, block=1, seed=0)
+    assert (found.kind, found.reference, found.verdict) == ("text", "dlinear_no_text", "text helps")
+    assert found.interval.high < 0
+    assert missing.interval is None and "twin was not evaluated" in missing.note
+    hurt = compare_text_twins({"a": twin * 1.3, "b": twin}, {"a": "b"}, block=1)
+    assert hurt[0].verdict == "text hurts"

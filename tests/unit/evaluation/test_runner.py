@@ -230,23 +230,28 @@ def test_seeds_are_reported_as_mean_and_std_with_a_scorecard(
     assert card["comparisons"] == []  # no LLM model here
 
 
-def test_a_fused_model_is_scored_with_its_window_texts(dataset, tmp_path: Path):
+TEXT_DATA = DataConfig(
+    name="ett",
+    window=WindowConfig(seq_len=SEQ, horizon=HORIZON),
+    text={"sources": [{"source": "notes.csv"}], "last": 2},
+)
+TWIN_SPEC = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=2)
+
+
+def _fused_and_twin(dataset: str, out: Path):
+    """Window texts (one note a day, a 2-wide stand-in embedding), a DLinear fused with
+    ``add`` saved under ``out/fused`` and its no-text base saved under ``out/twin``."""
     from tsalign.components.data.text_features import window_texts
 
     frame = pd.read_parquet(dataset)
-    ends = frame[TIMESTAMP].to_numpy()[::24]  # one note a day
+    ends = frame[TIMESTAMP].to_numpy()[::24]
     texts = pd.DataFrame(
         {"start": ends, "end": ends, "text": [f"load {i % 7}" for i in range(len(ends))]}
-    )
-    data = DataConfig(
-        name="ett",
-        window=WindowConfig(seq_len=SEQ, horizon=HORIZON),
-        text={"sources": [{"source": "notes.csv"}], "last": 2},
     )
     texts_of = window_texts(
         frame[TIMESTAMP].to_numpy(),
         texts,
-        data,
+        TEXT_DATA,
         lambda batch: np.array([[float(t.split()[1]), 1.0] for t in batch]),
     )
     spec = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=2, text_dim=2, text_tokens=2)
@@ -254,15 +259,18 @@ def test_a_fused_model_is_scored_with_its_window_texts(dataset, tmp_path: Path):
     fused = build_model(fused_cfg, spec)
     with torch.no_grad():
         fused.text_head.weight.fill_(0.3)
-    save_pretrained(fused, fused_cfg, spec, tmp_path / "fused")
-    twin_cfg = ModelConfig(name="dlinear")
-    twin_spec = ModelSpec(seq_len=SEQ, horizon=HORIZON, n_channels=2)
-    save_pretrained(fused.base, twin_cfg, twin_spec, tmp_path / "twin")
+    save_pretrained(fused, fused_cfg, spec, out / "fused")
+    save_pretrained(fused.base, ModelConfig(name="dlinear"), TWIN_SPEC, out / "twin")
+    return texts_of
+
+
+def test_a_fused_model_is_scored_with_its_window_texts(dataset, tmp_path: Path):
+    texts_of = _fused_and_twin(dataset, tmp_path)
 
     def mse(directory: str, **kwargs) -> float:
         report = evaluate(
-            dataset, data, EvalConfig(baselines=[]), {"dlinear": directory}, spec=twin_spec,
-            out_dir=tmp_path / "eval", **kwargs,
+            dataset, TEXT_DATA, EvalConfig(baselines=[]), {"dlinear": directory},
+            spec=TWIN_SPEC, out_dir=tmp_path / "eval", **kwargs,
         )  # fmt: skip
         payload = json.loads(Path(report.report_path).read_text())
         if "window_texts" in kwargs:  # texts from day 1: every test window sees some
@@ -274,6 +282,40 @@ def test_a_fused_model_is_scored_with_its_window_texts(dataset, tmp_path: Path):
     assert mse(str(tmp_path / "fused"), window_texts=texts_of) != twin  # text reached it
     with pytest.raises(EvaluationError, match="fuses text but no window texts"):
         mse(str(tmp_path / "fused"))
+
+
+def test_a_fused_model_and_its_twin_are_compared_and_validated_with_text(
+    dataset, tmp_path: Path
+):
+    texts_of = _fused_and_twin(dataset, tmp_path)
+    report = evaluate(
+        dataset,
+        TEXT_DATA,
+        EvalConfig(baselines=["naive"]),
+        {"dlinear": str(tmp_path / "fused"), "dlinear_no_text": str(tmp_path / "twin")},
+        spec=TWIN_SPEC,
+        out_dir=tmp_path / "eval",
+        select="best_val",
+        window_texts=texts_of,
+        text_twins={"dlinear": "dlinear_no_text"},
+    )
+    # validation scores the fused model with its text, as training validated it: the fused
+    # model's text head moves its forecast, so it cannot score as its twin does
+    assert report.validation["dlinear"] != pytest.approx(report.validation["dlinear_no_text"])
+    payload = json.loads(Path(report.report_path).read_text())
+    assert payload["text_twins"] == {"dlinear": "dlinear_no_text"}
+    assert payload["paradigms"]["dlinear_no_text"] == payload["paradigms"]["dlinear"]
+    (text,) = [c for c in payload["comparisons"] if c["kind"] == "text"]
+    assert (text["model"], text["reference"]) == ("dlinear", "dlinear_no_text")
+    gap = report.metrics["dlinear"]["mse"] - report.metrics["dlinear_no_text"]["mse"]
+    assert text["interval"]["estimate"] == pytest.approx(gap)
+    assert text["verdict"].startswith("text ")
+    board = Path(report.leaderboard_path).read_text()
+    assert "## Does text help?" in board and "dlinear - dlinear_no_text (text)" in board
+    assert f"0 of {report.test_windows} test windows see no text" in board
+    assert "Does the LM help?" not in board  # no LLM model: text pairs are not LM verdicts
+    card = Path(next(p for p in report.scorecard_paths if p.endswith(".md"))).read_text()
+    assert "ΔMSE vs no-text twin" in card and "vs dlinear_no_text: text " in card
 
 
 def test_windows_without_text_are_counted_over_the_evaluated_windows():
