@@ -25,6 +25,9 @@ from tsalign.components.config import DataConfig
 from tsalign.components.data.align import align_for, window_origins, window_text_index
 from tsalign.components.data.splits import Borders, split_borders
 
+TEXT_BACKBONE = "minilm"
+"""The frozen sentence encoder that embeds every text, in training and at inference."""
+
 DEFAULT_TEXT_TOKENS = 8
 """Text tokens per window when ``data.text.last`` is unset: the most recent 8 are kept."""
 
@@ -119,7 +122,7 @@ def load_window_texts(path: str | Path) -> WindowTexts:
 
 
 def prepare_window_texts(
-    dataset_path: str, md5: str, cfg: DataConfig, cache_dir: Path, backbone: str = "minilm"
+    dataset_path: str, md5: str, cfg: DataConfig, cache_dir: Path, backbone: str = TEXT_BACKBONE
 ) -> tuple[WindowTexts, Path] | None:
     """The window texts of a dataset version, computed once and kept under ``cache_dir``.
 
@@ -153,6 +156,7 @@ def prepare_window_texts(
 __all__ = [
     "DEFAULT_TEXT_TOKENS",
     "SPLITS",
+    "TEXT_BACKBONE",
     "WindowTexts",
     "load_window_texts",
     "prepare_window_texts",

@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tsalign.components.config import TextConfig
 from tsalign.components.device import resolve_device, torch_device
 from tsalign.components.inference.errors import PredictError
 from tsalign.components.inference.history import frequency, history, timestamp_column
 from tsalign.components.layout import MODEL_DIR, SCALER_FILE
+from tsalign.components.models.fusion import TextFusion
 from tsalign.components.models.persistence import META_FILE, load_pretrained
 from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
@@ -66,13 +68,23 @@ class Scaler:
 
 @dataclass
 class Predictor:
-    """A forecaster on its device: the model, its spec and the training scaler."""
+    """A forecaster on its device: the model, its spec and the training scaler.
+
+    ``text`` is the ``data.text`` section a text-fused model was trained under (a registry
+    version records it): how recent text is read and aligned at inference.
+    """
 
     model: torch.nn.Module
     spec: ModelSpec
     scaler: Scaler
     device: torch.device
     label: str
+    text: TextConfig | None = None
+
+    @property
+    def fuses_text(self) -> bool:
+        """Whether the model reads the window's text."""
+        return isinstance(self.model, TextFusion)
 
     @classmethod
     def load(cls, directory: Path, *, device: str = "auto", label: str | None = None) -> Predictor:
@@ -106,7 +118,12 @@ class Predictor:
         return cls(model, spec, scaler, target, label)
 
     def forecast(
-        self, frame: pd.DataFrame, *, horizon: int | None = None, timestamp_col: str | None = None
+        self,
+        frame: pd.DataFrame,
+        *,
+        horizon: int | None = None,
+        timestamp_col: str | None = None,
+        texts: Path | None = None,
     ) -> pd.DataFrame:
         """Forecast the channels of ``frame`` from its last ``seq_len`` rows.
 
@@ -116,6 +133,9 @@ class Predictor:
                 the model forward on its own predictions (errors compound).
             timestamp_col: timestamp column; ``timestamp``, the only datetime column, or
                 ``date``/``datetime``/``time``/``ds`` when None.
+            texts: recent text (CSV or Parquet) for a text-fused model, read and aligned to
+                each forecast origin as in training (:mod:`tsalign.components.inference.text`);
+                None forecasts as a window without text does.
 
         Returns:
             A frame with the timestamp column (the input's timestamps continued at the series'
@@ -123,7 +143,8 @@ class Predictor:
 
         Raises:
             PredictError: input without the channels, with too few rows, gaps, irregular or
-                different sampling.
+                different sampling; texts for a model that reads none.
+            DataError: a texts file that is not valid text input (named with its row).
         """
         if horizon is not None and horizon < 1:
             raise PredictError(f"horizon must be >= 1, got {horizon}")
@@ -132,20 +153,54 @@ class Predictor:
         stamps, values = history(frame, scaler.channels, spec.seq_len, ts_col, self.label)
         offset = frequency(stamps, scaler.freq, self.label)
         steps = horizon or spec.horizon
-        pred = self._roll((values - scaler.mean) / scaler.std, steps)
         future = pd.date_range(stamps[-1], periods=steps + 1, freq=offset)[1:]
+        tokens = None if texts is None else self._text_tokens(texts, future)
+        pred = self._roll((values - scaler.mean) / scaler.std, steps, tokens)
         result = pd.DataFrame(pred * scaler.std + scaler.mean, columns=scaler.channels)
         result.insert(0, ts_col, future)
         return result
 
-    def _roll(self, window: np.ndarray, steps: int) -> np.ndarray:
-        """``steps`` standardised forecasts ``[steps, C]`` from a standardised ``[seq_len, C]``."""
+    def _text_tokens(
+        self, path: Path, future: pd.DatetimeIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Text tokens [R, K, E] and mask [R, K] for each roll's forecast origin."""
+        from tsalign.components.data.text_features import TEXT_BACKBONE
+        from tsalign.components.inference.text import read_recent_texts, text_tokens_at
+        from tsalign.components.models.text_encoder import SentenceEncoder
+
+        if not self.fuses_text:
+            raise PredictError(
+                f"{self.label} does not read text (model.params.text_fusion none); "
+                "forecast without --text"
+            )
+        if self.text is None or self.spec.text_dim is None:
+            raise PredictError(
+                f"{self.label} fuses text but does not record the data.text alignment it was "
+                "trained under; forecast a registry version published by `tsalign publish`"
+            )
+        texts = read_recent_texts(path, self.text)
+        origins = future[:: self.spec.horizon].to_numpy()  # each roll starts one horizon on
+        k, dim = self.spec.text_tokens, self.spec.text_dim
+        return text_tokens_at(origins, texts, self.text, k, dim, SentenceEncoder(TEXT_BACKBONE))
+
+    def _roll(
+        self,
+        window: np.ndarray,
+        steps: int,
+        tokens: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> np.ndarray:
+        """``steps`` standardised forecasts ``[steps, C]`` from a standardised ``[seq_len, C]``
+        (with each roll's text tokens, when given)."""
         out: list[np.ndarray] = []
         produced = 0
         with torch.no_grad():
             while produced < steps:
                 x = torch.from_numpy(window[-self.spec.seq_len :].astype(np.float32))
-                y = self.model(x[None].to(self.device))[0].float().cpu().numpy()  # [H_model, C]
+                roll = len(out)
+                text = (
+                    [] if tokens is None else [t[roll : roll + 1].to(self.device) for t in tokens]
+                )
+                y = self.model(x[None].to(self.device), *text)[0].float().cpu().numpy()  # [H, C]
                 out.append(y)
                 produced += y.shape[0]
                 window = np.concatenate([window, y], axis=0)

@@ -6,6 +6,7 @@ from the downloaded files is inference's business, so the registry never imports
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tsalign.components.config import TextConfig
 from tsalign.components.inference.errors import PredictError
 from tsalign.components.inference.predictor import MODEL_META, SCALER_FILE, Predictor
 from tsalign.components.registry.registry import Registry
@@ -33,7 +35,11 @@ def load_published(registry: Registry, ref: str, *, device: str = "auto") -> Pre
         DeviceError: ``device="cuda"`` where there is no CUDA device.
     """
     with downloaded(registry, ref) as (exact, local):
-        return Predictor.load(local, device=device, label=exact)
+        predictor = Predictor.load(local, device=device, label=exact)
+    text = (registry.show(exact).config.get("data") or {}).get("text")
+    if predictor.fuses_text and text:  # how its recent text is read and aligned
+        predictor = dataclasses.replace(predictor, text=TextConfig.model_validate(text))
+    return predictor
 
 
 @contextmanager
@@ -71,13 +77,14 @@ def forecast(
     horizon: int | None = None,
     timestamp_col: str | None = None,
     device: str = "auto",
+    texts: Path | None = None,
 ) -> pd.DataFrame:
     """Forecast the channels of ``frame`` with a published model.
 
     :func:`load_published` then :meth:`Predictor.forecast`; see those for the arguments, the
-    returned frame and the errors.
+    returned frame and the errors (``texts``: recent text for a text-fused version).
     """
     if horizon is not None and horizon < 1:
         raise PredictError(f"horizon must be >= 1, got {horizon}")
     predictor = load_published(registry, ref, device=device)
-    return predictor.forecast(frame, horizon=horizon, timestamp_col=timestamp_col)
+    return predictor.forecast(frame, horizon=horizon, timestamp_col=timestamp_col, texts=texts)

@@ -132,6 +132,7 @@ class PredictRequest:
     horizon: int | None = None  # forecast: steps ahead (the model's horizon when None)
     timestamp_col: str | None = None  # forecast: the input's timestamp column
     device: str = "auto"
+    text_path: Path | None = None  # forecast: recent text for a text-fused model (--text)
 
 
 class TaskKind(ABC):

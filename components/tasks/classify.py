@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -16,7 +17,6 @@ from tsalign.components.config import ProtocolConfig, WindowConfig
 from tsalign.components.models.spec import ModelSpec
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef
 from tsalign.components.registry.registry import Registry
-from tsalign.components.data.text_features import WindowTexts
 from tsalign.components.tasks.base import (
     ChampionScorer,
     EvalRequest,
@@ -26,6 +26,9 @@ from tsalign.components.tasks.base import (
     TrainingData,
     TrainingInputs,
 )
+
+if TYPE_CHECKING:
+    from tsalign.components.data.text_features import WindowTexts
 
 IMBALANCE_RATIO = 1.5
 """Cross-entropy is class-weighted (balanced) when the largest training class holds more
@@ -141,8 +144,11 @@ class ClassifyTask(TaskKind):
         )
 
     def predict(self, registry: Registry, ref: str, request: PredictRequest) -> pd.DataFrame:
+        from tsalign.components.inference import PredictError
         from tsalign.components.inference.classifier import load_published_classifier
 
+        if request.text_path is not None:
+            raise PredictError(f"{ref} is a classifier, which reads no text; drop --text")
         classifier = load_published_classifier(registry, ref, device=request.device)
         return classifier.classify(request.input_path)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -12,7 +13,6 @@ from tsalign.components.config import ProtocolConfig, WindowConfig
 from tsalign.components.models.spec import ModelSpec, forecast_spec
 from tsalign.components.refs import DatasetRef, EvalReport, ProfileRef
 from tsalign.components.registry.registry import Registry
-from tsalign.components.data.text_features import WindowTexts
 from tsalign.components.tasks.base import (
     ChampionScorer,
     EvalRequest,
@@ -22,6 +22,9 @@ from tsalign.components.tasks.base import (
     TrainingData,
     TrainingInputs,
 )
+
+if TYPE_CHECKING:
+    from tsalign.components.data.text_features import WindowTexts
 
 
 def mse_sums(pred: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -130,6 +133,7 @@ class ForecastTask(TaskKind):
             horizon=request.horizon,
             timestamp_col=request.timestamp_col,
             device=request.device,
+            texts=request.text_path,
         )
 
 

@@ -45,6 +45,14 @@ def predict_cmd(
         str | None,
         typer.Option("--timestamp-col", help="Timestamp column; 'timestamp' or inferred."),
     ] = None,
+    text: Annotated[
+        Path | None,
+        typer.Option(
+            "--text",
+            help="Recent text (CSV/Parquet with the columns of the version's data.text source) "
+            "for a text-fused model, aligned to the forecast start as in training.",
+        ),
+    ] = None,
     registry: RegistryOpt = None,
     endpoint_url: EndpointOpt = None,
     config: ConfigOpt = None,
@@ -63,8 +71,10 @@ def predict_cmd(
 
     if not input_path.is_file():
         fail(f"--input {input_path}: file not found")
+    if text is not None and not text.is_file():
+        fail(f"--text {text}: file not found")
     reg = _open(config, registry, endpoint_url)
-    request = PredictRequest(input_path, horizon, timestamp_col, device)
+    request = PredictRequest(input_path, horizon, timestamp_col, device, text)
     with user_errors():
         result = get_task(task_of(reg, ref)).predict(reg, ref, request)
     if output is None:

@@ -284,9 +284,7 @@ def test_a_fused_model_is_scored_with_its_window_texts(dataset, tmp_path: Path):
         mse(str(tmp_path / "fused"))
 
 
-def test_a_fused_model_and_its_twin_are_compared_and_validated_with_text(
-    dataset, tmp_path: Path
-):
+def test_a_fused_model_and_its_twin_are_compared_and_validated_with_text(dataset, tmp_path: Path):
     texts_of = _fused_and_twin(dataset, tmp_path)
     report = evaluate(
         dataset,
