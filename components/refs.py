@@ -158,6 +158,11 @@ class EvalReport(Ref):
     scorecard_paths: list[str] = Field(
         default_factory=list, description="scorecard.json, scorecard.md and scorecard.png."
     )
+    files: dict[str, str] = Field(
+        default_factory=dict,
+        description="More files the published version carries, name -> path (an anomaly "
+        "detector's detector.json: its thresholds tuned in evaluation).",
+    )
 
 
 class PublishedVersion(Ref):

@@ -14,6 +14,7 @@ Every problem raises :class:`DataError` naming the file, the window or row and t
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,18 @@ WINDOWS_FILE = Path("labels") / "combined_windows.json"
 DATA_DIR = Path("data")
 """Where a NAB-layout corpus keeps its series, relative to the corpus root."""
 
+PROBATION_PERCENT = 0.15
+"""Share of each series that is probationary (NAB's Runner.probationaryPercent): detectors
+may learn from it without labels, the scorer ignores it."""
+PROBATION_CAP_ROWS = 5000
+"""NAB caps the probationary period at PROBATION_PERCENT of this many rows (750)."""
+
 Window = tuple[pd.Timestamp, pd.Timestamp]
+
+
+def probationary_rows(rows: int, percent: float = PROBATION_PERCENT) -> int:
+    """How many leading rows of a ``rows``-long series are probationary (NAB's rule)."""
+    return int(min(math.floor(percent * rows), percent * PROBATION_CAP_ROWS))
 
 
 @dataclass(frozen=True)

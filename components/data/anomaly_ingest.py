@@ -29,11 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from tsalign.components.config import DataConfig
 from tsalign.components.data.anomaly import (
     DATA_DIR,
+    PROBATION_PERCENT,
     WINDOWS_FILE,
     AnomalySeries,
     load_nab_corpus,
     load_nab_series,
     read_windows,
+    window_rows,
 )
 from tsalign.components.data.canonical import write_table
 from tsalign.components.data.commit import commit_dataset
@@ -41,9 +43,6 @@ from tsalign.components.data.errors import DataError
 from tsalign.components.data.sources import FileSource, check_allowed_root
 from tsalign.components.refs import DatasetRef
 from tsalign.components.storage import sha256_file
-
-PROBATION = 0.15
-"""NAB's probationary period: the first 15% of each series, unscored and label-free."""
 
 
 class SeriesSummary(BaseModel):
@@ -71,7 +70,7 @@ class AnomalyMeta(BaseModel):
     channels: list[str] = Field(default_factory=lambda: ["value"])
     series: dict[str, SeriesSummary] = Field(description="NAB name -> summary, sorted by name.")
     rows: int
-    probation: float = PROBATION
+    probation: float = PROBATION_PERCENT
     windows_file: str = Field(description="The windows JSON beside the Parquet file.")
     content_sha256: str = ""
     windows_sha256: str = ""
@@ -239,3 +238,38 @@ def load_anomaly_meta(meta_path: str | Path) -> AnomalyMeta:
             str(path), "anomaly metadata not found", "run `tsalign ingest` or `dvc pull`"
         )
     return AnomalyMeta.model_validate_json(path.read_text())
+
+
+def load_ingested(dataset_path: str | Path) -> list[AnomalySeries]:
+    """The series of an ingested anomaly corpus, with their windows, sorted by name.
+
+    Reads ``data/<name>.parquet`` and the windows JSON beside it (what
+    :func:`ingest_anomaly` wrote), so training, evaluation and profiling read the
+    versioned copy, never the source.
+
+    Raises:
+        DataError: a missing file (re-run ingest or ``dvc pull``), or windows that no
+            longer fit their series.
+    """
+    path = Path(dataset_path)
+    windows_path = path.with_name(f"{path.stem}.windows.json")
+    for needed in (path, windows_path):
+        if not needed.is_file():
+            raise DataError(
+                str(needed), "the ingested anomaly corpus is incomplete", "run `tsalign ingest`"
+            )
+    windows = read_windows(windows_path)
+    frame = pd.read_parquet(path, columns=["series", "timestamp", "value"])
+    series = []
+    for name, rows in frame.groupby("series", sort=True):
+        stamps = rows["timestamp"].to_numpy()
+        series.append(
+            AnomalySeries(
+                name=str(name),
+                timestamps=stamps,
+                values=rows["value"].to_numpy(dtype=np.float64),
+                windows=tuple(windows.get(str(name), [])),
+                window_rows=window_rows(str(name), stamps, windows.get(str(name), [])),
+            )
+        )
+    return series

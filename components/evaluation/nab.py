@@ -27,7 +27,6 @@ threshold, over the scored (post-probation) rows, labelled as such.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,12 +34,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from tsalign.components.data.anomaly import probationary_rows
 from tsalign.components.evaluation.metrics import anomaly_scores, point_adjust
 
-PROBATION_PERCENT = 0.15
-"""Share of each file that is probationary (NAB's Runner.probationaryPercent)."""
-PROBATION_CAP_ROWS = 5000
-"""NAB caps the probationary period at PROBATION_PERCENT of this many rows (750)."""
 NO_DETECTION = 1.1
 """NAB's first sweep threshold: above every score in [0, 1], so nothing is detected."""
 
@@ -111,6 +107,15 @@ class CorpusScore:
     per_file: tuple[FileScore, ...]
 
 
+NAB_PROFILES = {
+    "standard": Profile("standard", tp=1.0, fp=0.11, fn=1.0),
+    "reward_low_FP_rate": Profile("reward_low_FP_rate", tp=1.0, fp=0.22, fn=1.0),
+    "reward_low_FN_rate": Profile("reward_low_FN_rate", tp=1.0, fp=0.11, fn=2.0),
+}
+"""NAB's three application profiles (its config/profiles.json), so that scoring needs no
+corpus checkout; a test checks them against the file."""
+
+
 def load_profiles(path: Path) -> dict[str, Profile]:
     """Read NAB's ``config/profiles.json`` ({name: {"CostMatrix": {tpWeight, fpWeight, fnWeight}}}).
 
@@ -132,11 +137,6 @@ def load_profiles(path: Path) -> dict[str, Profile]:
                 "CostMatrix with numeric tpWeight, fpWeight and fnWeight"
             ) from None
     return profiles
-
-
-def probationary_rows(rows: int, percent: float = PROBATION_PERCENT) -> int:
-    """How many leading rows of a ``rows``-long file are probationary (not scored)."""
-    return int(min(math.floor(percent * rows), percent * PROBATION_CAP_ROWS))
 
 
 def scaled_sigmoid(position: np.ndarray) -> np.ndarray:

@@ -126,6 +126,9 @@ def _ablations(
     ]
 
 
+FORECASTERS = ("forecast", "anomaly")
+"""Tasks of an entry whose only head forecasts: an anomaly detector scores by forecast error."""
+
 DLINEAR_SPACE: SearchSpace = (*OPTIMISATION, Choice("model.params.moving_avg", (13, 25)))
 PATCHTST_SPACE: SearchSpace = (
     *OPTIMISATION,
@@ -183,6 +186,7 @@ ENTRIES: tuple[Entry, ...] = (
         "tsalign.components.models.bridging:build_timellm",
         paradigm="bridging",
         summary="Time-LLM: reprogramming to text prototypes + prompt-as-prefix, frozen LM",
+        tasks=FORECASTERS,
         params=TimeLLMParams,
         search_space=TIMELLM_SPACE,
     ),
@@ -190,7 +194,7 @@ ENTRIES: tuple[Entry, ...] = (
         "timellm",
         "Time-LLM",
         "tsalign.components.models.bridging:build_timellm_ablation",
-        ("forecast",),
+        FORECASTERS,
         TimeLLMParams,
         TIMELLM_SPACE,
     ),

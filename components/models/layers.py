@@ -166,7 +166,6 @@ def make_head(
     *,
     n_patches: int,
     d: int,
-    spec_seq_len: int,
     horizon: int,
     n_channels: int,
     n_classes: int | None,
@@ -175,15 +174,14 @@ def make_head(
 ) -> nn.Module:
     """The task head over patch tokens [B, C, N, D].
 
-    forecast -> [B, horizon, C]; anomaly (reconstruction) -> [B, seq_len, C];
-    classify -> [B, n_classes]. ``dropout`` regularises the pooled features of the
+    forecast and anomaly -> [B, horizon, C] (a detector scores rows by its forecast error,
+    see ``components.inference.detector``); classify -> [B, n_classes]. ``dropout`` regularises the pooled features of the
     classification head; ``head_dropout`` acts on the output of the flatten head.
     """
     if task == "classify":
         assert n_classes is not None  # ModelSpec validates this
         return PooledClassificationHead(n_channels, d, n_classes, dropout)
-    out_len = horizon if task == "forecast" else spec_seq_len
-    return FlattenHead(n_patches, d, out_len, head_dropout)
+    return FlattenHead(n_patches, d, horizon, head_dropout)
 
 
 class IdentityMixer(nn.Module):
@@ -290,7 +288,7 @@ class MovingAverage(nn.Module):
 class PatchMixerModel(nn.Module):
     """Channel-independent patch model around a sequence mixer (an LM or its ablation).
 
-    forward: x [B, L, C] -> forecast [B, H, C] | logits [B, K] | reconstruction [B, L, C].
+    forward: x [B, L, C] -> forecast [B, H, C] (forecast, anomaly) | logits [B, K] (classify).
 
     Args:
         spec: Data shapes and task.
@@ -318,15 +316,12 @@ class PatchMixerModel(nn.Module):
             spec.task,
             n_patches=self.patcher.n_patches,
             d=d,
-            spec_seq_len=spec.seq_len,
             horizon=spec.horizon,
             n_channels=spec.n_channels,
             n_classes=spec.n_classes,
             dropout=params.dropout,
             head_dropout=params.head_dropout,
         )
-        if spec.task == "anomaly":
-            self.register_buffer("anomaly_threshold", torch.tensor(float("nan")))
 
     def encode(
         self, x: torch.Tensor

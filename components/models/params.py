@@ -90,14 +90,6 @@ class LoraParams(Params):
     )
 
 
-class AnomalyParams(Params):
-    """The anomaly task's threshold (entries that support ``anomaly``)."""
-
-    anomaly_quantile: float = Field(
-        0.99, gt=0.0, lt=1.0, description="Validation-score quantile used as anomaly threshold."
-    )
-
-
 class TextFusionParams(Params):
     """How a numeric forecaster uses the window's text (``data.text``), one setting for every
     forecaster (:mod:`tsalign.components.models.fusion` implements it once).
@@ -130,7 +122,7 @@ class DLinearParams(TextFusionParams):
     moving_avg: Steps = Field(25, description="Trend kernel in time steps (odd; paper: 25).")
 
 
-class PatchTSTParams(TextFusionParams, AnomalyParams, DropoutParams, PatchParams):
+class PatchTSTParams(TextFusionParams, DropoutParams, PatchParams):
     """PatchTST/42, the paper's ETTh1 script (PatchTST_supervised/scripts/PatchTST/etth1.sh:
     patch 16, stride 8, d_model 16, 3 layers, 4 heads, d_ff 128, dropout 0.3, head dropout 0).
     RevIN is always affine, as in the paper."""
@@ -150,7 +142,7 @@ class PatchTSTCompactParams(PatchTSTParams):
     dropout: Dropout = Field(0.1, description="Dropout inside the encoder.")
 
 
-class PatchModelParams(TextFusionParams, AnomalyParams, DropoutParams, RevinParams, PatchParams):
+class PatchModelParams(TextFusionParams, DropoutParams, RevinParams, PatchParams):
     """The GPT4TS body around any sequence mixer: the LLM-free ablations use it as is."""
 
 
@@ -263,7 +255,6 @@ FORMER_FLAT_KEYS: dict[str, str] = {
             "prompt_tokens",
             "prompt_decimals",
             "top_lags",
-            "anomaly_quantile",
         )
     },
     "stride": "patch_stride",

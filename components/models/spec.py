@@ -34,7 +34,7 @@ class ModelSpec:
         horizon: Forecast length in time steps (forecast task).
         n_channels: Channels C of the input ``[B, seq_len, C]``.
         task: ``forecast`` -> ``[B, horizon, C]``; ``classify`` -> logits ``[B, n_classes]``;
-            ``anomaly`` -> reconstruction ``[B, seq_len, C]``.
+            ``anomaly`` -> ``[B, horizon, C]``, a forecaster whose errors score rows.
         n_classes: Number of classes (classify task only).
         season: Dominant period in time steps from the profile (seasonal naive, prompts).
         domain_context: Paragraph describing the data (Time-LLM prompt-as-prefix, LLMTime).

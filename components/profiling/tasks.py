@@ -21,7 +21,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy.stats import f_oneway
 
-from tsalign.components.data.anomaly_ingest import PROBATION, load_anomaly_meta
+from tsalign.components.data.anomaly import PROBATION_PERCENT, probationary_rows
+from tsalign.components.data.anomaly_ingest import load_anomaly_meta
 from tsalign.components.data.panel import Panel, load_panel, load_panel_meta
 from tsalign.components.refs import DatasetRef, ProfileRef
 
@@ -96,7 +97,7 @@ def anomaly_profile(dataset: DatasetRef) -> dict[str, Any]:
     series: dict[str, Any] = {}
     for name, group in frame.groupby("series", sort=True):
         summary = meta.series[str(name)]
-        probation = group["value"].to_numpy()[: max(1, int(PROBATION * len(group)))]
+        probation = group["value"].to_numpy()[: max(1, probationary_rows(len(group)))]
         series[str(name)] = {
             **summary.model_dump(),
             "anomalous_share": summary.anomalous_rows / summary.rows,
@@ -114,7 +115,7 @@ def anomaly_profile(dataset: DatasetRef) -> dict[str, Any]:
         "rows": meta.rows,
         "windows": windows,
         "anomalous_share": sum(s.anomalous_rows for s in meta.series.values()) / meta.rows,
-        "probation": PROBATION,
+        "probation": PROBATION_PERCENT,
         "series": series,
     }
 

@@ -180,6 +180,7 @@ def publish_run(
     if report.plot_paths:
         files["plots"] = Path(report.plot_paths[0]).parent
     files.update({Path(p).name: Path(p) for p in report.scorecard_paths})
+    files.update({name: Path(p) for name, p in report.files.items()})
     if profile is not None:
         files["profile"] = Path(profile.profile_path).parent
     if report.candidate not in report.validation:

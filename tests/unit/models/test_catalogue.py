@@ -111,8 +111,7 @@ def test_spec_validation_names_the_field():
 def _expected_shape(spec: ModelSpec, batch: int) -> tuple[int, ...]:
     if spec.task == "classify":
         return (batch, spec.n_classes)
-    length = spec.horizon if spec.task == "forecast" else spec.seq_len
-    return (batch, length, spec.n_channels)
+    return (batch, spec.horizon, spec.n_channels)  # forecast, and anomaly's forecast errors
 
 
 CASES = [
