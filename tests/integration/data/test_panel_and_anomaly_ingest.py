@@ -115,7 +115,7 @@ def test_nab_series_and_windows_are_versioned_together(project: Path, tmp_path: 
     assert int(taxi_rows["label"].sum()) == taxi.anomalous_rows > 0
     profile = profile_task_data("anomaly", ref, tmp_path / "profile")
     written = json.loads(Path(profile.profile_path).read_text())
-    assert written["series"]["realKnownCause/nyc_taxi.csv"]["probation_rows"] == 1548  # 15%
+    assert written["series"]["realKnownCause/nyc_taxi.csv"]["probation_rows"] == 750  # 15%, capped at 750 as NAB does
     assert np.isclose(written["anomalous_share"], taxi.anomalous_rows / meta.rows)
 
 
