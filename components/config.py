@@ -35,11 +35,13 @@ from tsalign.components.excerpt import prune, quote, short_repr
 from tsalign.components.models.catalogue import (
     ENTRIES,
     entry_fields,
+    is_trainable,
     lora_applies,
     not_a_parameter,
     params_model,
+    retrieval_embed,
 )
-from tsalign.components.models.params import LoraParams, Params, former_keys
+from tsalign.components.models.params import LoraParams, Params, RetrievalConfig, former_keys
 from tsalign.components.redaction import redact, redact_text
 from tsalign.components.section import FreeText, Section, Url
 
@@ -461,6 +463,36 @@ class ModelConfig(Section):
             )
         return tree
 
+    @model_validator(mode="before")
+    @classmethod
+    def _retrieval_of_the_entry(cls, tree: Any) -> Any:
+        """An entry with retrieval of its own (``retrieval``, ``retrieval_wo_llm``) always has
+        the section, with the embedding the entry fixes."""
+        if not isinstance(tree, dict):
+            return tree
+        name = tree.get("name", cls.model_fields["name"].default)
+        embed = retrieval_embed(name) if isinstance(name, str) else None
+        section = tree.get("retrieval")
+        if embed is None:
+            return tree
+        if isinstance(section, RetrievalConfig):
+            section = section.model_dump(exclude_unset=True)
+        if section is None:
+            section = {}
+        if not isinstance(section, dict):
+            return tree  # the wrong type is reported by field validation
+        if section.get("embed", embed) != embed:
+            other = next(
+                (e.name for e in ENTRIES if e.retrieval_embed == section["embed"]), "model.name"
+            )
+            raise PydanticCustomError(
+                "retrieval_embed_fixed",
+                "model.name {name} retrieves by {embed} embeddings, so model.retrieval.embed="
+                "{given} contradicts it: drop model.retrieval.embed, or use model.name={other}",
+                {"name": quote(name), "embed": embed, "given": section["embed"], "other": other},
+            )
+        return {**tree, "retrieval": {**section, "embed": embed}}
+
     name: str = Field("gpt4ts", description="Catalogue name (see `tsalign models`).")
     backbone: Url = Field("minilm", description="minilm, a local HF dir, s3:// prefix or hub id.")
     n_layers: int = Field(2, ge=1, le=256, description="Keep the first k transformer blocks.")
@@ -469,6 +501,12 @@ class ModelConfig(Section):
         default_factory=dict,
         validate_default=True,
         description="The entry's own parameters; unset ones take the entry's defaults.",
+    )
+    retrieval: RetrievalConfig | None = Field(
+        None,
+        description="Retrieval augmentation of a forecaster: the k nearest training windows "
+        "and what followed them fused into its forecast; None = none (the retrieval entries "
+        "always have it).",
     )
 
     @field_validator("params", mode="before")
@@ -511,6 +549,27 @@ class ModelConfig(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _retrieval_needs_a_trained_forecaster(self) -> ModelConfig:
+        if self.retrieval is None or params_model(self.name) is None:
+            return self
+        if not is_trainable(self.name):
+            raise PydanticCustomError(
+                "retrieval_untrained",
+                "model.retrieval fuses the retrieved windows with trained weights, but "
+                "{name} has nothing to train; drop model.retrieval or pick a trainable "
+                "forecaster (e.g. model.name=retrieval)",
+                {"name": quote(self.name)},
+            )
+        if self.fuses_text:
+            raise PydanticCustomError(
+                "retrieval_with_text",
+                "model.retrieval and model.params.text_fusion={fusion} cannot be combined "
+                "yet; drop one of them",
+                {"fusion": self.params.text_fusion},
+            )
+        return self
+
     @property
     def fuses_text(self) -> bool:
         """Whether this model reads the window's text (``params.text_fusion`` other than none)."""
@@ -547,7 +606,11 @@ class ModelConfig(Section):
             overrides: the entry's own settings (a ``compare`` entry's ``model:``, its
                 ``params`` already validated for ``name``); they win over this section's.
         """
-        top = self.model_dump(exclude_unset=True, exclude={"params"})
+        top = self.model_dump(exclude_unset=True, exclude={"params", "retrieval"})
+        if self.retrieval is not None and retrieval_embed(name) is not None:
+            # only entries with retrieval of their own take this one's settings, each with
+            # its own embedding; the others are compared without retrieval
+            top["retrieval"] = self.retrieval.model_dump(exclude_unset=True, exclude={"embed"})
         own = dict(overrides or {})
         fields = _fields_of(name)
         freeze = own.get("freeze", top.get("freeze", type(self).model_fields["freeze"].default))

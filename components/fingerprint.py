@@ -238,6 +238,7 @@ def train_key(
     dataset: DatasetRef,
     profile: ProfileRef | None,
     text_path: str | None = None,
+    retrieval_path: str | None = None,
 ) -> str:
     """Key of one training run: exactly what the trainer reads.
 
@@ -257,10 +258,13 @@ def train_key(
         profile: the profile whose period and domain text enrich the model spec.
         text_path: a fused model's window texts; its file name keys the data version,
             alignment and encoder they were computed from.
+        retrieval_path: a retrieval model's index; its file name keys the data version,
+            backbone and settings it was built from.
     """
     return digest(
         "train",
         **({"texts": Path(text_path).name} if text_path else {}),
+        **({"retrieval_index": Path(retrieval_path).name} if retrieval_path else {}),
         task=task,
         dataset=dataset_fingerprint(dataset),
         protocol=protocol,

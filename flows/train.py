@@ -27,8 +27,10 @@ from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, T
 from tsalign.components.state import MissingStageOutput, latest, record
 from tsalign.components.training.candidates import (
     plan_candidates,
+    retrieval_index_file,
     train_candidate,
     window_texts_file,
+    with_retrieval_dims,
     with_text_dims,
 )
 from tsalign.components.training.job import TrainJob
@@ -70,11 +72,13 @@ def train_model(
     dataset: DatasetRef,
     profile: ProfileRef | None,
     text_path: str | None = None,
+    retrieval_path: str | None = None,
 ) -> TrainResult:
     # ``task`` is taken for the cache key (what the output is for), not read here.
     run_name = effective_run_name(train, run_label, new_run_name(run_label))
     spec = with_text_dims(model_spec(dataset, protocol.window, profile, season), model, text_path)
-    job = TrainJob(dataset, protocol, model, train, spec, run_name, text_path)
+    spec = with_retrieval_dims(spec, retrieval_path)
+    job = TrainJob(dataset, protocol, model, train, spec, run_name, text_path, retrieval_path)
     with training_progress(run_name) as on_progress:
         return train_candidate(job, on_progress=on_progress)
 
@@ -118,6 +122,10 @@ def train_flow(
     for candidate in candidates:
         model = candidate.model
         try:
+            # built once per data version and retrieval settings, before any worker starts
+            index = retrieval_index_file(
+                config.data, config.workdir, dataset, model, candidate.train
+            )
             for seeded in config.seeded(get_entry(model.name).trainable):
                 own = candidate.train.model_copy(update={"seed": seeded.train.seed})
                 run = run_cached(
@@ -132,6 +140,7 @@ def train_flow(
                     dataset,
                     profile,
                     texts if model.fuses_text else None,
+                    index,
                 )
                 # the label names nothing the run computes, so it is set here, not cached
                 runs.append(run.model_copy(update={"label": candidate.key}))

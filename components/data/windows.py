@@ -19,6 +19,7 @@ from torch.utils.data import Dataset, Subset
 from tsalign.components.data.splits import window_count
 
 __all__ = [
+    "RetrievalWindowDataset",
     "TextWindowDataset",
     "WindowDataset",
     "capped_indices",
@@ -45,6 +46,7 @@ def validation_windows(
     horizon: int,
     cap: int | None,
     text: tuple[np.ndarray, np.ndarray] | None = None,
+    neighbours: np.ndarray | None = None,
 ) -> Subset:
     """The validation windows every candidate is scored on (``train.max_val_windows``).
 
@@ -57,10 +59,14 @@ def validation_windows(
         cap: evenly spaced windows kept; all when None.
         text: (embeddings, per-window rows) to yield each window's text tokens with it
             (:class:`TextWindowDataset`); None for numbers only.
+        neighbours: [W, C, k] indexed training windows each window retrieves
+            (:class:`RetrievalWindowDataset`); None for numbers only.
     """
     windows: Dataset = WindowDataset(val, seq_len, horizon, 1)
     if text is not None:
         windows = TextWindowDataset(windows, *text)
+    elif neighbours is not None:
+        windows = RetrievalWindowDataset(windows, neighbours)
     return Subset(windows, capped_indices(len(windows), cap))
 
 
@@ -167,6 +173,39 @@ class TextWindowDataset(Dataset):
         mask = rows >= 0
         text = self.vectors[rows.clamp(min=0)] * mask.unsqueeze(-1)
         return x, y, text, mask
+
+
+class RetrievalWindowDataset(Dataset):
+    """The windows of ``windows`` with the training windows each retrieves: ``(x, y, ids)``.
+
+    ``ids`` [C, k] are rows of the retrieval index
+    (:mod:`tsalign.components.data.retrieval_index`), computed once per data version.
+
+    Args:
+        windows: the numeric windows (multivariate).
+        neighbours: [W, C, k] per window, ``-1`` for windows that were not searched for.
+    """
+
+    def __init__(self, windows: WindowDataset, neighbours: np.ndarray) -> None:
+        if neighbours.ndim != 3 or len(neighbours) != windows.n_windows:
+            raise ValueError(
+                f"neighbours must be [windows={windows.n_windows}, C, k], got {neighbours.shape}"
+            )
+        self.windows = windows
+        self.neighbours = torch.from_numpy(np.asarray(neighbours, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, y = self.windows[index]
+        ids = self.neighbours[index]
+        if (ids < 0).any():
+            raise IndexError(
+                f"window {index} has no neighbours in the retrieval index (outside the "
+                "train.max_*_windows it was built for); rebuild the index"
+            )
+        return x, y, ids
 
 
 def with_texts(windows: Dataset, vectors: np.ndarray, index: np.ndarray) -> Dataset:

@@ -74,6 +74,10 @@ class Entry:
         search_space: What the tune stage searches for this entry (dotted config paths);
             an ablation searches the space of the entry it ablates, so both get the same
             search. Empty for entries with nothing to train.
+        retrieval_embed: For an entry that is a forecaster with retrieval (``retrieval``,
+            ``retrieval_wo_llm``), the embedding it retrieves by (``model.retrieval.embed``,
+            which the entry fixes); None for the others, which retrieve only when
+            ``model.retrieval`` is set.
     """
 
     name: str
@@ -88,6 +92,7 @@ class Entry:
     variant_of: str | None = None
     freeze: str | None = None
     search_space: SearchSpace = ()
+    retrieval_embed: str | None = None
 
     def __post_init__(self) -> None:
         check_dimensions(self.name, self.search_space)
@@ -138,6 +143,11 @@ PATCHTST_SPACE: SearchSpace = (
 TIMELLM_SPACE: SearchSpace = (*OPTIMISATION, *PATCHED)
 GPT4TS_SPACE: SearchSpace = (*OPTIMISATION, *PATCHED, *LM_DEPTH)
 GPT4TS_LORA_SPACE: SearchSpace = (*GPT4TS_SPACE, Choice("model.params.lora_r", (4, 8, 16)))
+RETRIEVAL_SPACE: SearchSpace = (
+    *DLINEAR_SPACE,
+    Choice("model.retrieval.k", (3, 5, 10)),
+    Choice("model.retrieval.fusion", ("concat", "attention")),
+)
 
 ENTRIES: tuple[Entry, ...] = (
     Entry(
@@ -235,6 +245,28 @@ ENTRIES: tuple[Entry, ...] = (
         PatchModelParams,
         GPT4TS_SPACE,
     ),
+    Entry(
+        "retrieval",
+        "tsalign.components.models.retrieval:build_retrieval",
+        paradigm="bridging",
+        summary="Retrieval-augmented DLinear: the k training windows nearest in the frozen LM's "
+        "embedding, and what followed them, fused into the forecast (model.retrieval)",
+        params=DLinearParams,
+        search_space=RETRIEVAL_SPACE,
+        retrieval_embed="lm",
+    ),
+    Entry(
+        "retrieval_wo_llm",
+        "tsalign.components.models.retrieval:build_retrieval_ablation",
+        paradigm="ablation",
+        summary="Retrieval ablation w/o LLM: neighbours found on the raw z-normalised windows "
+        "(Tan et al. 2024)",
+        ablation_of="retrieval",
+        ablation="wo_llm",
+        params=DLinearParams,
+        search_space=RETRIEVAL_SPACE,
+        retrieval_embed="raw",
+    ),
 )
 
 
@@ -299,6 +331,19 @@ def params_model(name: str) -> type[Params] | None:
     """The parameter model catalogue entry ``name`` registers; None for an unknown name."""
     entry = _CATALOGUE.get(name)
     return None if entry is None else entry.params
+
+
+def retrieval_embed(name: str) -> str | None:
+    """The embedding entry ``name`` fixes for its retrieval; None when it has no retrieval
+    of its own (or is not an entry)."""
+    entry = _CATALOGUE.get(name)
+    return None if entry is None else entry.retrieval_embed
+
+
+def is_trainable(name: str) -> bool:
+    """Whether entry ``name`` has parameters to fit (False for unknown names too)."""
+    entry = _CATALOGUE.get(name)
+    return entry is not None and entry.trainable
 
 
 def lora_applies(name: str, freeze: str) -> bool:
@@ -436,6 +481,10 @@ def build_model(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:
         from tsalign.components.models.fusion import with_text  # torch: only when building
 
         model = with_text(model, cfg.name, cfg.params, spec)
+    if cfg.retrieval is not None:
+        from tsalign.components.models.retrieval import with_retrieval  # torch: when building
+
+        model = with_retrieval(model, cfg, spec)
     trainable, total = count_parameters(model)
     log.info(
         "built %s (%s): %d trainable / %d total parameters",

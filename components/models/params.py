@@ -116,6 +116,35 @@ class TextFusionParams(Params):
     )
 
 
+class RetrievalConfig(Section):
+    """``model.retrieval``: condition a forecaster on the training windows most like its input.
+
+    The training split's windows are embedded once per data version (the frozen LM over the
+    serialised window, or the window's own values) and indexed with scikit-learn; each
+    window's ``k`` nearest histories and what followed them are fused into the forecast
+    (:mod:`tsalign.components.models.retrieval`). Any trainable forecaster takes it; the
+    ``retrieval`` entry is DLinear with it, ``retrieval_wo_llm`` its LLM-free ablation.
+    """
+
+    k: int = Field(5, ge=1, le=256, description="Neighbours retrieved per window and channel.")
+    embed: Literal["lm", "raw"] = Field(
+        "lm",
+        description="lm: the frozen model.backbone embeds each serialised window; raw: the "
+        "window's own z-normalised values (no LM).",
+    )
+    fusion: Literal["concat", "attention"] = Field(
+        "concat",
+        description="concat: a linear map over the base forecast and the k retrieved futures, "
+        "concatenated; attention: the window attends over the k retrieved (history, future) "
+        "pairs, the result added to the base forecast.",
+    )
+    stride: Steps = Field(
+        4,
+        description="Step between indexed training windows (1 indexes every window; each "
+        "indexed window costs one LM pass per channel with embed lm).",
+    )
+
+
 class DLinearParams(TextFusionParams):
     """DLinear (Zeng et al., AAAI 2023)."""
 

@@ -41,6 +41,9 @@ class ModelSpec:
         text_dim: Width of the text embeddings a window carries (``data.text``); None when
             the data has no text.
         text_tokens: Text tokens (embedded texts) per window, the ``data.text.last`` cap.
+        retrieval_rows: Rows of the training split a retrieval index holds (its series);
+            0 without ``model.retrieval``.
+        retrieval_windows: Training windows that index indexes.
     """
 
     seq_len: int
@@ -52,6 +55,8 @@ class ModelSpec:
     domain_context: str = ""
     text_dim: int | None = None
     text_tokens: int = 0
+    retrieval_rows: int = 0
+    retrieval_windows: int = 0
 
     def __post_init__(self) -> None:
         if self.seq_len < 2:

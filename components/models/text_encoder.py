@@ -79,13 +79,14 @@ class SentenceEncoder:
                 max_length=self.max_tokens,
                 return_tensors="pt",
             )
+            batch = batch.to(self.model.device)  # the encoder may sit on a GPU
             hidden = self.model(**batch).last_hidden_state  # [B, L, H]
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, L, 1]
             if self.pooling == "mean":
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
             else:
                 pooled = hidden.masked_fill(mask == 0, float("-inf")).amax(1)
-            out.append(pooled.float().numpy())
+            out.append(pooled.float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.dim), dtype=np.float32)
 
 

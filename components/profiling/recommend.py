@@ -35,6 +35,7 @@ MANY_CHANNELS = 7
 LONG_SERIES = 20_000
 SHORT_SERIES = 2_000
 HIGH_FREQUENCY_S = 3_600  # sampled faster than hourly
+RECURRING_SEASONS = 50  # seasons a series repeats before past windows are worth retrieving
 
 
 def recommend(
@@ -261,9 +262,12 @@ def _resources(rep: RepresentationProfile) -> dict[str, Resources]:
             notes=f"needs a generative causal LM (an encoder such as MiniLM cannot continue text); {prompt}",
         ),
         "bridging": Resources(
-            trainable="adapter: patch embedding + reprogramming/cross-attention + output head",
+            trainable="adapter: patch embedding + reprogramming/cross-attention + output head; "
+            "retrieval: the wrapped forecaster + a linear or attention fusion",
             hardware="CPU is enough for small LMs; a GPU for 1B+ backbones",
-            notes=f"model.params.patch_len {rep.patch_len}, patch_stride {rep.stride}",
+            notes=f"model.params.patch_len {rep.patch_len}, patch_stride {rep.stride}; "
+            "retrieval: one LM pass per indexed training window and channel, once per data "
+            "version, then one per forecast window and channel (no backprop through the LM)",
         ),
         "internal": Resources(
             trainable="LayerNorm + positional embeddings (GPT4TS) or LoRA adapters inside the LM",
@@ -286,6 +290,20 @@ def _caveats(
             f"forecastability {max(fore):.2f} < {LOW_FORECASTABILITY}: close to noise; expect classic "
             "baselines to be hard to beat"
         )
+    seasonal = _target_values(ch, targets, "seasonal_strength")
+    periods = [
+        ch.channels[t].dominant_period
+        for t in targets
+        if t in ch.channels and ch.channels[t].dominant_period
+    ]
+    if seasonal and max(seasonal) >= STRONG and periods:
+        seasons = rep.length // min(periods)
+        if seasons >= RECURRING_SEASONS:
+            notes.append(
+                f"the series repeats its {min(periods)}-step season {seasons} times (>= "
+                f"{RECURRING_SEASONS}): similar histories recur, which retrieval (`retrieval`, "
+                "bridging: the nearest training windows and what followed them) can condition on"
+            )
     if rep.tokens is None:
         notes.append("prompt cost unknown (tokenizer not available): injective score ignores it")
     if rep.missing_share > 0.05:

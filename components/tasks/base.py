@@ -57,6 +57,7 @@ class TrainingInputs:
     protocol: ProtocolConfig
     train: TrainConfig
     text_path: str | None = None
+    retrieval_path: str | None = None  # a retrieval model's index (``data.retrieval_index``)
 
 
 @dataclass

@@ -53,8 +53,10 @@ class ForecastTask(TaskKind):
 
     def training_data(self, inputs: TrainingInputs) -> TrainingData:
         from tsalign.components.data.protocol import load_protocol
+        from tsalign.components.data.retrieval_index import load_index
         from tsalign.components.data.text_features import load_window_texts
         from tsalign.components.data.windows import (
+            RetrievalWindowDataset,
             TextWindowDataset,
             WindowDataset,
             validation_windows,
@@ -63,15 +65,19 @@ class ForecastTask(TaskKind):
         window = inputs.protocol.window
         proto = load_protocol(inputs.dataset_path, inputs.protocol)
         texts = load_window_texts(inputs.text_path) if inputs.text_path else None
+        index = load_index(inputs.retrieval_path) if inputs.retrieval_path else None
         train = WindowDataset(proto.train, window.seq_len, window.horizon, window.stride)
         if texts is not None:  # a fused model: each window yields its aligned text tokens
             train = TextWindowDataset(train, texts.vectors, texts.index["train"])
+        if index is not None:  # retrieval: each window yields the training windows it retrieves
+            train = RetrievalWindowDataset(train, index.neighbours["train"])
         val = validation_windows(
             proto.val,
             window.seq_len,
             window.horizon,
             inputs.train.max_val_windows,
             None if texts is None else (texts.vectors, texts.index["val"]),
+            None if index is None else index.neighbours["val"],
         )
         return TrainingData(train, val, mse_loss, mse_sums, proto.scaler())
 

@@ -7,7 +7,14 @@ import json
 import time
 from pathlib import Path
 
-from tsalign.components.config import Candidate, ConfigError, ModelConfig, RunConfig
+from tsalign.components.config import (
+    Candidate,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
 from tsalign.components.data.protocol import load_protocol
 from tsalign.components.layout import MODEL_DIR, SCALER_FILE
 from tsalign.components.models import ModelSpec, build_model, get_entry, save_pretrained
@@ -86,6 +93,47 @@ def with_text_dims(spec: ModelSpec, model: ModelConfig, text_path: str | None) -
 
     texts = load_window_texts(text_path)
     return dataclasses.replace(spec, text_dim=texts.text_dim, text_tokens=texts.tokens)
+
+
+RETRIEVAL_CACHE_DIR = "retrieval_cache"
+"""Under ``workdir``: each data version's retrieval indexes."""
+
+
+def retrieval_index_file(
+    data: DataConfig, workdir: str, dataset: DatasetRef, model: ModelConfig, train: TrainConfig
+) -> str | None:
+    """The retrieval index of ``dataset`` when ``model`` retrieves (``model.retrieval``), else None.
+
+    Built once per data version, backbone and retrieval settings under
+    ``<workdir>/retrieval_cache``; every seed of the model shares it. The path is absolute:
+    Ray workers do not run in the driver's directory.
+    """
+    if model.retrieval is None:
+        return None
+    from tsalign.components.data.retrieval_index import prepare_index
+
+    path = prepare_index(
+        dataset.path,
+        dataset.md5,
+        data,
+        model.retrieval,
+        model.backbone,
+        (train.max_train_windows, train.max_val_windows),
+        Path(workdir).resolve() / RETRIEVAL_CACHE_DIR,
+    )
+    return str(path)
+
+
+def with_retrieval_dims(spec: ModelSpec, retrieval_path: str | None) -> ModelSpec:
+    """``spec`` with the sizes of the retrieval index at ``retrieval_path`` (unchanged without)."""
+    if not retrieval_path:
+        return spec
+    from safetensors import safe_open
+
+    with safe_open(retrieval_path, framework="numpy") as f:
+        rows = f.get_slice("series").get_shape()[0]
+        windows = f.get_slice("starts").get_shape()[0]
+    return dataclasses.replace(spec, retrieval_rows=rows, retrieval_windows=windows)
 
 
 def train_candidate(job: TrainJob, on_progress: ProgressCallback | None = None) -> TrainResult:

@@ -25,3 +25,4 @@ class TrainJob:
     spec: ModelSpec  # shapes and context (see ``spec.model_spec``)
     run_name: str  # resolved once by the caller (``launcher.effective_run_name``)
     text_path: str | None = None  # a fused model's window texts (``data.text_features``)
+    retrieval_path: str | None = None  # a retrieval model's index (``data.retrieval_index``)

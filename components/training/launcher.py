@@ -221,6 +221,7 @@ def worker_config(
         ds_preset=preset,
         progress_actor=progress_actor,
         text_path=job.text_path,
+        retrieval_path=job.retrieval_path,
     )
 
 

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 
 from tsalign.components.config import ModelConfig, ProtocolConfig, TrainConfig
+from tsalign.components.data.retrieval_index import load_index
 from tsalign.components.data.windows import capped_indices
 from tsalign.components.layout import MODEL_DIR, SCALER_FILE
 from tsalign.components.models import ModelSpec, build_model, save_pretrained
@@ -85,6 +86,8 @@ class RecipeConfig(BaseModel):
     ds_preset: dict[str, Any]
     text_path: str | None = None
     """Window texts of a fused model (``data.text_features.save_window_texts``); None: none."""
+    retrieval_path: str | None = None
+    """Retrieval index of a model with ``model.retrieval`` (``data.retrieval_index``); None: none."""
 
 
 @dataclass
@@ -271,7 +274,13 @@ class TrainingRecipe:
         # Data: each rank reads the versioned file itself; the task says what it holds.
         self.spec = ModelSpec(**self.cfg.spec)
         data = get_task(self.spec.task).training_data(
-            TrainingInputs(self.cfg.dataset_path, self.cfg.protocol, tcfg, self.cfg.text_path)
+            TrainingInputs(
+                self.cfg.dataset_path,
+                self.cfg.protocol,
+                tcfg,
+                self.cfg.text_path,
+                self.cfg.retrieval_path,
+            )
         )
         self.scaler, self.loss, self.val_sums = data.scaler, data.loss, data.val_sums
         train_set = Subset(data.train, capped_indices(len(data.train), tcfg.max_train_windows))
@@ -291,6 +300,8 @@ class TrainingRecipe:
         # Model and engine: the module stays fp32; bf16 is autocast inside the engine.
         torch.manual_seed(tcfg.seed)  # identical initial weights on every rank
         model = build_model(self.cfg.model, self.spec)
+        if self.cfg.retrieval_path:  # saved with the weights: the index travels with the model
+            model.set_index(load_index(self.cfg.retrieval_path))
         steps_per_epoch = math.ceil(len(self.train_loader) / tcfg.grad_accum)
         self.total_steps = min(steps_per_epoch * tcfg.epochs, tcfg.max_steps or 10**12)
         self.engine = build_engine(model, tcfg, self.cfg.ds_preset, self.total_steps)
@@ -526,6 +537,7 @@ def _train_plain(config: Path, overrides: list[str]) -> None:
     from tsalign.components.models import model_spec
     from tsalign.components.refs import DatasetRef, ProfileRef
     from tsalign.components.state import MissingStageOutput, latest
+    from tsalign.components.training.candidates import retrieval_index_file, with_retrieval_dims
     from tsalign.components.training.deepspeed_config import check_preset
     from tsalign.components.training.launcher import effective_run_name, new_run_name
 
@@ -547,14 +559,17 @@ def _train_plain(config: Path, overrides: list[str]) -> None:
     torch.distributed.broadcast_object_list(names, src=0)  # one generated name for all ranks
     run_dir = Path(tcfg.storage_path).expanduser().resolve() / names[0]
 
+    retrieval_path = retrieval_index_file(cfg.data, cfg.workdir, dataset, cfg.model, tcfg)
+    spec = model_spec(dataset, cfg.data.window, profile, cfg.eval.season)
     recipe = TrainingRecipe(
         RecipeConfig(
             dataset_path=dataset.path,
             protocol=cfg.data.protocol(),
             model=cfg.model,
-            spec=asdict(model_spec(dataset, cfg.data.window, profile, cfg.eval.season)),
+            spec=asdict(with_retrieval_dims(spec, retrieval_path)),
             train=tcfg,
             ds_preset=check_preset(tcfg.deepspeed_preset, device),
+            retrieval_path=retrieval_path,
         ),
         rank,
         world,

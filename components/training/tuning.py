@@ -221,6 +221,11 @@ def tune_candidate(
             "hand window texts to its trials yet; tune with text_fusion none, or train the "
             "fused model with `tsalign train`"
         )
+    if model_cfg.retrieval is not None:
+        raise ConfigError(
+            "model.retrieval: the tune stage does not hand the retrieval index to its trials "
+            "yet; train the retrieval model with `tsalign train` (or `tsalign run`)"
+        )
     base = budget_config(model_cfg, train_cfg, tune_cfg)
     check_space(base, space)
     name = experiment_name(dataset, protocol, base, space, tune_cfg)

@@ -254,6 +254,15 @@ def models(
         for field, info in params.model_fields.items():
             table.add_row(field, repr(info.default), info.description or "")
         console.print(table if params.model_fields else f"{name} takes no parameters")
+        embed = get_entry(name).retrieval_embed
+        if embed is not None:
+            from tsalign.components.models.params import RetrievalConfig
+
+            table = Table("field", "default", "description", title=f"model.retrieval of {name}")
+            for field, info in RetrievalConfig.model_fields.items():
+                default = embed if field == "embed" else info.default
+                table.add_row(field, repr(default), info.description or "")
+            console.print(table)
         return
     table = Table("name", "paradigm", "tasks", "summary", title="model catalogue")
     for entry_name in list_models():

@@ -80,6 +80,8 @@ def test_rules_follow_compute_and_domain(meta_of, tmp_path):
     assert rec.scores["injective"] == pytest.approx(
         sum(r.points for r in rec.reasons if r.paradigm == "injective")
     )
+    # 3000 steps hold 31 daily seasons: too few recurring histories to advise retrieval
+    assert not any("retrieval" in note for note in rec.caveats)
 
     wide = _seasonal(25_000, 8)
     bare = meta_of(wide, "bare", ["load_0"], freq="15min")
@@ -87,6 +89,8 @@ def test_rules_follow_compute_and_domain(meta_of, tmp_path):
     profile, ref = profile_dataset(wide, bare, gpu, tmp_path / "b")
     assert profile.recommendation.paradigm == "internal"
     assert ref.recommended_paradigm == "internal"
+    recurring = [note for note in profile.recommendation.caveats if "`retrieval`" in note]
+    assert len(recurring) == 1 and "96-step season 260 times" in recurring[0]
     assert profile.domain.knowledge_score < 0.6
 
 

@@ -55,6 +55,7 @@ def test_workers_receive_protocol_model_and_train_but_nothing_of_the_source(tmp_
         "ds_preset",
         "progress_actor",
         "text_path",  # a fused model's window texts: arrays, never the texts or sources
+        "retrieval_path",  # a retrieval model's index: training rows and embeddings
     }
     assert shipped["protocol"]["window"]["seq_len"] == 48
     text = json.dumps(shipped)
