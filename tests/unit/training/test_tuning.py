@@ -129,3 +129,15 @@ def test_a_text_fused_model_is_refused_before_any_trial(tmp_path) -> None:
         tune_candidate(
             DATASET, ProtocolConfig(), fused, TrainConfig(), TuneConfig(), spec, tmp_path
         )
+
+
+def test_a_retrieval_model_is_refused_before_any_trial(tmp_path) -> None:
+    from tsalign.components.models import ModelSpec
+    from tsalign.components.training.tuning import tune_candidate
+
+    spec = ModelSpec(seq_len=48, horizon=6, n_channels=1, season=24, domain_context="")
+    for model in (ModelConfig(name="retrieval"), ModelConfig(name="dlinear", retrieval={})):
+        with pytest.raises(ConfigError, match=r"model.retrieval: .*tsalign train"):
+            tune_candidate(
+                DATASET, ProtocolConfig(), model, TrainConfig(), TuneConfig(), spec, tmp_path
+            )
