@@ -205,7 +205,29 @@ class TimeLLM(nn.Module):
         ids = tokens["input_ids"].to(self.vocab.device)
         return self.vocab[ids].to(series.dtype), tokens["attention_mask"].to(series.device)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def token_width(self) -> int:
+        """D of the patch tokens :meth:`encode` returns (text fusion projects text to it)."""
+        return self.keep
+
+    @property
+    def prefix_width(self) -> int | None:
+        """Width of the prompt-as-prefix embeddings text can join; None without a prompt."""
+        return int(self.vocab.shape[1]) if self.use_prompt else None
+
+    def encode(
+        self,
+        x: torch.Tensor,
+        text_prefix: torch.Tensor | None = None,
+        text_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x [B, L, C] -> patch tokens [B, C, N, d_ff] and the RevIN statistics.
+
+        Args:
+            text_prefix: the window's texts in the LM's embedding space [B, K, d_llm], put
+                after the prompt and before the patches (masked where ``text_mask`` [B, K] is
+                False); only with a prompt (:attr:`prefix_width`).
+        """
         b, _, c = x.shape
         x, stats = self.revin.normalize(x)
         series = x.transpose(1, 2).reshape(b * c, -1)  # [B*C, L]
@@ -215,11 +237,30 @@ class TimeLLM(nn.Module):
         mask = None
         if self.use_prompt:
             prompt, prompt_mask = self.prompt_embeddings(series)
-            h = torch.cat([prompt, h], dim=1)  # [B*C, T + N, d_llm]
-            mask = torch.cat([prompt_mask, prompt_mask.new_ones(b * c, n)], dim=1)
+            parts, masks = [prompt], [prompt_mask]
+            if text_prefix is not None:  # rows are (batch, channel): each channel its texts
+                parts.append(text_prefix.to(h.dtype).repeat_interleave(c, dim=0))
+                masks.append(text_mask.to(prompt_mask.dtype).repeat_interleave(c, dim=0))
+            h = torch.cat([*parts, h], dim=1)  # [B*C, T (+ K) + N, d_llm]
+            mask = torch.cat([*masks, prompt_mask.new_ones(b * c, n)], dim=1)
         h = self.mixer(h, attention_mask=mask)[:, -n:, : self.keep]  # [B*C, N, d_ff]
-        y = self.head(h.reshape(b, c, n, self.keep))  # [B, H, C]
+        return h.reshape(b, c, n, self.keep), stats
+
+    def decode(
+        self,
+        z: torch.Tensor,
+        stats: tuple[torch.Tensor, torch.Tensor],
+        offset: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Patch tokens [B, C, N, d_ff] -> forecast [B, H, C] on the input's scale; ``offset``
+        is added before RevIN is undone (text fusion's ``concat``)."""
+        y = self.head(z)  # [B, H, C]
+        if offset is not None:
+            y = y + offset
         return self.revin.denormalize(y, stats)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(*self.encode(x))
 
 
 def build_timellm(cfg: ModelConfig, spec: ModelSpec) -> nn.Module:

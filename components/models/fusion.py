@@ -21,6 +21,17 @@ twin, and a window without text gets exactly the twin's forecast path.
   linear block over the text token, which is how it is computed (the base head is unchanged).
 - ``xattn``: every series token (patch) queries the window's text tokens with multi-head
   attention; the result is added to the token (residual) before the head.
+
+``add`` and ``concat`` pool a window's texts into one vector: their mean, or
+(``text_pooling: attention``) attention with a query computed from the series'
+representation (the mean of its tokens); the query starts at zero, so attention pooling
+starts as the mean.
+
+A forecaster with a prompt-as-prefix (Time-LLM: ``prefix_width``, and ``encode(x,
+text_prefix, text_mask)``) also receives the window's texts, projected into the LM's
+embedding space, as prefix tokens after its prompt (masked for a window without text). Those
+tokens take positions in the LM, so there a fused model's no-text path matches its twin's
+only up to the LM's position embeddings.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from tsalign.components.models.params import TextFusionParams
 from tsalign.components.models.spec import ModelBuildError, ModelSpec
 
 FUSIONS = ("none", "add", "concat", "xattn")
+POOLINGS = ("mean", "attention")
 INITIAL_TEXT_WEIGHT = 0.1
 """MM-TSFlib's ``prompt_weight``: where a learned ``add`` weight starts."""
 
@@ -70,6 +82,7 @@ class TextFusion(nn.Module):
         horizon: H.
         weight: ``add``: a fixed weight in [0, 1]; None learns it.
         heads: ``xattn``: attention heads, dividing the base's token width.
+        pooling: ``add`` and ``concat``: ``mean`` or ``attention`` (see the module docstring).
     """
 
     def __init__(
@@ -81,12 +94,21 @@ class TextFusion(nn.Module):
         horizon: int,
         weight: float | None = None,
         heads: int = 1,
+        pooling: str = "mean",
     ) -> None:
         super().__init__()
         if mode not in FUSIONS[1:]:
             raise ModelBuildError(f"text fusion {mode!r} is not one of {list(FUSIONS[1:])}")
+        if pooling not in POOLINGS:
+            raise ModelBuildError(f"text pooling {pooling!r} is not one of {list(POOLINGS)}")
         self.base, self.mode = base, mode
         d = base.token_width
+        if pooling == "attention" and mode != "xattn":
+            self.query = nn.Linear(d, text_dim)  # series summary [B, D] -> query [B, E]
+            _zero(self.query)  # zero scores: starts as the mean of the window's texts
+        prefix = getattr(base, "prefix_width", None)
+        if prefix is not None:  # the window's texts join the prompt-as-prefix
+            self.prefix = nn.Linear(text_dim, prefix)
         if mode == "add":
             self.text_head = nn.Linear(text_dim, horizon)
             # shape [1], not a 0-d scalar: checkpoints read tensors as bytes, which a 0-d
@@ -119,16 +141,32 @@ class TextFusion(nn.Module):
         if text_mask is None:
             text_mask = torch.ones(text.shape[:2], dtype=torch.bool, device=text.device)
         has_text = text_mask.any(1).to(x.dtype)  # [B]
-        z, stats = self.base.encode(x)
+        if hasattr(self, "prefix"):
+            z, stats = self.base.encode(x, self.prefix(text), text_mask)
+        else:
+            z, stats = self.base.encode(x)
         if self.mode == "add":
             y = self.base.decode(z, stats)
-            text_y = self.text_head(pool_tokens(text, text_mask))  # [B, H]
+            text_y = self.text_head(self._pool(z, text, text_mask))  # [B, H]
             return y + (self.weight * has_text[:, None] * text_y).unsqueeze(-1)
         if self.mode == "concat":
-            token = self.project(pool_tokens(text, text_mask))  # [B, D]
+            token = self.project(self._pool(z, text, text_mask))  # [B, D]
             offset = (has_text[:, None] * self.text_head(token)).unsqueeze(-1)  # [B, H, 1]
             return self.base.decode(z, stats, offset.expand(-1, -1, z.shape[1]))
         return self.base.decode(self._attend(z, text, text_mask, has_text), stats)
+
+    def _pool(self, z: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """The window's texts [B, K, E] as one vector [B, E] (zero without text): their mean,
+        or attention from the series tokens z [B, C, N, D]."""
+        if not hasattr(self, "query"):
+            return pool_tokens(text, text_mask)
+        query = self.query(z.mean(dim=(1, 2)))  # [B, E]
+        scores = torch.einsum("bke,be->bk", text, query) / text.shape[-1] ** 0.5  # [B, K]
+        # a finite fill keeps a window without text finite (and its gradient); its weights
+        # are then zeroed
+        weights = scores.masked_fill(~text_mask, torch.finfo(scores.dtype).min).softmax(-1)
+        weights = weights * text_mask
+        return torch.einsum("bk,bke->be", weights.to(text.dtype), text)
 
     def _attend(
         self, z: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor, has_text: torch.Tensor
@@ -184,7 +222,8 @@ def with_text(model: nn.Module, name: str, params: object, spec: ModelSpec) -> n
         horizon=spec.horizon,
         weight=params.text_weight,
         heads=params.text_heads,
+        pooling=params.text_pooling,
     )
 
 
-__all__ = ["FUSIONS", "TextFusion", "TokenForecaster", "pool_tokens", "with_text"]
+__all__ = ["FUSIONS", "POOLINGS", "TextFusion", "TokenForecaster", "pool_tokens", "with_text"]

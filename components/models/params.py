@@ -114,6 +114,11 @@ class TextFusionParams(Params):
     text_heads: int = Field(
         1, ge=1, le=64, description="xattn: attention heads (must divide the token width)."
     )
+    text_pooling: Literal["mean", "attention"] = Field(
+        "mean",
+        description="add and concat: how a window's texts become one vector: their mean, or "
+        "attention with a query from the series' representation (starts as the mean).",
+    )
 
 
 class RetrievalConfig(Section):
@@ -179,9 +184,10 @@ class GPT4TSParams(LoraParams, PatchModelParams):
     """GPT4TS (Zhou et al. NeurIPS 2023); the LoRA fields apply with ``freeze: lora``."""
 
 
-class TimeLLMParams(DropoutParams, RevinParams, PatchParams):
+class TimeLLMParams(TextFusionParams, DropoutParams, RevinParams, PatchParams):
     """Time-LLM (Jin et al. ICLR 2024), its run_main.py / ETTh1 script: d_model 32, d_ff 128,
-    8 reprogramming heads, 1000 text prototypes."""
+    8 reprogramming heads, 1000 text prototypes. With text fusion, the window's texts also
+    join the prompt-as-prefix."""
 
     d_model: Width = Field(32, description="Width of the convolutional patch embedding.")
     n_heads: int = Field(8, ge=1, le=1024, description="Reprogramming attention heads.")

@@ -123,3 +123,49 @@ def test_fusion_errors_name_the_setting_and_fix():
         ModelConfig(name="dlinear", params={"text_fusion": "sum"})
     with pytest.raises(ValueError, match="not a parameter"):
         ModelConfig(name="naive", params={"text_fusion": "add"})
+
+
+TIMELLM = {"patch_len": 8, "patch_stride": 4, "d_model": 8, "d_ff": 16, "n_prototypes": 16}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_timellm_fuses_text_and_its_prompt_prefix_reads_the_texts(mode):
+    cfg = ModelConfig(name="timellm", n_layers=1, params={"text_fusion": mode, **TIMELLM})
+    model = build_model(cfg, SPEC).eval()
+    assert isinstance(model, TextFusion) and model.prefix.out_features == model.base.prefix_width
+    x, text, mask = _batch()
+    with torch.no_grad():
+        assert torch.equal(model(x), model.base(x))  # no text given: the twin's forecast
+        y = model(x, text, mask)
+        assert y.shape == (4, SPEC.horizon, SPEC.n_channels)
+        # the texts reach the LM through the prefix alone, before any fusion block has moved
+        assert not torch.allclose(y[[0, 1, 3]], model.base(x)[[0, 1, 3]])
+        other = text.clone()
+        other[2] = 1e3  # window 2 sees no text: its masked prefix tokens are never read
+        other[1, 1:] = -1e3
+        assert torch.allclose(model(x, other, mask), y, atol=1e-5)
+
+
+def test_timellm_without_its_lm_has_no_prompt_and_no_prefix():
+    cfg = ModelConfig(name="timellm_wo_llm", params={"text_fusion": "add", **TIMELLM})
+    model = build_model(cfg, SPEC)
+    assert model.base.prefix_width is None and not hasattr(model, "prefix")
+
+
+def test_attention_pooling_starts_as_the_mean_and_learns_from_the_series():
+    mean = build_model(_cfg("patchtst", "add"), SPEC)
+    attention = build_model(_cfg("patchtst", "add", text_pooling="attention"), SPEC)
+    attention.load_state_dict(mean.state_dict(), strict=False)  # same weights but the query
+    x, text, mask = _batch()
+    mean.eval(), attention.eval()
+    with torch.no_grad():
+        assert torch.allclose(attention(x, text, mask), mean(x, text, mask), atol=1e-6)
+    loss = attention(x, text, mask).pow(2).mean()
+    loss.backward()
+    grad = attention.query.weight.grad
+    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
+    _train_fusion_blocks(attention)
+    with torch.no_grad():
+        y = attention(x, text, mask)
+        assert torch.allclose(y[2], attention.base(x)[2], atol=1e-6)  # no text: the twin
+        assert not torch.allclose(y, mean(x, text, mask))  # the weights now follow the series

@@ -51,6 +51,7 @@ def test_params_null_drops_the_files_params_when_switching_entries(tmp_path):
         "text_fusion": "none",
         "text_weight": None,
         "text_heads": 1,
+        "text_pooling": "mean",
     }
 
 
@@ -103,6 +104,7 @@ def test_compare_candidates_share_the_shared_layers_and_keep_their_own_defaults(
         "text_fusion": "none",
         "text_weight": None,
         "text_heads": 1,
+        "text_pooling": "mean",
     }
     assert (patchtst.params.patch_len, patchtst.params.d_model, patchtst.params.dropout) == (
         12,

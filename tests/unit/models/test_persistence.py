@@ -114,7 +114,7 @@ def test_an_export_of_the_former_flat_model_section_still_loads(tmp_path):
     meta = json.loads(meta_path.read_text())
     # Older exports recorded the flat section: every entry's fields side by side.
     params = meta["config"].pop("params")
-    for later in ("text_fusion", "text_weight", "text_heads"):  # not in the flat shape's days
+    for later in ("text_fusion", "text_weight", "text_heads", "text_pooling"):  # not then
         params.pop(later)
     flat = {**meta["config"], **params}
     flat["stride"] = flat.pop("patch_stride")
