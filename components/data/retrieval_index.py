@@ -194,6 +194,9 @@ def build_index(
             f"{retrieval.stride}, too few for model.retrieval.k={k}; lower either"
         )
     starts = np.arange(count, dtype=np.int64) * retrieval.stride
+    train_total = window_count(len(train), seq_len, horizon, data.window.stride)
+    train_queries = np.asarray(capped_indices(train_total, caps[0]), dtype=np.int64)
+    _check_room(starts, train_queries * data.window.stride, span, k, len(train))
     keys = embed_windows(train, starts, seq_len, embed)
     index = WindowIndex(keys, metric_of(retrieval.embed))
     neighbours = {}
@@ -211,6 +214,27 @@ def build_index(
             found[kept] = index.search(queries, k, *exclude)
         neighbours[split] = found
     return RetrievalIndex(train.astype(np.float32), starts, keys, neighbours)
+
+
+def _check_room(starts: np.ndarray, query_starts: np.ndarray, span: int, k: int, rows: int) -> None:
+    """Refuse, before anything is embedded, a training split too short for every training
+    window to find ``k`` indexed windows that do not overlap it.
+
+    Raises:
+        RetrievalError: naming the window with the fewest and the rows it would need.
+    """
+    if not len(query_starts):
+        return
+    far = (np.abs(starts[None, :] - query_starts[:, None]) >= span).sum(1)  # [Q]
+    worst = int(np.argmin(far))
+    if far[worst] < k:
+        raise RetrievalError(
+            f"the training window starting at row {int(query_starts[worst])} has "
+            f"{int(far[worst])} indexed windows that do not overlap it, fewer than "
+            f"model.retrieval.k={k}: a training split of {rows} rows is too short for "
+            f"windows of {span} steps (history + horizon); lower k or "
+            "model.retrieval.stride, or train on more rows (data.train_fraction)"
+        )
 
 
 def save_index(index: RetrievalIndex, path: Path) -> None:

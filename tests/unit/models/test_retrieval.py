@@ -293,3 +293,22 @@ def test_any_forecaster_takes_retrieval_and_too_large_k_is_named(ett):
     too_many = _model(k=200, stride=16).retrieval
     with pytest.raises(RetrievalError, match=r"model.retrieval.k=200"):
         build_index(splits.train, splits.val, data, too_many, (8, 8), RawEmbedder())
+
+
+def test_a_training_split_too_short_to_exclude_overlaps_is_refused_before_embedding(ett):
+    """ETTh1's few-shot 10% split (1166 rows) cannot give a middle window of 432 steps five
+    windows it does not overlap: refused naming the fix, before the LM would run."""
+    data = _data(seq_len=336, horizon=96, stride=1)
+    few = DataConfig(split="ett_hour", train_fraction=0.1, window=data.window)
+    splits = prepare_splits(ett, few.protocol())
+    assert len(splits.train) == 1166
+    embedded: list[int] = []
+
+    def embed(histories: np.ndarray) -> np.ndarray:
+        embedded.append(len(histories))
+        return RawEmbedder()(histories)
+
+    cfg = _model(k=5, stride=8)
+    with pytest.raises(RetrievalError, match=r"too short.*data\.train_fraction"):
+        build_index(splits.train, splits.val, few, cfg.retrieval, (256, 64), embed)
+    assert embedded == []
