@@ -110,7 +110,7 @@ class TrainedCandidates(Ref):
     runs: list[TrainResult]
     skipped: dict[str, str] = Field(
         default_factory=dict,
-        description="Models ``compare: auto`` chose but could not build -> why.",
+        description="Models ``compare: auto`` chose but could not build or train -> why.",
     )
     twins: dict[str, str] = Field(
         default_factory=dict,

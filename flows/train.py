@@ -21,11 +21,13 @@ from tsalign.components.config import (
 )
 from tsalign.components.evaluation.runner import check_baselines
 from tsalign.components.fingerprint import outputs_exist, train_key
-from tsalign.components.models import ModelBuildError, get_entry, model_spec
+from tsalign.components.models import get_entry, model_spec
 from tsalign.components.preflight import check_task_stages
 from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from tsalign.components.state import MissingStageOutput, latest, record
 from tsalign.components.training.candidates import (
+    AUTO_FAILURES,
+    auto_failure,
     plan_candidates,
     retrieval_index_file,
     train_candidate,
@@ -121,6 +123,7 @@ def train_flow(
     runs, skipped = [], {}
     for candidate in candidates:
         model = candidate.model
+        own_runs = []
         try:
             # built once per data version and retrieval settings, before any worker starts
             index = retrieval_index_file(
@@ -143,12 +146,15 @@ def train_flow(
                     index,
                 )
                 # the label names nothing the run computes, so it is set here, not cached
-                runs.append(run.model_copy(update={"label": candidate.key}))
-        except ModelBuildError as err:
+                own_runs.append(run.model_copy(update={"label": candidate.key}))
+        except AUTO_FAILURES as err:
             if not candidate.auto:
                 raise
-            # `auto` picked it, not the user: say why it is missing instead of failing the run.
-            skipped[candidate.key] = f"could not be built: {err}"
+            # `auto` picked it, not the user: say why it is missing instead of failing the
+            # run (a build error in the driver, or a Ray worker's error in any seed).
+            skipped[candidate.key] = auto_failure(err)
+            continue
+        runs.extend(own_runs)
     result = TrainedCandidates(runs=runs, skipped=skipped, twins=twins_of(candidates))
     record(config.workdir, dataset.name, result)
     return result

@@ -23,7 +23,11 @@ from tsalign.components.fingerprint import outputs_exist
 from tsalign.components.models import get_entry, model_spec
 from tsalign.components.refs import DatasetRef, ProfileRef, TrainedCandidates, TrainResult
 from tsalign.components.state import record
-from tsalign.components.training.candidates import export_untrained
+from tsalign.components.training.candidates import (
+    AUTO_FAILURES,
+    auto_failure,
+    export_untrained,
+)
 from tsalign.components.training.job import TrainJob
 from tsalign.components.training.launcher import new_run_name
 from tsalign.components.training.tuning import tune_candidate
@@ -59,17 +63,25 @@ def tune_flow(
     config = confine(config)
     dataset, profile, candidates = stage_inputs(config, dataset, profile)
     runs: list[TrainResult] = []
+    skipped: dict[str, str] = {}
     for candidate in candidates:
         model, train, labelled = candidate.model, candidate.train, {"label": candidate.key}
         first, *others = config.seeded(get_entry(model.name).trainable)
-        own = train.model_copy(update={"seed": first.train.seed})
-        chosen = tune_model(first, model, dataset, profile, own).model_copy(update=labelled)
-        runs.append(chosen)
-        for seeded in others:
-            own = train.model_copy(update={"seed": seeded.train.seed})
-            run = retrain(seeded, candidate.key, model, own, chosen, dataset, profile)
-            runs.append(run.model_copy(update=labelled))
-    result = TrainedCandidates(runs=runs, twins=twins_of(candidates))
+        try:
+            own = train.model_copy(update={"seed": first.train.seed})
+            chosen = tune_model(first, model, dataset, profile, own).model_copy(update=labelled)
+            own_runs = [chosen]
+            for seeded in others:
+                own = train.model_copy(update={"seed": seeded.train.seed})
+                run = retrain(seeded, candidate.key, model, own, chosen, dataset, profile)
+                own_runs.append(run.model_copy(update=labelled))
+        except AUTO_FAILURES as err:
+            if not candidate.auto:
+                raise
+            skipped[candidate.key] = auto_failure(err)  # reported, as in the train stage
+            continue
+        runs.extend(own_runs)
+    result = TrainedCandidates(runs=runs, skipped=skipped, twins=twins_of(candidates))
     record(config.workdir, dataset.name, result)
     for run in result.runs:
         if run.tuning is not None:

@@ -44,7 +44,7 @@ def unevaluated_reason(recommended: str | None, skipped: Mapping[str, str]) -> s
 
     Args:
         recommended: the profile's recommended paradigm, None without a profile.
-        skipped: models ``compare: auto`` chose but could not build -> why.
+        skipped: models ``compare: auto`` chose but could not build or train -> why.
     """
     if recommended is None:
         return "no paradigm was recommended (the run has no profile)"

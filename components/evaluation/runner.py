@@ -286,7 +286,7 @@ def evaluate(
             the lowest validation loss among those that beat seasonal naive on test.
         max_val_windows: ``train.max_val_windows``: the validation windows scored.
         gate_metric: ``registry.test_metric``, the metric of the seasonal-naive floor.
-        skipped: models ``compare: auto`` chose but could not build -> why (the leaderboard
+        skipped: models ``compare: auto`` chose but could not build or train -> why (the leaderboard
             says why the recommendation was not evaluated).
         window_texts: the window texts of this data version; models that fuse text are
             scored on the same test and validation windows, each with the texts it may see.

@@ -17,12 +17,36 @@ from tsalign.components.config import (
 )
 from tsalign.components.data.protocol import load_protocol
 from tsalign.components.layout import MODEL_DIR, SCALER_FILE
-from tsalign.components.models import ModelSpec, build_model, get_entry, save_pretrained
+from tsalign.components.models import (
+    ModelBuildError,
+    ModelSpec,
+    build_model,
+    get_entry,
+    save_pretrained,
+)
 from tsalign.components.models.catalogue import auto_candidates
 from tsalign.components.refs import DatasetRef, TrainResult
 from tsalign.components.storage import is_s3_uri
 from tsalign.components.training.job import TrainJob
-from tsalign.components.training.launcher import ProgressCallback, launch_training, storage_root
+from tsalign.components.training.launcher import (
+    ProgressCallback,
+    TrainingFailed,
+    launch_training,
+    storage_root,
+)
+from tsalign.components.training.recipe import TrainingDiverged
+
+AUTO_FAILURES = (ModelBuildError, TrainingFailed, TrainingDiverged)
+"""What a model ``compare: auto`` chose may fail with and still leave the run going: it is
+recorded as not trained, with the reason, instead of failing the stage (the user did not
+list it). A model the user listed fails the stage with the same errors."""
+
+
+def auto_failure(err: BaseException) -> str:
+    """Why a model ``compare: auto`` chose was not trained, for the leaderboard and summary."""
+    if isinstance(err, ModelBuildError):
+        return f"could not be built: {err}"
+    return f"failed in training: {err}"
 
 
 def plan_candidates(config: RunConfig, recommended: str | None) -> list[Candidate]:

@@ -83,3 +83,41 @@ def test_a_model_the_user_listed_still_fails_the_stage(dataset, tmp_path: Path):
 
     with pytest.raises(ModelBuildError, match="encoder"):
         train_flow(_config(tmp_path, ["llmtime"]), dataset, PROFILE)
+
+
+@pytest.mark.slow
+def test_an_auto_model_that_fails_in_its_ray_worker_is_skipped_with_the_reason(
+    dataset, tmp_path: Path
+):
+    """The bridging models auto picks build in the Ray worker (not the driver): a window of
+    4 steps is shorter than Time-LLM's 16-step patches, so both fail there. The run goes on
+    with model.name and names each failure, as for a model that could not be built."""
+    import ray
+
+    from tsalign.flows.train import train_flow
+
+    config = build_config(
+        {
+            "data": {"name": "s", "window": {"seq_len": 4, "horizon": 4}},
+            "model": {"name": "seasonal_naive"},
+            "compare": "auto",
+            "train": {
+                "storage_path": str(tmp_path / "runs"),
+                "num_workers": 1,
+                "cpus_per_worker": 1,
+                "deepspeed_preset": "zero0",
+                "max_train_windows": 32,
+            },
+            "workdir": str(tmp_path / "outputs"),
+        }
+    )
+    bridging = PROFILE.model_copy(update={"recommended_paradigm": "bridging"})
+    try:
+        trained = train_flow(config, dataset, bridging)
+    finally:
+        ray.shutdown()
+    assert [run.model for run in trained.runs] == ["seasonal_naive"]
+    assert list(trained.skipped) == ["timellm", "timellm_wo_llm"]
+    for why in trained.skipped.values():
+        assert why.startswith("failed in training: ")
+        assert "patch_len=16 is longer than seq_len=4" in why
