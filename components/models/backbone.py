@@ -308,13 +308,20 @@ def apply_freeze(lm: nn.Module, policy: str) -> None:
     for p in lm.parameters():
         p.requires_grad_(full)
     if policy == "ln_pos":
+        train_positions(lm, norms=True)
+
+
+def train_positions(lm: nn.Module, *, norms: bool) -> None:
+    """Let the position embeddings of ``lm`` train, and its layer norms when ``norms``
+    (GPT4TS's ``ln_pos``; CALF trains both beside LoRA, positions only in its textual branch)."""
+    if norms:
         for module in lm.modules():
             if _is_norm(module):
                 for p in module.parameters(recurse=False):
                     p.requires_grad_(True)
-        for name, p in lm.named_parameters():
-            if any(frag in name for frag in _POSITION_NAMES):
-                p.requires_grad_(True)
+    for name, p in lm.named_parameters():
+        if any(frag in name for frag in _POSITION_NAMES):
+            p.requires_grad_(True)
 
 
 class Backbone(nn.Module):
@@ -340,6 +347,11 @@ class Backbone(nn.Module):
 
     def forward(self, h: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         return self.lm(inputs_embeds=h, attention_mask=attention_mask).last_hidden_state
+
+    def hidden_states(self, h: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The embedding output and every kept block's output: ``n_layers + 1`` tensors
+        [B, T, D], the last one :meth:`forward`'s."""
+        return self.lm(inputs_embeds=h, output_hidden_states=True).hidden_states
 
     def word_embeddings(self) -> torch.Tensor:
         """The input (word) embedding matrix [V, D]."""

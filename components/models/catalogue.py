@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from tsalign.components.excerpt import quote
 from tsalign.components.models.params import (
+    CALFMatchParams,
+    CALFParams,
     DLinearParams,
     GPT4TSParams,
     LLMTimeParams,
@@ -28,6 +30,7 @@ from tsalign.components.models.params import (
     PatchModelParams,
     PatchTSTCompactParams,
     PatchTSTParams,
+    TESTParams,
     TimeLLMParams,
 )
 from tsalign.components.models.search_space import (
@@ -36,6 +39,7 @@ from tsalign.components.models.search_space import (
     PATCHED,
     Choice,
     SearchSpace,
+    Uniform,
     check_dimensions,
 )
 from tsalign.components.models.spec import ABLATIONS, TASKS, ModelBuildError, ModelSpec
@@ -147,6 +151,17 @@ RETRIEVAL_SPACE: SearchSpace = (
     *DLINEAR_SPACE,
     Choice("model.retrieval.k", (3, 5, 10)),
     Choice("model.retrieval.fusion", ("concat", "attention")),
+)
+CALF_SPACE: SearchSpace = (
+    *OPTIMISATION,
+    *LM_DEPTH,
+    Uniform("model.params.dropout", 0.0, 0.5),
+    Choice("model.params.feature_weight", (0.0, 0.01, 0.1)),
+)
+TEST_SPACE: SearchSpace = (
+    *OPTIMISATION,
+    *PATCHED,
+    Choice("model.params.prompt_tokens", (5, 10, 20)),
 )
 
 ENTRIES: tuple[Entry, ...] = (
@@ -266,6 +281,41 @@ ENTRIES: tuple[Entry, ...] = (
         params=DLinearParams,
         search_space=RETRIEVAL_SPACE,
         retrieval_embed="raw",
+    ),
+    Entry(
+        "calf",
+        "tsalign.components.models.distillation:build_calf",
+        paradigm="internal",
+        summary="CALF: cross-modal distillation, a LoRA temporal branch taught by a textual "
+        "branch matched to the word embeddings' principal components (Liu et al. AAAI 2025)",
+        params=CALFParams,
+        freeze="lora",
+        search_space=CALF_SPACE,
+    ),
+    *_ablations(
+        "calf",
+        "CALF",
+        "tsalign.components.models.distillation:build_calf_ablation",
+        ("forecast",),
+        CALFMatchParams,
+        CALF_SPACE,
+    ),
+    Entry(
+        "test_align",
+        "tsalign.components.models.contrastive:build_test",
+        paradigm="bridging",
+        summary="TEST: a patch encoder pre-trained by contrast and aligned to text prototypes, "
+        "soft prompts into the frozen LM (Sun et al. ICLR 2024)",
+        params=TESTParams,
+        search_space=TEST_SPACE,
+    ),
+    *_ablations(
+        "test_align",
+        "TEST",
+        "tsalign.components.models.contrastive:build_test_ablation",
+        ("forecast",),
+        TESTParams,
+        TEST_SPACE,
     ),
 )
 
@@ -414,6 +464,11 @@ def auto_candidates(paradigm: str) -> list[str]:
         e.name for e in ENTRIES if e.ablation_of == representative and e.ablation == "wo_llm"
     ]
     return [representative, *ablations]
+
+
+def paradigm_models(paradigm: str) -> list[str]:
+    """The catalogue's methods of ``paradigm`` (no ablations), in declaration order."""
+    return [e.name for e in ENTRIES if e.paradigm == paradigm and e.ablation_of is None]
 
 
 def baseline_problem(name: str) -> str | None:

@@ -221,6 +221,82 @@ class TimeLLMParams(TextFusionParams, DropoutParams, RevinParams, PatchParams):
     )
 
 
+class CALFMatchParams(Params):
+    """CALF's cross-modal match and distillation; the LLM-free ablations use it as is."""
+
+    dropout: Dropout = Field(
+        0.1, description="Dropout of the match module's encoder layer (torch's default, as CALF)."
+    )
+    principal_components: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="Principal components of the word embeddings the textual branch attends "
+        "to; None: 500 as CALF, capped at the LM width (MiniLM: 384).",
+    )
+    match_heads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="Heads of the cross-modal match attention; None: the LM's heads (CALF: 12).",
+    )
+    feature_weight: float = Field(
+        0.01, ge=0.0, description="Weight of the feature regularisation loss (CALF: 0.01)."
+    )
+    output_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the output consistency loss (CALF: 1.0)."
+    )
+
+
+class CALFParams(LoraParams, CALFMatchParams):
+    """CALF (Liu et al. AAAI 2025), its ETTh1 script and run.py defaults: LoRA r 8, alpha 32,
+    dropout 0.1 on the temporal branch; 500 principal components of the word embeddings;
+    feature loss weight 0.01, output consistency weight 1 (both L1)."""
+
+    lora_alpha: int = Field(32, ge=1, le=65_536, description="LoRA scaling numerator (alpha/r).")
+    lora_dropout: Dropout = Field(0.1, description="Dropout on the LoRA input.")
+
+
+class TESTParams(DropoutParams, RevinParams, PatchParams):
+    """TEST (Sun et al. ICLR 2024): a patch encoder trained by contrast and aligned to text
+    prototypes, then soft prompts into the frozen LM."""
+
+    pretrain_epochs: int = Field(
+        1,
+        ge=1,
+        le=10_000,
+        description="The first epochs of train.epochs train only the encoder, by contrast and "
+        "text-prototype alignment; the rest train the soft prompts and head (encoder frozen).",
+    )
+    n_prototypes: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="Text prototypes chosen from the word embeddings (TEST: 10).",
+    )
+    prompt_tokens: int = Field(
+        10, ge=1, le=1024, description="Learned soft-prompt vectors put before the patch tokens."
+    )
+    encoder_channels: int = Field(
+        40, ge=1, le=4096, description="Channels of the causal dilated CNN encoder (TEST: 40)."
+    )
+    encoder_depth: int = Field(
+        3,
+        ge=1,
+        le=16,
+        description="Dilated causal blocks of the encoder (TEST: 10, on whole series).",
+    )
+    temperature: float = Field(
+        0.2, gt=0.0, le=10.0, description="Temperature of the contrastive losses."
+    )
+    jitter: float = Field(
+        0.1, ge=0.0, le=10.0, description="Std of the noise added to build a contrastive view."
+    )
+    alignment_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the text-prototype alignment loss."
+    )
+
+
 class LLMTimeParams(Params):
     """LLMTime-style prompting of a frozen causal LM (Gruver et al. NeurIPS 2023)."""
 

@@ -16,6 +16,7 @@ in one place.
 from __future__ import annotations
 
 from tsalign.components.config import ProfileConfig
+from tsalign.components.models.catalogue import paradigm_models
 from tsalign.components.profiling.schema import (
     CharacteristicProfile,
     DomainProfile,
@@ -260,19 +261,26 @@ def _resources(rep: RepresentationProfile) -> dict[str, Resources]:
             trainable="none (frozen LM, prompt only)",
             hardware="inference only; one LM call per forecast window",
             notes=f"needs a generative causal LM (an encoder such as MiniLM cannot continue text); {prompt}",
+            models=paradigm_models("injective"),
         ),
         "bridging": Resources(
-            trainable="adapter: patch embedding + reprogramming/cross-attention + output head; "
+            trainable="adapter into the frozen LM: patch embedding + reprogramming + head "
+            "(timellm); a contrastively pre-trained patch encoder + soft prompts + head "
+            "(test_align, whose first model.params.pretrain_epochs train the encoder only); "
             "retrieval: the wrapped forecaster + a linear or attention fusion",
             hardware="CPU is enough for small LMs; a GPU for 1B+ backbones",
             notes=f"model.params.patch_len {rep.patch_len}, patch_stride {rep.stride}; "
             "retrieval: one LM pass per indexed training window and channel, once per data "
             "version, then one per forecast window and channel (no backprop through the LM)",
+            models=paradigm_models("bridging"),
         ),
         "internal": Resources(
-            trainable="LayerNorm + positional embeddings (GPT4TS) or LoRA adapters inside the LM",
+            trainable="LayerNorm + positional embeddings (gpt4ts) or LoRA adapters inside the LM "
+            "(gpt4ts_lora; calf, which trains a second, frozen copy of the LM beside it)",
             hardware="GPU recommended; DeepSpeed ZeRO for 1B+ backbones",
-            notes="backprop through the LM: memory grows with n_layers x seq_len",
+            notes="backprop through the LM: memory grows with n_layers x seq_len; calf holds "
+            "two copies of the LM while training, one at inference",
+            models=paradigm_models("internal"),
         ),
     }
 

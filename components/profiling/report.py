@@ -196,8 +196,11 @@ def render_markdown(profile: Profile, plot_names: list[str]) -> str:
     )
     lines += ["", "Resources:", ""]
     lines += _table(
-        ["paradigm", "trainable", "hardware", "notes"],
-        [[k, v.trainable, v.hardware, v.notes] for k, v in rec.resources.items()],
+        ["paradigm", "models", "trainable", "hardware", "notes"],
+        [
+            [k, ", ".join(v.models), v.trainable, v.hardware, v.notes]
+            for k, v in rec.resources.items()
+        ],
     )
     lines += [""] + [f"- {c}" for c in rec.caveats]
 

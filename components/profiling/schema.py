@@ -240,6 +240,10 @@ class Resources(_Model):
     trainable: str
     hardware: str
     notes: str = ""
+    models: list[str] = Field(
+        default_factory=list,
+        description="Catalogue entries of the paradigm (each trains beside its LLM-free ablation).",
+    )
 
 
 class Recommendation(_Model):

@@ -67,6 +67,22 @@ class Curves:
     epoch_seconds: list[float] = field(default_factory=list)  # wall time of the training pass
     peak_rss_mib: list[float] = field(default_factory=list)  # max over ranks of process peak RSS
     peak_cuda_mib: list[float] = field(default_factory=list)  # max over ranks; 0 on the CPU
+    # The loss terms of a model with an objective of its own (CALF's distillation, TEST's
+    # contrast; ``supervised`` the task's loss): epoch means, NaN in an epoch without the term.
+    loss_terms: dict[str, list[float]] = field(default_factory=dict)
+
+    def add_terms(self, means: dict[str, float]) -> None:
+        """Append one epoch's term means (call after appending its train_loss)."""
+        epochs = len(self.train_loss)
+        for name in sorted(set(self.loss_terms) | set(means)):
+            curve = self.loss_terms.setdefault(name, [])
+            curve.extend([math.nan] * (epochs - 1 - len(curve)))
+            curve.append(means.get(name, math.nan))
+
+    def flat(self) -> dict[str, list[float]]:
+        """Every curve by name, a loss term ``t`` as ``loss_t`` (the shape run records hold)."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "loss_terms"}
+        return {**out, **{f"loss_{name}": list(v) for name, v in self.loss_terms.items()}}
 
 
 @pydantic.with_config(pydantic.ConfigDict(extra="forbid"))

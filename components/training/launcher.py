@@ -318,7 +318,7 @@ def launch_training(
     best = min(result.best_checkpoints, key=lambda cm: cm[1]["val_loss"])[0]
     # Curves from the latest checkpoint's counters: they span restarts and resumed
     # runs, where Ray's metrics frame holds only this driver's kept checkpoints.
-    curves = asdict(read_checkpoint_state(result.checkpoint or best).curves)
+    curves = read_checkpoint_state(result.checkpoint or best).curves.flat()
     return TrainResult(
         model=job.model.name,
         run_name=run_name,

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from tsalign.components.data.retrieval_index import load_index
 from tsalign.components.data.windows import capped_indices
 from tsalign.components.layout import MODEL_DIR, SCALER_FILE
 from tsalign.components.models import ModelSpec, build_model, save_pretrained
+from tsalign.components.models.objective import AuxiliaryObjective, training_loss
 from tsalign.components.tasks import get_task
 from tsalign.components.tasks.base import TrainingInputs
 from tsalign.components.training.checkpoint import (
@@ -98,6 +99,7 @@ class EpochResult:
     samples_per_s: float  # all ranks together
     diverged: float | None = None  # the non-finite loss that stopped the epoch, if any
     seconds: float = 0.0  # wall time of the pass
+    loss_terms: dict[str, float] = field(default_factory=dict)  # epoch means of the named terms
 
 
 @dataclass
@@ -111,6 +113,8 @@ class EpochMetrics:
     samples_per_s: float  # all ranks together
     num_nodes: int  # distinct nodes the ranks ran on
     final: bool = False  # the run stops after this epoch (epochs, steps or patience used up)
+    loss_terms: dict[str, float] = field(default_factory=dict)  # a model's own terms (CALF, TEST)
+    pretraining: bool = False  # a pre-training epoch: no forecast to validate, val_loss is inf
 
     @property
     def checkpoint_name(self) -> str:
@@ -211,6 +215,30 @@ def build_engine(
     return engine
 
 
+def _check_pretraining(model: torch.nn.Module, cfg: TrainConfig, steps_per_epoch: int) -> None:
+    """Refuse a run that would end inside the model's pre-training epochs.
+
+    Raises:
+        ValueError: naming the settings to change.
+    """
+    if not isinstance(model, AuxiliaryObjective) or not model.pretrain_epochs:
+        return
+    epochs = model.pretrain_epochs
+    if epochs >= cfg.epochs:
+        raise ValueError(
+            f"model.params.pretrain_epochs={epochs} leaves no forecasting epoch in "
+            f"train.epochs={cfg.epochs}: raise train.epochs above {epochs} or lower "
+            "model.params.pretrain_epochs"
+        )
+    if cfg.max_steps and cfg.max_steps <= epochs * steps_per_epoch:
+        raise ValueError(
+            f"train.max_steps={cfg.max_steps} ends within the {epochs} pre-training epoch(s) "
+            f"of model.params.pretrain_epochs ({steps_per_epoch} steps each): raise "
+            f"train.max_steps above {epochs * steps_per_epoch} or lower "
+            "model.params.pretrain_epochs"
+        )
+
+
 def checkpoint_name(epoch: int, step: int) -> str:
     """The directory name of a checkpoint: sortable, unique within the run."""
     return f"checkpoint_epoch{epoch:04d}_step{step:07d}"
@@ -304,6 +332,7 @@ class TrainingRecipe:
             model.set_index(load_index(self.cfg.retrieval_path))
         steps_per_epoch = math.ceil(len(self.train_loader) / tcfg.grad_accum)
         self.total_steps = min(steps_per_epoch * tcfg.epochs, tcfg.max_steps or 10**12)
+        _check_pretraining(model, tcfg, steps_per_epoch)
         self.engine = build_engine(model, tcfg, self.cfg.ds_preset, self.total_steps)
         self.device = self.engine.device
         self.state = TrainState(nodes=_node_ids(node_id))
@@ -319,6 +348,12 @@ class TrainingRecipe:
         self.state = saved
         if self.rank == 0:
             log.warning("resumed from checkpoint at epoch %d, step %d", saved.epoch, saved.step)
+
+    @property
+    def pretraining(self) -> bool:
+        """Whether the current epoch is one of the model's pre-training epochs (TEST)."""
+        module = self.engine.module
+        return isinstance(module, AuxiliaryObjective) and self.state.epoch < module.pretrain_epochs
 
     @property
     def finished(self) -> bool:
@@ -338,13 +373,16 @@ class TrainingRecipe:
         """
         tcfg, engine, state = self.tcfg, self.engine, self.state
         self.sampler.set_epoch(state.epoch)
+        if isinstance(engine.module, AuxiliaryObjective):
+            engine.module.start_epoch(state.epoch)
         engine.train()
         total, batches, seen, started = 0.0, 0, 0, time.perf_counter()
+        term_sums: dict[str, float] = {}
         for x, y, *text in self.train_loader:
             x, y = x.to(self.device), y.to(self.device)
             text = [t.to(self.device) for t in text]  # a fused model's tokens and mask
             try:
-                loss = self.loss(engine(x, *text), y)
+                loss, terms = training_loss(engine.module, engine(x, *text), y, self.loss)
                 engine.backward(loss)
                 engine.step()
             except torch.OutOfMemoryError as err:
@@ -358,6 +396,8 @@ class TrainingRecipe:
                 state.step += 1
                 return EpochResult(math.nan, 0.0, diverged=value)
             total += value
+            for name, term in terms.items():
+                term_sums[name] = term_sums.get(name, 0.0) + term.item()
             if engine.is_gradient_accumulation_boundary() or batches % tcfg.grad_accum == 0:
                 state.step += 1
                 if state.first_step_at is None:
@@ -367,10 +407,18 @@ class TrainingRecipe:
             if state.step >= self.total_steps:
                 break
         elapsed = max(time.perf_counter() - started, 1e-9)
-        return EpochResult(total / max(batches, 1), seen * self.world / elapsed, seconds=elapsed)
+        return EpochResult(
+            total / max(batches, 1),
+            seen * self.world / elapsed,
+            seconds=elapsed,
+            loss_terms={name: v / max(batches, 1) for name, v in term_sums.items()},
+        )
 
     def validate(self) -> float:
-        """The task's validation loss over the whole validation set (fp64 sums), all-reduced."""
+        """The task's validation loss over the whole validation set (fp64 sums), all-reduced;
+        inf in a pre-training epoch, whose checkpoint no forecast comparison may pick."""
+        if self.pretraining:
+            return math.inf
         engine = self.engine
         engine.eval()
         total = torch.zeros(2, dtype=torch.float64, device=self.device)  # [sum of losses, count]
@@ -388,16 +436,19 @@ class TrainingRecipe:
     def end_epoch(self, result: EpochResult, val_loss: float) -> EpochMetrics:
         """Record a finished epoch in the TrainState; return the metrics to report."""
         s = self.state
+        pretraining = self.pretraining
         s.epoch += 1
         s.curves.train_loss.append(result.train_loss)
+        s.curves.add_terms(result.loss_terms)
         s.curves.val_loss.append(val_loss)
         s.curves.samples_per_s.append(result.samples_per_s)
         s.curves.epoch_seconds.append(result.seconds)
         rss_mib, cuda_mib = peak_memory_mib(self.device)
         s.curves.peak_rss_mib.append(rss_mib)
         s.curves.peak_cuda_mib.append(cuda_mib)
-        s.stale_epochs = 0 if val_loss < s.best_val else s.stale_epochs + 1
-        s.best_val = min(s.best_val, val_loss)
+        if not pretraining:  # patience counts forecasting epochs only
+            s.stale_epochs = 0 if val_loss < s.best_val else s.stale_epochs + 1
+            s.best_val = min(s.best_val, val_loss)
         return EpochMetrics(
             epoch=s.epoch,
             step=s.step,
@@ -406,6 +457,8 @@ class TrainingRecipe:
             samples_per_s=result.samples_per_s,
             num_nodes=len(set(s.nodes)),
             final=self.finished,
+            loss_terms=result.loss_terms,
+            pretraining=pretraining,
         )
 
     def save(self, directory: Path) -> None:

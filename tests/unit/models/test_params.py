@@ -26,7 +26,7 @@ def test_a_parameter_of_another_entry_names_the_entry_and_its_fields():
         load_config(None, ["model.name=dlinear", "model.params.lora_r=4"])
     message = str(caught.value)
     assert "model.params: not a parameter of catalogue entry 'dlinear'" in message
-    assert "'lora_r' (read by gpt4ts, gpt4ts_lora)" in message
+    assert "'lora_r' (read by calf, gpt4ts, gpt4ts_lora)" in message
     assert "valid fields of 'dlinear': moving_avg" in message
 
 

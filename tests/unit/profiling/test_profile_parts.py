@@ -91,6 +91,12 @@ def test_rules_follow_compute_and_domain(meta_of, tmp_path):
     assert ref.recommended_paradigm == "internal"
     recurring = [note for note in profile.recommendation.caveats if "`retrieval`" in note]
     assert len(recurring) == 1 and "96-step season 260 times" in recurring[0]
+    # The advice names the catalogue's methods of each paradigm, the new ones included.
+    models = {p: r.models for p, r in profile.recommendation.resources.items()}
+    assert models["internal"] == ["gpt4ts", "gpt4ts_lora", "calf"]
+    assert models["bridging"] == ["timellm", "retrieval", "test_align"]
+    assert "calf, which trains a second" in profile.recommendation.resources["internal"].trainable
+    assert "| internal | gpt4ts, gpt4ts_lora, calf |" in (tmp_path / "b" / "report.md").read_text()
     assert profile.domain.knowledge_score < 0.6
 
 
