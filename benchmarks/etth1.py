@@ -148,9 +148,13 @@ DEFAULT_MODELS = [
     "patchtst",
     "gpt4ts_wo_llm",
     "timellm_wo_llm",
+    "calf_wo_llm",
+    "test_align_wo_llm",
     "gpt4ts",
     "gpt4ts_lora",
     "timellm",
+    "calf",
+    "test_align",
 ]
 TARGET_MSE = 0.42  # issue 15: the best LLM-aligned model at H=96, few-shot 10%
 
