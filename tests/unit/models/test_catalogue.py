@@ -73,10 +73,10 @@ def test_every_entry_resolves_to_a_builder_in_its_module_and_every_builder_has_a
         assert builders <= declared, f"builders without a catalogue entry: {builders - declared}"
 
 
-def test_ablations_cover_every_kind_for_both_llm_entries():
+def test_ablations_cover_every_kind_for_every_llm_method():
     from tsalign.components.models.spec import ABLATIONS
 
-    for of in ("gpt4ts", "timellm"):
+    for of in ("gpt4ts", "timellm", "calf", "test_align"):
         kinds = {e.ablation for e in ENTRIES if e.ablation_of == of}
         assert kinds == set(ABLATIONS), of
 
@@ -158,4 +158,10 @@ def test_ablations_of_a_model_and_of_its_variant():
     assert sorted(ablations_of("gpt4ts")) == sorted(gpt4ts)
     assert sorted(ablations_of("gpt4ts_lora")) == sorted(gpt4ts)  # LoRA tunes the same LM
     assert "timellm_wo_llm" in ablations_of("timellm")
+    # CALF and TEST are compared with their own LLM-free ablations, which keep the match
+    # module / the pre-trained encoder and drop only the LM.
+    assert "calf_wo_llm" in ablations_of("calf") and "test_align_wo_llm" in ablations_of(
+        "test_align"
+    )
+    assert get_entry("calf_wo_llm").params.__name__ == "CALFMatchParams"  # no LoRA to set
     assert ablations_of("dlinear") == [] and ablations_of("gpt4ts_wo_llm") == []
