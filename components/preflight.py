@@ -14,9 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tsalign.components.config import AUTO, ConfigError, RunConfig, Task
-from tsalign.components.tasks import PIPELINE_STAGES, task_stages
+from tsalign.components.tasks import MODEL_REFUSALS, PIPELINE_STAGES, task_stages
 
-__all__ = ["PIPELINE_STAGES", "check_run_config", "check_task_stages", "task_problem"]
+__all__ = [
+    "PIPELINE_STAGES",
+    "check_run_config",
+    "check_task_stages",
+    "task_model_problem",
+    "task_problem",
+]
+
 
 def task_problem(task: Task, stages: Iterable[str]) -> str | None:
     """Why ``stages`` cannot run ``task``, or None when every one of them handles it."""
@@ -42,6 +49,19 @@ def check_task_stages(cfg: RunConfig, stages: Iterable[str], origin: str = "<con
         raise ConfigError(f"{origin}: {problem}")
 
 
+def task_model_problem(task: Task, name: str) -> str | None:
+    """Why catalogue entry ``name`` cannot run ``task``, or None when it can."""
+    from tsalign.components.models.catalogue import get_entry, list_models
+
+    entry = get_entry(name)
+    if task in entry.tasks:
+        return None
+    family = entry.ablation_of or entry.variant_of or name
+    able = [n for n in list_models() if task in get_entry(n).tasks]
+    why = MODEL_REFUSALS.get((task, family), f"{name} supports tasks {list(entry.tasks)}")
+    return f"{name} does not run task={task}: {why} (models for {task}: {', '.join(able)})"
+
+
 def catalogue_problems(cfg: RunConfig) -> list[str]:
     """Every reference in ``cfg`` to an unknown catalogue entry or unusable preset.
 
@@ -59,6 +79,8 @@ def catalogue_problems(cfg: RunConfig) -> list[str]:
     for field, name in named:
         if name not in known:
             problems.append(f"{field}: {unknown_model(name)} (see `tsalign models`)")
+        elif (why := task_model_problem(cfg.task, name)) is not None:
+            problems.append(f"{field}: {why}")
     for i, name in enumerate(cfg.eval.baselines):
         problem = baseline_problem(name)
         if problem is not None:

@@ -145,6 +145,10 @@ def metrics_rows(report: EvalReport) -> list[dict[str, str]]:
     """One row per model (candidate first), with the MSE ratio to seasonal-naive."""
     reference = report.metrics.get(REFERENCE_BASELINE, {}).get("mse")
     order = [report.candidate, *(m for m in report.metrics if m != report.candidate)]
+    if "mse" not in report.metrics[report.candidate]:  # another task: its own metrics
+        return [
+            {"model": n, **{k: _num(v, 4) for k, v in report.metrics[n].items()}} for n in order
+        ]
     rows = []
     for name in order:
         m = report.metrics.get(name)

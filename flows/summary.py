@@ -28,7 +28,9 @@ from tsalign.flows.console import console
 
 
 def metrics_table(report: EvalReport) -> Table:
-    """Candidate and baselines side by side on the same test windows."""
+    """Candidate and baselines side by side on the same test data."""
+    if not all("mse" in m for m in report.metrics.values()):
+        return _task_metrics_table(report)
     table = Table(
         "model",
         "MSE",
@@ -47,6 +49,15 @@ def metrics_table(report: EvalReport) -> Table:
             f"{m['smape']:.2f}",
             f"{m['mase']:.3f}",
         )
+    return table
+
+
+def _task_metrics_table(report: EvalReport) -> Table:
+    """Another task's metrics (accuracy, macro-F1...), one column per metric the report has."""
+    keys = list(dict.fromkeys(k for m in report.metrics.values() for k in m))
+    table = Table("model", *keys, title=f"test split, {report.test_windows} instances")
+    for name, m in report.metrics.items():
+        table.add_row(name, *(f"{m[k]:.4f}" if k in m else "-" for k in keys))
     return table
 
 

@@ -25,6 +25,7 @@ import torch
 from tsalign.components.data.panel import Panel, load_panel, load_panel_meta
 from tsalign.components.data.panel_inputs import PanelScaler, split_arrays
 from tsalign.components.device import resolve_device, torch_device
+from tsalign.components.evaluation import metrics as M
 from tsalign.components.evaluation.intervals import Comparison, compare_llm_models
 from tsalign.components.evaluation.leaderboard import paradigm_of
 from tsalign.components.evaluation.provenance import provenance
@@ -68,13 +69,10 @@ def predict_proba(
     return np.concatenate(out, axis=0)
 
 
-def scores(pred: np.ndarray, true: np.ndarray, n_classes: int) -> dict[str, float]:
-    """Accuracy, macro-F1 (over all trained classes) and error rate of predicted indices."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    accuracy = float(accuracy_score(true, pred))
-    macro = f1_score(true, pred, labels=list(range(n_classes)), average="macro", zero_division=0)
-    return {"accuracy": accuracy, "macro_f1": float(macro), "error_rate": 1.0 - accuracy}
+def scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro-F1 and error rate (1 - accuracy) of predicted class indices."""
+    out = M.classification_scores(pred, true)
+    return out | {"error_rate": 1.0 - out["accuracy"]}
 
 
 def cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
@@ -155,7 +153,7 @@ def evaluate_classifiers(request: EvalRequest) -> EvalReport:
     }
     preds = {name: [p.argmax(axis=1) for p in ps] for name, ps in probs.items()}
     preds[CLASSIC_CLASSIFIER] = [classic_predictions(panel, scaler, eval_cfg.seed)]
-    spread = {name: _mean_std([scores(p, y_test, k) for p in ps]) for name, ps in preds.items()}
+    spread = {name: _mean_std([scores(p, y_test) for p in ps]) for name, ps in preds.items()}
     results = {name: means for name, (means, _) in spread.items()}
     std = {name: s for name, (_, s) in spread.items()}
 
@@ -315,7 +313,7 @@ def render_classification_leaderboard(
         val = f"{validation[name]:.4f}" if name in validation else "-"
         mark = " (published)" if name == candidate else ""
         lines.append(
-            f"| {name}{mark} | {cell(name, 'accuracy')} | {cell(name, 'macro_f1')} | {val} |"
+            f"| {name}{mark} | {cell(name, 'accuracy')} | {cell(name, 'f1_macro')} | {val} |"
         )
     lines += ["", f"Selection: {reason}", ""]
     if comparisons:

@@ -141,8 +141,10 @@ class FlattenHead(nn.Module):
         return y.transpose(1, 2)
 
 
-class PooledClassificationHead(nn.Module):
-    """Mean-pool patch tokens per channel, concatenate channels, linear to class logits.
+class FlattenClassificationHead(nn.Module):
+    """GPT4TS's classification head: GELU over the patch tokens, flatten every channel's
+    patches, LayerNorm, dropout, linear to class logits (Zhou et al. 2023, ``ln_proj`` and
+    ``out_layer`` of its classification model).
 
     z [B, C, N, D] -> logits [B, n_classes].
     """
@@ -150,15 +152,18 @@ class PooledClassificationHead(nn.Module):
     #: No RevIN: a window's level and scale are evidence of its class (standing vs running).
     uses_revin = False
 
-    def __init__(self, n_channels: int, d: int, n_classes: int, dropout: float) -> None:
+    def __init__(
+        self, n_channels: int, n_patches: int, d: int, n_classes: int, dropout: float
+    ) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(d)
+        width = n_channels * n_patches * d
+        self.norm = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
-        self.linear = nn.Linear(n_channels * d, n_classes)
+        self.linear = nn.Linear(width, n_classes)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        pooled = self.norm(z.mean(dim=2))  # [B, C, D]
-        return self.linear(self.dropout(pooled.flatten(1)))
+        flat = torch.nn.functional.gelu(z).flatten(1)  # [B, C*N*D]
+        return self.linear(self.dropout(self.norm(flat)))
 
 
 def make_head(
@@ -175,12 +180,13 @@ def make_head(
     """The task head over patch tokens [B, C, N, D].
 
     forecast and anomaly -> [B, horizon, C] (a detector scores rows by its forecast error,
-    see ``components.inference.detector``); classify -> [B, n_classes]. ``dropout`` regularises the pooled features of the
+    see ``components.inference.detector``); classify -> [B, n_classes]. ``dropout``
+    regularises the flattened features of the
     classification head; ``head_dropout`` acts on the output of the flatten head.
     """
     if task == "classify":
         assert n_classes is not None  # ModelSpec validates this
-        return PooledClassificationHead(n_channels, d, n_classes, dropout)
+        return FlattenClassificationHead(n_channels, n_patches, d, n_classes, dropout)
     return FlattenHead(n_patches, d, horizon, head_dropout)
 
 

@@ -44,11 +44,27 @@ class TaskEntry:
 
 TASK_ENTRIES: dict[Task, TaskEntry] = {
     "forecast": TaskEntry("tsalign.components.tasks.forecast:FORECAST", PIPELINE_STAGES),
-    "classify": TaskEntry("tsalign.components.tasks.classify:CLASSIFY", ("ingest", "profile")),
+    "classify": TaskEntry("tsalign.components.tasks.classify:CLASSIFY", PIPELINE_STAGES),
     # NAB corpora are ingested, versioned and profiled; the detector's training, scoring and
     # gates plug into this seam next.
     "anomaly": TaskEntry(None, ("ingest", "profile")),
 }
+
+
+MODEL_REFUSALS: dict[tuple[Task, str], str] = {
+    ("classify", "timellm"): (
+        "Time-LLM is designed for forecasting only: its prompt-as-prefix states the forecast "
+        "task and the input's lags and trend, and its output projection maps the LM's patch "
+        "outputs to future steps; the paper and reference code define no classification "
+        "head, so none is invented here. Use gpt4ts, its ablations or patchtst"
+    ),
+}
+"""(task, model family) -> why the family does not run the task (``tsalign models``, preflight)."""
+
+
+def runnable_tasks(tasks: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of ``tasks`` (a catalogue entry's) that every pipeline stage runs today."""
+    return tuple(t for t in tasks if t in TASK_ENTRIES and task_stages(t) == PIPELINE_STAGES)
 
 
 class TaskNotWired(ValueError):
@@ -79,10 +95,12 @@ def get_task(task: Task) -> TaskKind:
 
 
 __all__ = [
+    "MODEL_REFUSALS",
     "PIPELINE_STAGES",
     "TASK_ENTRIES",
     "TaskEntry",
     "TaskNotWired",
     "get_task",
+    "runnable_tasks",
     "task_stages",
 ]

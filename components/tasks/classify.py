@@ -140,7 +140,7 @@ class ClassifyTask(TaskKind):
     ) -> str:
         return (
             f"{model} classifier for {dataset}: test accuracy {metrics['accuracy']:.4f}, "
-            f"macro-F1 {metrics['macro_f1']:.4f}."
+            f"macro-F1 {metrics['f1_macro']:.4f}."
         )
 
     def predict(self, registry: Registry, ref: str, request: PredictRequest) -> pd.DataFrame:

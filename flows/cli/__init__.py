@@ -264,8 +264,12 @@ def models(
                 table.add_row(field, repr(default), info.description or "")
             console.print(table)
         return
+    from tsalign.components.tasks import runnable_tasks
+
+    # Only the tasks a config can run end to end with the entry today.
     table = Table("name", "paradigm", "tasks", "summary", title="model catalogue")
     for entry_name in list_models():
         entry = get_entry(entry_name)
-        table.add_row(entry_name, entry.paradigm, ", ".join(entry.tasks), entry.summary)
+        tasks = ", ".join(runnable_tasks(entry.tasks))
+        table.add_row(entry_name, entry.paradigm, tasks, entry.summary)
     console.print(table)

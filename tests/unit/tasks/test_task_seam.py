@@ -87,3 +87,29 @@ def test_classification_training_data_weights_an_imbalanced_panel(tmp_path: Path
     assert not torch.isclose(weighted, plain)  # weights change the loss of a mixed batch
     summed, count = data.val_sums(logits, targets)
     assert count == 2 and torch.isclose(summed.float() / 2, plain)
+
+
+def test_timellm_is_refused_for_classification_saying_why() -> None:
+    from tsalign.components.config import ConfigError, build_config
+    from tsalign.components.preflight import check_run_config
+
+    config = build_config({"task": "classify", "compare": ["timellm_wo_llm"]})
+    with pytest.raises(
+        ConfigError, match=r"compare\[0\]: timellm_wo_llm does not run task=classify"
+    ):
+        check_run_config(config)
+    with pytest.raises(ConfigError, match="Time-LLM is designed for forecasting only"):
+        check_run_config(config)
+
+
+def test_models_lists_only_the_tasks_that_run_end_to_end() -> None:
+    from typer.testing import CliRunner
+
+    from tsalign.flows.cli import app
+
+    result = CliRunner().invoke(app, ["models"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    gpt4ts = next(line for line in result.output.splitlines() if "│ gpt4ts " in line)
+    timellm = next(line for line in result.output.splitlines() if "│ timellm " in line)
+    assert "forecast, classify" in gpt4ts and "anomaly" not in gpt4ts
+    assert "classify" not in timellm
