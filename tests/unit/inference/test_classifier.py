@@ -73,3 +73,32 @@ def test_a_forecaster_directory_is_not_a_classifier(tmp_path: Path) -> None:
     (tmp_path / SCALER_FILE).write_text(json.dumps(forecaster_scaler))
     with pytest.raises(PredictError, match="is not a classifier's scaler"):
         Classifier.load(tmp_path, device="cpu")
+
+
+def test_a_published_classifier_is_rescored_on_this_panels_validation(
+    export: Path, tmp_path: Path
+) -> None:
+    """The champion gate's score: the version's own scaler, this panel's validation data."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tasks"))
+    from test_task_seam import write_panel
+
+    from tsalign.components.config import RegistryConfig
+    from tsalign.components.registry import open_registry
+    from tsalign.components.registry.gates import ChampionNotComparable
+    from tsalign.components.tasks import get_task
+
+    registry = open_registry(RegistryConfig(uri=str(tmp_path / "registry")))
+    files = {"model": export / MODEL_DIR, SCALER_FILE: export / SCALER_FILE}
+    registry.publish("clf", files, config={}, metrics={}, lineage={}, tags={"task": "classify"})
+    panel_dir = tmp_path / "panel"
+    panel_dir.mkdir()
+    path = write_panel(panel_dir, list("abc" * 8), [6] * 24)
+    score = get_task("classify").champion_scorer(path, None, None, 64, "cpu")
+    assert np.isfinite(score(registry, "clf", 1)) and score(registry, "clf", 1) > 0
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other = write_panel(other_dir, list("ab" * 12), [6] * 24)  # two classes, not three
+    with pytest.raises(ChampionNotComparable, match="classifies channels"):
+        get_task("classify").champion_scorer(other, None, None, 64, "cpu")(registry, "clf", 1)
