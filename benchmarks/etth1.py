@@ -361,6 +361,7 @@ def main() -> None:
             work / "eval" / str(horizon),
             recommended_paradigm=profile.recommendation.paradigm,
             curves={m: [r.curves for r in rs] for m, rs in runs.items()},
+            max_val_windows=args.max_val_windows,  # the windows the searches chose on
             context={
                 "data_md5": dataset.md5,
                 "benchmark": {k: str(v) for k, v in vars(args).items()},
