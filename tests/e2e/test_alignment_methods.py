@@ -21,8 +21,7 @@ from tsalign.components.registry import open_registry
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RUNS = {
-    # CALF beside its LLM-free ablation, the pairing the evaluation reports.
-    "calf": ["model.name=calf", "model.params=null", "compare=[calf_wo_llm]"],
+    "calf": ["model.name=calf", "model.params=null", "compare=[]"],
     # TEST: one pre-training epoch (contrast + alignment), then one forecasting epoch.
     "test_align": ["model.name=test_align", "compare=[]", "train.epochs=2"],
 }
