@@ -140,6 +140,7 @@ def main() -> None:
         "--lm", action="store_true", help="also train gpt4ts, its ablation, patchtst"
     )
     parser.add_argument("--epochs", type=int, default=20, help="--lm: epochs at most")
+    parser.add_argument("--models", nargs="+", default=list(LM_MODELS), help="--lm: which")
     args = parser.parse_args()
 
     X_train, y_train, X_test, y_test = load_japanese_vowels()
@@ -169,10 +170,11 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             path = canonical_panel_file(Path(tmp))
-            for name in LM_MODELS:
-                lm_runs = [train_lm(path, name, seed, args.epochs) for seed in args.seeds]
-                for r in lm_runs:
-                    print(name, r)
+            for name in args.models:
+                lm_runs = []
+                for seed in args.seeds:
+                    lm_runs.append(train_lm(path, name, seed, args.epochs))
+                    print(name, lm_runs[-1], flush=True)
                 results[name] = {"runs": lm_runs, "summary": summarise(lm_runs)}
                 lines.append(
                     row(f"{name}, {len(lm_runs)} seeds", results[name]["summary"], lm_runs)
