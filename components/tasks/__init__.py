@@ -45,9 +45,7 @@ class TaskEntry:
 TASK_ENTRIES: dict[Task, TaskEntry] = {
     "forecast": TaskEntry("tsalign.components.tasks.forecast:FORECAST", PIPELINE_STAGES),
     "classify": TaskEntry("tsalign.components.tasks.classify:CLASSIFY", PIPELINE_STAGES),
-    # NAB corpora are ingested, versioned and profiled; the detector's training, scoring and
-    # gates plug into this seam next.
-    "anomaly": TaskEntry(None, ("ingest", "profile")),
+    "anomaly": TaskEntry("tsalign.components.tasks.anomaly:ANOMALY", PIPELINE_STAGES),
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from tsalign.components.config import ConfigError, load_config
 from tsalign.components.preflight import catalogue_problems, check_run_config
+from tsalign.components.tasks import PIPELINE_STAGES, TASK_ENTRIES, TaskEntry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,9 +94,12 @@ def test_valid_config_passes_unchanged():
     assert check_run_config(cfg) is cfg
 
 
-def test_task_is_forecast_by_default_and_checked_against_the_stages():
+def test_task_is_forecast_by_default_and_checked_against_the_stages(monkeypatch):
     cfg = load_config(None, ["task=anomaly"])
     assert load_config(None).task == "forecast"
+    check_run_config(cfg, "c.yaml", PIPELINE_STAGES)  # anomaly runs every stage
+    # A task whose later stages are not wired is refused up front.
+    monkeypatch.setitem(TASK_ENTRIES, "anomaly", TaskEntry(None, ("ingest", "profile")))
     check_run_config(cfg, "c.yaml", ("ingest", "profile"))  # ingest and profile handle it
     with pytest.raises(ConfigError, match=r"c.yaml: task: task=anomaly: the train stage"):
         check_run_config(cfg, "c.yaml", ("ingest", "train"))
