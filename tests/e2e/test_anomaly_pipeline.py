@@ -77,10 +77,9 @@ def test_the_pipeline_publishes_a_detector_with_its_tuned_threshold(project: Pat
     # best_val ranks by the probation-period forecast loss, which reads no label.
     by_candidate = manifest.metrics["validation_by_candidate"]
     assert set(by_candidate) == {"gpt4ts", "gpt4ts_wo_llm"}
-    assert (
-        "windowed" in manifest.metrics["selection_reason"]
-        or "best_val" in (manifest.metrics["selection_reason"])
-    )
+    candidate = manifest.metrics["candidate"]
+    assert manifest.metrics["validation"]["val_loss"] == by_candidate[candidate]
+    assert manifest.metrics["selection_reason"].startswith("best_val: ")
 
 
 def test_predict_returns_scores_and_flags_per_row(project: Path, run, tmp_path: Path):
