@@ -26,29 +26,39 @@ from tsalign.components.refs import (
 from tsalign.components.state import latest
 from tsalign.flows.console import console
 
+FORECAST_COLUMNS = (
+    ("MSE", "mse", ".4f"),
+    ("MAE", "mae", ".4f"),
+    ("MAE (orig)", "mae_orig", ".3f"),
+    ("sMAPE %", "smape", ".2f"),
+    ("MASE", "mase", ".3f"),
+)
+NAB_COLUMNS = (
+    ("NAB standard", "nab_standard", ".1f"),
+    ("NAB low FP", "nab_reward_low_FP_rate", ".1f"),
+    ("NAB low FN", "nab_reward_low_FN_rate", ".1f"),
+    ("point-wise F1", "pointwise_f1", ".3f"),
+    ("point-adjusted F1", "point_adjusted_f1", ".3f"),
+)
+
 
 def metrics_table(report: EvalReport) -> Table:
-    """Candidate and baselines side by side on the same test data."""
-    if not all("mse" in m for m in report.metrics.values()):
-        return _task_metrics_table(report)
-    table = Table(
-        "model",
-        "MSE",
-        "MAE",
-        "MAE (orig)",
-        "sMAPE %",
-        "MASE",
-        title=f"test split, {report.test_windows} windows (MSE/MAE standardised)",
-    )
-    for name, m in report.metrics.items():
-        table.add_row(
-            name,
-            f"{m['mse']:.4f}",
-            f"{m['mae']:.4f}",
-            f"{m['mae_orig']:.3f}",
-            f"{m['smape']:.2f}",
-            f"{m['mase']:.3f}",
+    """Candidate and baselines side by side on the same test data (forecast windows, test
+    instances, or every row of an anomaly corpus scored NAB's way)."""
+    if all("nab_standard" in m for m in report.metrics.values()):
+        columns = NAB_COLUMNS
+        title = (
+            f"NAB score over {report.test_windows} rows, one threshold per profile tuned over "
+            "the corpus (F1 at the standard threshold: not NAB's score)"
         )
+    elif all("mse" in m for m in report.metrics.values()):
+        columns = FORECAST_COLUMNS
+        title = f"test split, {report.test_windows} windows (MSE/MAE standardised)"
+    else:
+        return _task_metrics_table(report)
+    table = Table("model", *(label for label, _, _ in columns), title=title)
+    for name, m in report.metrics.items():
+        table.add_row(name, *(format(m[key], fmt) for _, key, fmt in columns))
     return table
 
 
