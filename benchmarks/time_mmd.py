@@ -60,6 +60,7 @@ from tsalign.components.evaluation.intervals import (  # noqa: E402
     RESAMPLES,
     block_means,
     paired_interval,
+    text_verdict,
 )
 from tsalign.components.evaluation.runner import (  # noqa: E402
     block_windows,
@@ -85,8 +86,8 @@ SEEDS = (0, 1, 2)
 LEARNING_RATES = {"dlinear": 5e-3}  # the others train at tsalign's 1e-3, as in etth1.py
 
 
-PerSeed = dict[str, list[dict[tuple[str, str], np.ndarray]]]
-"""domain -> one entry per finished seed: (model, fusion) -> per-window test MSE."""
+PerSeed = dict[str, dict[int, dict[tuple[str, str], np.ndarray]]]
+"""domain -> finished seed -> (model, fusion) -> per-window test MSE."""
 
 
 @dataclass(frozen=True)
@@ -399,6 +400,7 @@ def summarise(
         if len(err) // block >= MIN_BLOCKS:
             diff = paired_interval(err, none, block=block)
             row["diff"] = [diff.estimate, diff.low, diff.high]
+            row["verdict"] = text_verdict(diff)
         rel = relative_interval(err, none, block)
         if rel is not None:
             row["relative"] = list(rel)
@@ -498,6 +500,13 @@ def write_results(
                 + " | ".join(cells)
                 + " |"
             )
+    verdicts = [c.get("verdict", "not tested") for d in domains for c in d["changes"]]
+    lines += [
+        "",
+        "Verdicts of the per-cell paired intervals (MSE difference, fused − none): "
+        + ", ".join(f"{v}: {verdicts.count(v)}" for v in sorted(set(verdicts)))
+        + f" (of {len(verdicts)} domain × model × fusion cells).",
+    ]
     if mean:
         lines += [
             "",
@@ -590,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.distributed.is_initialized():
         torch.distributed.init_process_group("gloo")
     prepared: dict[str, Prepared] = {}
-    per_seed: PerSeed = {key: [] for key in args.domains}
+    per_seed: PerSeed = {key: {} for key in args.domains}
     runs: list[dict[str, Any]] = []
     # Seeds outermost: after the first pass every domain has a full comparison; later
     # seeds narrow it, and a deadline stops before a pass that would not finish in time.
@@ -601,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if key not in prepared:  # when first needed: the first pass starts sooner
                 prepared[key] = prepare(DOMAINS[key], args, work)
-            per_seed[key].append(run_seed(prepared[key], seed, args, runs))
+            per_seed[key][seed] = run_seed(prepared[key], seed, args, runs)
             metas = {k: q.meta() for k, q in prepared.items()}
             write_all(args, metas, per_seed, runs, time.perf_counter() - started, [command()])
     torch.distributed.destroy_process_group()
@@ -620,16 +629,20 @@ def write_all(
     """Summaries over each domain's finished seeds, the averages over domains, and the
     per-window errors (what ``--merge`` recombines)."""
     domains, all_errors, blocks = [], {}, {}
-    for key, seeds in per_seed.items():
-        if not seeds:
+    for key, by_seed in per_seed.items():
+        if not by_seed:
             continue
-        errors = {cell: np.mean([s[cell] for s in seeds], axis=0) for cell in seeds[0]}
-        domains.append(summarise(metas[key], errors, args.seeds[: len(seeds)], runs))
+        seeds = sorted(by_seed)
+        cells = by_seed[seeds[0]]
+        errors = {c: np.mean([by_seed[s][c] for s in seeds], axis=0) for c in cells}
+        domains.append(summarise(metas[key], errors, seeds, runs))
         all_errors[key], blocks[key] = errors, metas[key]["block_windows"]
     mean = averages(all_errors, blocks, args.models, args.fusions)
+    # one entry per seed, in the order of the domain's "seeds"
     per_window = {
-        key: [{f"{m}/{f}": e.tolist() for (m, f), e in seed.items()} for seed in seeds]
-        for key, seeds in per_seed.items()
+        key: [{f"{m}/{f}": e.tolist() for (m, f), e in by_seed[s].items()} for s in sorted(by_seed)]
+        for key, by_seed in per_seed.items()
+        if by_seed
     }
     write_results(args.out, args, domains, mean, wall_s, commands, per_window)
 
@@ -637,7 +650,6 @@ def write_all(
 SETTINGS = (
     "models",
     "fusions",
-    "seeds",
     "epochs",
     "patience",
     "batch_size",
@@ -646,11 +658,12 @@ SETTINGS = (
     "encoder",
     "max_train_windows",
 )
-"""The arguments every part of a merged run must share."""
+"""The arguments every part of a merged run must share (parts may hold other seeds)."""
 
 
 def merge(args: argparse.Namespace) -> None:
-    """Recombine the results of runs over disjoint domains (run in parallel) into one."""
+    """Recombine the results of runs run in parallel (other domains, or other seeds of a
+    domain on the same data version) into one."""
     metas, per_seed, runs, commands, wall = {}, {}, [], [], 0.0
     for path in args.merge:
         part = json.loads(Path(path).read_text())
@@ -659,13 +672,13 @@ def merge(args: argparse.Namespace) -> None:
             raise SystemExit(f"error: {path} was run with other {', '.join(differs)}")
         for d in part["domains"]:
             key = d["domain"]
-            if key in metas:
-                raise SystemExit(f"error: domain {key} is in two of the merged files")
-            metas[key] = {k: d[k] for k in META_KEYS}
-            per_seed[key] = [
-                {tuple(c.split("/")): np.asarray(e) for c, e in seed.items()}
-                for seed in part["per_window"][key]
-            ]
+            meta = {k: d[k] for k in META_KEYS}
+            if metas.setdefault(key, meta) != meta:
+                raise SystemExit(f"error: {path} holds {key} on other data or windows")
+            for seed, cells in zip(d["seeds"], part["per_window"][key], strict=True):
+                if seed in per_seed.setdefault(key, {}):
+                    raise SystemExit(f"error: seed {seed} of {key} is in two merged files")
+                per_seed[key][seed] = {tuple(c.split("/")): np.asarray(e) for c, e in cells.items()}
             runs += d["runs"]
         commands += part["commands"]
         wall = max(wall, part["wall_s"])

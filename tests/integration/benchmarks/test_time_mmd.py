@@ -129,3 +129,20 @@ def test_one_domain_one_model_writes_changes_and_counts_windows_without_text(tmp
         cwd=REPO,
     )
     assert refused.returncode != 0 and "other epochs" in refused.stderr
+    twice = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            *settings,
+            "--merge",
+            str(out.with_suffix(".json")),
+            str(out.with_suffix(".json")),
+            "--out",
+            str(merged),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    assert twice.returncode != 0 and "seed 0 of Energy is in two merged files" in twice.stderr
