@@ -673,8 +673,13 @@ def merge(args: argparse.Namespace) -> None:
         for d in part["domains"]:
             key = d["domain"]
             meta = {k: d[k] for k in META_KEYS}
-            if metas.setdefault(key, meta) != meta:
-                raise SystemExit(f"error: {path} holds {key} on other data or windows")
+            # data_md5 is the md5 of the scratch project's whole data/ folder, so parts run
+            # in other workdirs differ there while the domain's windows are the same
+            first = metas.setdefault(key, meta)
+            if {k: v for k, v in first.items() if k != "data_md5"} != {
+                k: v for k, v in meta.items() if k != "data_md5"
+            }:
+                raise SystemExit(f"error: {path} holds {key} on other windows or texts")
             for seed, cells in zip(d["seeds"], part["per_window"][key], strict=True):
                 if seed in per_seed.setdefault(key, {}):
                     raise SystemExit(f"error: seed {seed} of {key} is in two merged files")
