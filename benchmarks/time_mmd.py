@@ -520,18 +520,24 @@ def write_results(
         ]
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    summary = json.dumps(
+        {
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "commands": commands,
+            "wall_s": wall_s,
+            "domains": domains,
+            "average": mean,
+        },
+        indent=2,
+    )
+    # The per-window errors (what --merge recombines) go on one line each domain: readable
+    # figures above, no file of one number per line.
+    windows = ",\n".join(
+        f"    {json.dumps(key)}: {json.dumps(seeds, separators=(',', ':'))}"
+        for key, seeds in per_window.items()
+    )
     stem.with_suffix(".json").write_text(
-        json.dumps(
-            {
-                "args": {k: str(v) for k, v in vars(args).items()},
-                "commands": commands,
-                "wall_s": wall_s,
-                "domains": domains,
-                "average": mean,
-                "per_window": per_window,
-            },
-            indent=2,
-        )
+        summary[:-2] + ',\n  "per_window": {\n' + windows + "\n  }\n}\n"
     )
 
 
@@ -640,7 +646,11 @@ def write_all(
     mean = averages(all_errors, blocks, args.models, args.fusions)
     # one entry per seed, in the order of the domain's "seeds"
     per_window = {
-        key: [{f"{m}/{f}": e.tolist() for (m, f), e in by_seed[s].items()} for s in sorted(by_seed)]
+        key: [
+            # 7 significant digits: the forecasts are float32, so nothing is lost
+            {f"{m}/{f}": [float(f"{v:.7g}") for v in e] for (m, f), e in by_seed[s].items()}
+            for s in sorted(by_seed)
+        ]
         for key, by_seed in per_seed.items()
         if by_seed
     }
