@@ -15,7 +15,7 @@ set -euo pipefail
 STATE_DIR="${1:-${TSALIGN_RAY_DIR:-/tmp/tsalign-ray}}"
 HEAD_CPUS="${TSALIGN_RAY_HEAD_CPUS:-1}"
 WORKER_CPUS="${TSALIGN_RAY_WORKER_CPUS:-1}"
-PYTHON="${PYTHON:-python}"
+PYTHON="${PYTHON:-python}"  # the nodes run this interpreter, so jobs import what it has installed
 
 if [[ -f "$STATE_DIR/cluster.env" ]]; then
     echo "error: $STATE_DIR/cluster.env exists: a cluster may be running;" \
@@ -56,7 +56,7 @@ PY
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}"  # loopback only; see README for real clusters
 export RAY_USAGE_STATS_ENABLED=0
 
-setsid ray start --head --node-ip-address=127.0.0.1 --port="$GCS" --num-cpus="$HEAD_CPUS" \
+setsid "$PYTHON" -m ray.scripts.scripts start --head --node-ip-address=127.0.0.1 --port="$GCS" --num-cpus="$HEAD_CPUS" \
     --temp-dir="$TMP_ROOT/head" --include-dashboard=true --dashboard-host=127.0.0.1 \
     --dashboard-port="$DASH" --ray-client-server-port="$CLIENT" \
     --node-manager-port="$H_NM" --object-manager-port="$H_OM" --runtime-env-agent-port="$H_RE" \
@@ -66,7 +66,7 @@ setsid ray start --head --node-ip-address=127.0.0.1 --port="$GCS" --num-cpus="$H
 HEAD_PGID=$!
 wait "$HEAD_PGID" || { echo "error: head node failed to start; see $STATE_DIR/head.log" >&2; exit 1; }
 
-setsid ray start --address="127.0.0.1:$GCS" --node-ip-address=127.0.0.1 --num-cpus="$WORKER_CPUS" \
+setsid "$PYTHON" -m ray.scripts.scripts start --address="127.0.0.1:$GCS" --node-ip-address=127.0.0.1 --num-cpus="$WORKER_CPUS" \
     --temp-dir="$TMP_ROOT/worker" \
     --node-manager-port="$W_NM" --object-manager-port="$W_OM" --runtime-env-agent-port="$W_RE" \
     --metrics-export-port="$W_ME" --dashboard-agent-listen-port="$W_DL" \
