@@ -24,20 +24,19 @@ safetensors, keyed by the data version's md5, the backbone and the settings it d
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file, save
 
 from tsalign.components.config import DataConfig
 from tsalign.components.data.splits import window_count
 from tsalign.components.data.windows import capped_indices
 from tsalign.components.models.params import RetrievalConfig
 from tsalign.components.models.spec import ModelBuildError
+from tsalign.components.storage import write_bytes_atomic
 
 SEGMENTS = 32
 """A window's history is summarised as 32 segment means (piecewise aggregate approximation):
@@ -246,14 +245,7 @@ def save_index(index: RetrievalIndex, path: Path) -> None:
         "keys": index.keys,
         **{f"neighbours.{s}": v for s, v in index.neighbours.items()},
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, save({k: np.ascontiguousarray(v) for k, v in tensors.items()}))
 
 
 def load_index(path: str | Path) -> RetrievalIndex:

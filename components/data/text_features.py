@@ -11,19 +11,18 @@ each window's rows of it; never the texts themselves.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file, save
 
 from tsalign.components.config import DataConfig
 from tsalign.components.data.align import align_for, window_origins, window_text_index
 from tsalign.components.data.splits import Borders, split_borders
+from tsalign.components.storage import write_bytes_atomic
 
 TEXT_BACKBONE = "minilm"
 """The frozen sentence encoder that embeds every text, in training and at inference."""
@@ -105,14 +104,7 @@ def save_window_texts(texts: WindowTexts, path: Path) -> None:
     """Write ``texts`` as one safetensors file (atomically: a reader never sees half)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {"vectors": texts.vectors, **{f"index.{k}": v for k, v in texts.index.items()}}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, save({k: np.ascontiguousarray(v) for k, v in tensors.items()}))
 
 
 def load_window_texts(path: str | Path) -> WindowTexts:
