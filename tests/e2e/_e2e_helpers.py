@@ -13,7 +13,10 @@ from _flow_helpers import make_project
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "configs" / "tiny.yaml"
 
-__all__ = ["REPO", "TINY", "make_project", "run_tsalign"]
+__all__ = ["PASSWORD", "REPO", "TINY", "make_project", "run_tsalign"]
+
+PASSWORD = "Hunter2-not-a-real-pw"
+"""Written into the shared tiny runs' configs (tests/e2e/conftest.py); must be masked at rest."""
 
 
 def run_tsalign(

@@ -1,7 +1,8 @@
 """The whole pipeline, twice, through real Prefect (ephemeral server), DVC, Ray and DeepSpeed.
 
-Runs ``tsalign run --config configs/tiny.yaml`` as a user would, in a fresh
-git + DVC project, and reads the published versions back from the registry.
+Reads the two ``tsalign run --config configs/tiny.yaml`` of tests/e2e/conftest.py's shared
+project (run as a user would, in a fresh git + DVC project; test_no_secrets_at_rest.py reads
+them too) and the published versions back from the registry.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from _e2e_helpers import TINY, make_project, run_tsalign
 
 from tsalign.components.config import RegistryConfig
 from tsalign.components.registry import open_registry
@@ -26,13 +26,13 @@ def _dvc_md5(project: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_project(tmp_path_factory.mktemp("project"))
+def project(tiny_runs) -> Path:
+    return tiny_runs.project
 
 
 @pytest.fixture(scope="module")
-def two_runs(project: Path) -> list[subprocess.CompletedProcess]:
-    return [run_tsalign(project, "--config", str(TINY)) for _ in range(2)]
+def two_runs(tiny_runs) -> list[subprocess.CompletedProcess]:
+    return tiny_runs.runs
 
 
 def test_each_run_publishes_a_new_version(two_runs):
