@@ -74,14 +74,24 @@ class DetectorSettings(BaseModel):
         """The threshold of :attr:`profile` (a row is flagged when its score >= it).
 
         Raises:
-            PredictError: the detector was never evaluated (no tuned threshold).
+            PredictError: the detector was never evaluated (no tuned threshold), or it was
+                and ``profile`` is not one of its profiles.
         """
+        if not self.thresholds:
+            raise PredictError(
+                f"the detector has no tuned threshold for profile {self.profile!r}; evaluate "
+                "it (`tsalign evaluate`) before publishing"
+            )
         if self.profile not in self.thresholds:
             raise PredictError(
-                f"the detector has no tuned threshold for profile {self.profile!r} (has "
-                f"{sorted(self.thresholds)}); evaluate it (`tsalign evaluate`) before publishing"
+                f"--profile {self.profile!r} is not a profile this detector was tuned for; "
+                f"choose one of {', '.join(sorted(self.thresholds))}"
             )
         return self.thresholds[self.profile]
+
+    def flagging(self, profile: str | None) -> DetectorSettings:
+        """These settings, flagging at ``profile``'s threshold (unchanged when None)."""
+        return self if profile is None else self.model_copy(update={"profile": profile})
 
 
 def forecast_errors(
@@ -139,7 +149,8 @@ def likelihood_scores(
     known = np.isfinite(z)  # rows with an error and enough history before them
     log_tail = np.zeros(z.size)  # log(1): no evidence, score 0
     log_tail[known] = np.logaddexp(norm.logsf(z[known]), math.log(LOG_FLOOR))
-    return np.clip(log_tail / math.log(LOG_FLOOR), 0.0, 1.0)
+    # + 0.0 turns the -0.0 of 0 / log(LOG_FLOOR) into 0.0, which a CSV writes as 0.0.
+    return np.clip(log_tail / math.log(LOG_FLOOR), 0.0, 1.0) + 0.0
 
 
 def score_series(

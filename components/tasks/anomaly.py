@@ -39,6 +39,7 @@ class AnomalyTask(TaskKind):
     """``task: anomaly``: per-row anomaly scores of NAB-format series."""
 
     name = "anomaly"
+    scored = "rows scored"
 
     def model_spec(
         self,
@@ -121,7 +122,8 @@ class AnomalyTask(TaskKind):
         frame = read_series_file(Path(request.input_path))
         with downloaded(registry, ref) as (exact, local):
             detector = Detector.load(local, device=request.device, label=exact)
-        return detector.detect(frame, source=str(request.input_path))
+        detector.settings = detector.settings.flagging(request.profile)
+        return detector.detect(frame, value_col=request.value_col, source=str(request.input_path))
 
 
 ANOMALY = AnomalyTask()

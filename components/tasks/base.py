@@ -134,12 +134,16 @@ class PredictRequest:
     timestamp_col: str | None = None  # forecast: the input's timestamp column
     device: str = "auto"
     text_path: Path | None = None  # forecast: recent text for a text-fused model (--text)
+    value_col: str = "value"  # anomaly: the column to score
+    profile: str | None = None  # anomaly: the NAB profile whose threshold flags rows
 
 
 class TaskKind(ABC):
     """One task's answers to the stages (see the module docstring)."""
 
     name: str
+    scored: str
+    """What ``EvalReport.test_windows`` counts for this task, as summaries name it."""
 
     @abstractmethod
     def model_spec(

@@ -3,7 +3,8 @@
 Loads a published model by name, version or alias (sha256-verified) and hands the input to
 its task (the version's ``task`` tag): a forecaster forecasts the input's channels and
 continues its timestamps at the series' frequency; a classifier returns each instance's
-class probabilities. Mounted on the main CLI as ``app.command("predict")(predict_cmd)``.
+class probabilities; a detector scores every row and flags those at or above the threshold
+evaluation tuned for a NAB profile. Mounted on the main CLI as ``app.command("predict")(predict_cmd)``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def predict_cmd(
             "--input",
             "-i",
             help="Forecaster: CSV with a timestamp column and the model's channels. "
-            "Classifier: a panel file (.ts, or long CSV/Parquet: instance_id, step, channels).",
+            "Classifier: a panel file (.ts, or long CSV/Parquet: instance_id, step, channels). "
+            "Detector: one series as CSV/Parquet in row order (NAB's timestamp,value).",
         ),
     ],
     horizon: Annotated[
@@ -53,6 +55,17 @@ def predict_cmd(
             "for a text-fused model, aligned to the forecast start as in training.",
         ),
     ] = None,
+    value_col: Annotated[
+        str, typer.Option("--value-col", help="Detector: the column to score.")
+    ] = "value",
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Detector: the NAB profile whose tuned threshold flags rows (standard, "
+            "reward_low_FP_rate or reward_low_FN_rate); the version's own (standard) by default.",
+        ),
+    ] = None,
     registry: RegistryOpt = None,
     endpoint_url: EndpointOpt = None,
     config: ConfigOpt = None,
@@ -64,7 +77,8 @@ def predict_cmd(
     ] = "auto",
 ) -> None:
     """Apply a published model to INPUT and write the result as CSV: a forecaster's forecast,
-    or a classifier's class probabilities per instance."""
+    a classifier's class probabilities per instance, or a detector's anomaly score and flag
+    per row."""
     from tsalign.components.inference.published import task_of
     from tsalign.components.tasks import get_task
     from tsalign.components.tasks.base import PredictRequest
@@ -74,7 +88,9 @@ def predict_cmd(
     if text is not None and not text.is_file():
         fail(f"--text {text}: file not found")
     reg = _open(config, registry, endpoint_url)
-    request = PredictRequest(input_path, horizon, timestamp_col, device, text)
+    request = PredictRequest(
+        input_path, horizon, timestamp_col, device, text, value_col=value_col, profile=profile
+    )
     with user_errors():
         result = get_task(task_of(reg, ref)).predict(reg, ref, request)
     if output is None:

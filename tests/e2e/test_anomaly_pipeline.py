@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _e2e_helpers import REPO, make_project, run_tsalign
@@ -67,6 +69,9 @@ def _predict(project: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_the_pipeline_publishes_a_detector_with_its_tuned_threshold(project: Path, run):
     assert run.returncode == 0, run.stderr[-4000:]
+    # The summary counts what this task scores: series and rows, not forecast windows.
+    assert re.search(rf"{len(SERIES)} series, \d+ rows, \d+ anomaly windows", run.stderr)
+    assert re.search(r"\d+ rows scored;", run.stderr), run.stderr[-3000:]
     manifest = open_registry(RegistryConfig(uri=str(project / "registry"))).show(f"{MODEL}:1")
     assert manifest.tags["task"] == "anomaly"
     assert "detector.json" in manifest.files and "model/model.safetensors" in manifest.files
@@ -92,6 +97,17 @@ def test_predict_returns_scores_and_flags_per_row(project: Path, run, tmp_path: 
     assert len(scores) == len(pd.read_csv(series))
     assert scores["anomaly_score"].between(0, 1).all()
     assert scores["anomaly"].dtype == bool
+    # Another NAB profile's threshold, and a series column named otherwise.
+    renamed = tmp_path / "renamed.csv"
+    pd.read_csv(series).rename(columns={"value": "reading"}).to_csv(renamed, index=False)
+    low_fn = tmp_path / "low_fn.csv"
+    args = ("--input", str(renamed), "--value-col", "reading", "--output", str(low_fn))
+    proc = _predict(project, *args, "--profile", "reward_low_FN_rate")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    np.testing.assert_allclose(pd.read_csv(low_fn)["anomaly_score"], scores["anomaly_score"])
+    proc = _predict(project, *args[:-1], str(tmp_path / "never.csv"), "--profile", "low_fn")
+    assert proc.returncode == 1 and "choose one of" in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "never.csv").exists()
 
 
 @pytest.mark.parametrize(

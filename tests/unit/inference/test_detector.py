@@ -41,6 +41,7 @@ def test_a_spike_in_the_errors_scores_near_one_and_calm_rows_near_zero():
     scores = likelihood_scores(errors)
     assert scores.min() >= 0.0 and scores.max() <= 1.0
     assert (scores[:MIN_HISTORY] == 0).all()
+    assert not np.signbit(scores).any()  # no -0.0 reaches a predict CSV
     assert scores[400] > 0.99
     assert np.median(scores[100:390]) < 0.2
 
@@ -83,6 +84,22 @@ def test_detect_appends_scores_and_flags_at_the_tuned_threshold(tmp_path, model)
     assert (out["anomaly"] == (out["anomaly_score"] >= 0.9)).all()
     assert bool(out["anomaly"].iloc[900])
     assert out["anomaly"].mean() < 0.05
+
+
+def test_another_profile_flags_at_its_own_threshold_and_an_unknown_one_is_named(tmp_path, model):
+    directory = _detector_dir(tmp_path, model, {"standard": 0.9, "reward_low_FN_rate": 0.05})
+    detector = Detector.load(directory, device="cpu")
+    values = _wave()
+    values[900] += 8.0
+    frame = pd.DataFrame({"reading": values})
+    standard = detector.detect(frame, value_col="reading")
+    detector.settings = detector.settings.flagging("reward_low_FN_rate")
+    low_fn = detector.detect(frame, value_col="reading")
+    assert (low_fn["anomaly"] == (low_fn["anomaly_score"] >= 0.05)).all()
+    assert low_fn["anomaly"].sum() > standard["anomaly"].sum()
+    detector.settings = detector.settings.flagging("low_fn")
+    with pytest.raises(PredictError, match=r"'low_fn' is not a profile.*reward_low_FN_rate"):
+        detector.detect(frame, value_col="reading")
 
 
 @pytest.mark.parametrize(
