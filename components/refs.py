@@ -45,6 +45,9 @@ class ProfileRef(Ref):
     plot_paths: list[str] = Field(default_factory=list)
     dominant_period: int | None = None
     recommended_paradigm: str | None = None
+    headline: str = Field(
+        "", description="One line on the data for run summaries (panels and anomaly corpora)."
+    )
     domain_context: str = Field(
         "", description="Paragraph for prompt-as-prefix and injective prompts."
     )

@@ -24,6 +24,7 @@ from tsalign.components.refs import (
     TrainResult,
 )
 from tsalign.components.state import latest
+from tsalign.components.tasks import get_task
 from tsalign.flows.console import console
 
 FORECAST_COLUMNS = (
@@ -135,7 +136,8 @@ def print_summary(cfg: RunConfig) -> None:
     )
     stages.add_row(
         "profile",
-        f"dominant period {profile.dominant_period}, "
+        profile.headline
+        or f"dominant period {profile.dominant_period}, "
         f"recommended paradigm {profile.recommended_paradigm}",
     )
     for run in trained.runs:
@@ -143,7 +145,9 @@ def print_summary(cfg: RunConfig) -> None:
     for name, why in trained.skipped.items():
         stages.add_row("train", f"{name} (chosen by compare: auto) not trained: {why}")
     stages.add_row(
-        "evaluate", f"{report.test_windows} test windows; leaderboard {report.leaderboard_path}"
+        "evaluate",
+        f"{report.test_windows} {get_task(dataset.task).scored}; "
+        f"leaderboard {report.leaderboard_path}",
     )
     stages.add_row("select", f"{report.candidate}: {report.selection_reason}")
     stages.add_row("publish", f"{version} at {version.uri}")

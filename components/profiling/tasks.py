@@ -120,6 +120,24 @@ def anomaly_profile(dataset: DatasetRef) -> dict[str, Any]:
     }
 
 
+def headline(profile: dict[str, Any]) -> str:
+    """One line on a panel or anomaly corpus profile (the run summary's profile row)."""
+    if profile["kind"] == "panel":
+        lengths, splits = profile["lengths"], profile["instances"]
+        per_split = ", ".join(
+            f"{split} {splits.get(split, 0)}" for split in ("train", "val", "test")
+        )
+        return (
+            f"{sum(splits.values())} instances ({per_split}), {len(profile['classes'])} classes, "
+            f"{len(profile['channels'])} channels, lengths {lengths['min']}..{lengths['max']}, "
+            f"train imbalance {profile['imbalance_ratio']:.2f}"
+        )
+    return (
+        f"{profile['series_count']} series, {profile['rows']} rows, {profile['windows']} "
+        f"anomaly windows, anomalous share {profile['anomalous_share']:.3f}"
+    )
+
+
 def _report(profile: dict[str, Any]) -> str:
     lines = [f"# Profile of {profile['dataset']} ({profile['kind']})", ""]
     if profile["kind"] == "panel":
@@ -178,7 +196,10 @@ def profile_task_data(
     profile_path.write_text(json.dumps(profile, indent=2, sort_keys=True, allow_nan=True) + "\n")
     report_path.write_text(_report(profile))
     return ProfileRef(
-        profile_path=str(profile_path), report_path=str(report_path), domain_context=context
+        profile_path=str(profile_path),
+        report_path=str(report_path),
+        headline=headline(profile),
+        domain_context=context,
     )
 
 
@@ -192,4 +213,10 @@ def print_task_profile(profile_path: Path, console: Any) -> None:
         console.print(f"class balance (train): {profile['class_balance']['train']}", markup=False)
 
 
-__all__ = ["anomaly_profile", "panel_profile", "print_task_profile", "profile_task_data"]
+__all__ = [
+    "anomaly_profile",
+    "headline",
+    "panel_profile",
+    "print_task_profile",
+    "profile_task_data",
+]

@@ -68,6 +68,7 @@ class ClassifyTask(TaskKind):
     """``task: classify``: one label per panel instance."""
 
     name = "classify"
+    scored = "test instances"
 
     def model_spec(
         self,

@@ -41,6 +41,7 @@ class ForecastTask(TaskKind):
     """``task: forecast``: ``[B, seq_len, C] -> [B, horizon, C]`` on the standardised scale."""
 
     name = "forecast"
+    scored = "test windows"
 
     def model_spec(
         self,

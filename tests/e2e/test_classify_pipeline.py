@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,9 @@ def test_the_run_publishes_a_classifier_scored_beside_minirocket(
 ) -> None:
     assert run.returncode == 0, run.stderr[-4000:]
     assert run.stdout.strip().splitlines()[-1] == f"{NAME}:1"
+    # The summary counts instances, not forecast windows.
+    assert re.search(r"\d+ instances \(train \d+, val \d+, test \d+\)", run.stderr)
+    assert re.search(r"\d+ test instances;", run.stderr), run.stderr[-3000:]
     registry = open_registry(RegistryConfig(uri=str(project / "registry")))
     manifest = registry.show(f"{NAME}:1")
     assert manifest.tags["task"] == "classify"

@@ -58,6 +58,9 @@ def test_japanese_vowels_keeps_the_archive_split_and_pads(project: Path, tmp_pat
     assert written["imbalance_ratio"] == 1.0 and len(written["per_class"]) == 9
     assert max(written["separability_f"].values()) > 10  # speakers differ in some channel
     assert "| 3 | 24 | 6 | 88 |" in Path(profile.report_path).read_text()
+    assert profile.headline.startswith(
+        "640 instances (train 216, val 54, test 370), 9 classes, 12 channels, lengths 7..29"
+    )
 
 
 def test_long_csv_panel_is_truncated_and_split_stratified(project: Path, tmp_path: Path):
@@ -115,8 +118,11 @@ def test_nab_series_and_windows_are_versioned_together(project: Path, tmp_path: 
     assert int(taxi_rows["label"].sum()) == taxi.anomalous_rows > 0
     profile = profile_task_data("anomaly", ref, tmp_path / "profile")
     written = json.loads(Path(profile.profile_path).read_text())
-    assert written["series"]["realKnownCause/nyc_taxi.csv"]["probation_rows"] == 750  # 15%, capped at 750 as NAB does
+    assert (
+        written["series"]["realKnownCause/nyc_taxi.csv"]["probation_rows"] == 750
+    )  # 15%, capped at 750 as NAB does
     assert np.isclose(written["anomalous_share"], taxi.anomalous_rows / meta.rows)
+    assert profile.headline.startswith(f"{len(meta.series)} series, {meta.rows} rows, ")
 
 
 def test_single_nab_csv_takes_its_windows_by_file_name(project: Path):
