@@ -140,14 +140,38 @@ def _driver(tmp_path: Path) -> subprocess.Popen:
     )
 
 
+def _ray_workers_of(driver: int) -> set[int]:
+    """Processes of the driver's session (it was started with a new one) outside its process
+    group: the Ray workers (actors) it started, each in a process group of its own."""
+    workers = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # state ppid pgrp session ...
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields[3]) == driver and int(fields[2]) != driver:
+            workers.add(int(stat.parent.name))
+    return workers
+
+
 def _reap_group(proc: subprocess.Popen) -> None:
-    """After the driver was killed, end what is left of the Ray instance it started."""
+    """After the driver ended, end what is left of the Ray instance it started.
+
+    A driver that exits shuts its instance down itself, which is waited for. After a driver
+    killed by SIGKILL, its actors (training workers, controller) notice within seconds that
+    their owner died and exit, while GCS and dashboard processes stay behind with nothing to
+    stop them: the group is killed as soon as the actors are gone, so that no file is written
+    after the test lists what the killed run left.
+    """
+    killed = proc.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             os.killpg(proc.pid, 0)
         except ProcessLookupError:
             return
+        if killed and not _ray_workers_of(proc.pid):
+            break
         time.sleep(0.5)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
