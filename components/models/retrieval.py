@@ -88,8 +88,8 @@ def _normalised(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
 class RetrievalForecaster(nn.Module):
     """``base`` plus its k nearest training windows, fused as ``fusion``.
 
-    forward: x [B, L, C], neighbours [B, C, k] (rows of the index; searched when None)
-    -> forecast [B, H, C].
+    forward: x [B, L, C], neighbours [B, C, k'] with k' >= k (rows of the index, nearest
+    first; searched when None) -> forecast [B, H, C].
 
     Args:
         base: any forecaster [B, L, C] -> [B, H, C].
@@ -182,7 +182,14 @@ class RetrievalForecaster(nn.Module):
         y = self.base(x)  # [B, H, C]
         if neighbours is None:
             neighbours = self.retrieve(x)
-        history, future = self.neighbours_of(neighbours.long())
+        elif neighbours.shape[-1] < self.k:
+            raise ModelBuildError(
+                f"the retrieval index gives {neighbours.shape[-1]} neighbours per window, "
+                f"fewer than model.retrieval.k={self.k}; build the index for this k"
+            )
+        # Neighbours are stored nearest first, so an index built for a larger k (a tune
+        # search's largest) serves this k with its first k columns.
+        history, future = self.neighbours_of(neighbours[..., : self.k].long())
         future = _normalised(future, history)  # [B, C, k, H] in each neighbour's units
         query = x.permute(0, 2, 1)  # [B, C, L]
         mean = query.mean(-1, keepdim=True)

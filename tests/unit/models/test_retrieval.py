@@ -30,6 +30,7 @@ from tsalign.components.data.windows import (
 from tsalign.components.models import ModelSpec, build_model, load_pretrained, save_pretrained
 from tsalign.components.models.catalogue import ablations_of, get_entry
 from tsalign.components.models.retrieval import RawEmbedder, RetrievalForecaster
+from tsalign.components.models.spec import ModelBuildError
 
 ETTH1 = Path("/work/shared/data/ett/ETTh1.csv")
 CHANNELS = ["HUFL", "OT"]
@@ -312,3 +313,26 @@ def test_a_training_split_too_short_to_exclude_overlaps_is_refused_before_embedd
     with pytest.raises(RetrievalError, match=r"too short.*data\.train_fraction"):
         build_index(splits.train, splits.val, few, cfg.retrieval, (256, 64), embed)
     assert embedded == []
+
+
+def test_an_index_for_a_larger_k_serves_a_smaller_one(ett):
+    """A tune search builds one index for its largest k; a trial with a smaller k reads the
+    first k neighbours, which are those an index for its own k holds."""
+    data = _data(stride=4)
+    splits = prepare_splits(ett[:3000], DataConfig(window=data.window).protocol())
+    small, large = _model(k=3, stride=2), _model(k=10, stride=2)
+    caps = (32, 16)
+    own = build_index(splits.train, splits.val, data, small.retrieval, caps, RawEmbedder())
+    wide = build_index(splits.train, splits.val, data, large.retrieval, caps, RawEmbedder())
+    for split in ("train", "val"):
+        np.testing.assert_array_equal(wide.neighbours[split][..., :3], own.neighbours[split])
+    model = _built(own, data, small)  # concat: its mix reads exactly k futures
+    windows = WindowDataset(splits.val, data.window.seq_len, data.window.horizon, 1)
+    kept = capped_indices(len(windows), 16)
+    x = torch.stack([windows[i][0] for i in kept])
+    with torch.no_grad():
+        expected = model(x, torch.from_numpy(own.neighbours["val"][kept]))
+        served = model(x, torch.from_numpy(wide.neighbours["val"][kept]))
+    torch.testing.assert_close(served, expected)
+    with pytest.raises(ModelBuildError, match=r"3 neighbours per window, fewer than .*k=10"):
+        _built(wide, data, large)(x, torch.from_numpy(own.neighbours["val"][kept]))
