@@ -110,6 +110,30 @@ def stage_inputs(
     return dataset, profile, candidates
 
 
+def stage_window_texts(
+    config: RunConfig, dataset: DatasetRef, profile: ProfileRef | None
+) -> str | None:
+    """The window-texts file of a train or tune stage (None when no candidate fuses text).
+
+    Computed once per data version, before any worker starts.
+    """
+    return window_texts_file(config, dataset, profile.recommended_paradigm if profile else None)
+
+
+def candidate_inputs(
+    config: RunConfig,
+    dataset: DatasetRef,
+    model: ModelConfig,
+    train: TrainConfig,
+    texts: str | None,
+) -> tuple[str | None, str | None]:
+    """What ``model`` trains with beyond its windows: the stage's window texts when it fuses
+    text, and its retrieval index when it retrieves (built once per data version and
+    retrieval settings, before any worker starts)."""
+    index = retrieval_index_file(config.data, config.workdir, dataset, model, train)
+    return (texts if model.fuses_text else None), index
+
+
 @flow(name="train", log_prints=True)
 def train_flow(
     config: RunConfig, dataset: DatasetRef | None = None, profile: ProfileRef | None = None
@@ -118,17 +142,13 @@ def train_flow(
     config = confine(config)
     dataset, profile, candidates = stage_inputs(config, dataset, profile)
     protocol, season = config.data.protocol(), config.eval.season
-    # computed once per data version, before any worker starts; only fused models read it
-    texts = window_texts_file(config, dataset, profile.recommended_paradigm if profile else None)
+    texts = stage_window_texts(config, dataset, profile)
     runs, skipped = [], {}
     for candidate in candidates:
         model = candidate.model
         own_runs = []
         try:
-            # built once per data version and retrieval settings, before any worker starts
-            index = retrieval_index_file(
-                config.data, config.workdir, dataset, model, candidate.train
-            )
+            text, index = candidate_inputs(config, dataset, model, candidate.train, texts)
             for seeded in config.seeded(get_entry(model.name).trainable):
                 own = candidate.train.model_copy(update={"seed": seeded.train.seed})
                 run = run_cached(
@@ -142,7 +162,7 @@ def train_flow(
                     run_label_of(candidate.key, seeded),
                     dataset,
                     profile,
-                    texts if model.fuses_text else None,
+                    text,
                     index,
                 )
                 # the label names nothing the run computes, so it is set here, not cached

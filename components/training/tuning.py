@@ -11,12 +11,14 @@ looked at here.
 Every candidate gets the same budget, ``tune.num_samples`` trials of at most
 ``tune.max_epochs`` epochs each, sampled (seeded) from its catalogue entry's search
 space. A trial's settings are dotted config paths applied through the normal config
-validation, so each trial trains a validated run config.
+validation, so each trial trains a validated run config. A text-fused candidate's trials
+read its window texts and a retrieval candidate's trials its index, both made once by the
+caller before the search, as the train stage makes them.
 
 The experiment name is derived from what the search depends on (dataset version, the
-candidate's sections, the space and the tune section), so rerunning the same command
-after the driver died finds the experiment in ``train.storage_path`` and continues it
-with ``Tuner.restore``: finished trials are kept, unfinished ones resume from their Ray
+candidate's sections, the space, the tune section, the texts and the index), so rerunning
+the same command after the driver died finds the experiment in ``train.storage_path`` and
+continues it with ``Tuner.restore``: finished trials are kept, unfinished ones resume from their Ray
 Train checkpoints (each trial's run is named after its trial id).
 """
 
@@ -81,8 +83,10 @@ class TrialSetup(BaseModel):
     dataset: DatasetRef
     protocol: ProtocolConfig  # split and windows: nothing of the data source travels
     config: dict[str, Any]  # the candidate's model and train sections (set fields only)
-    spec: dict[str, Any]
+    spec: dict[str, Any]  # already widened for the texts and the index below
     experiment: str
+    text_path: str | None = None  # a fused candidate's window texts
+    retrieval_path: str | None = None  # a retrieval candidate's index (see :func:`index_model`)
 
 
 def run_trial(config: dict[str, Any]) -> None:
@@ -100,21 +104,32 @@ def run_trial(config: dict[str, Any]) -> None:
     from ray.tune.integration.ray_train import TuneReportCallback
 
     setup = TrialSetup.model_validate(config["setup"])
-    trial_id = ray.tune.get_context().get_trial_id()
+    job = trial_job(setup, flat(config["settings"]), ray.tune.get_context().get_trial_id())
+    launch_training(job, callbacks=[TuneReportCallback()])
+
+
+def trial_job(setup: TrialSetup, settings: dict[str, Any], trial_id: str) -> TrainJob:
+    """The Ray Train run of one trial: the candidate's sections with its sampled ``settings``
+    (dotted paths), on the search's data, window texts and retrieval index.
+
+    Raises:
+        ConfigError: sampled settings the config schema refuses.
+    """
     cfg = apply_settings(
         build_config(setup.config, f"{setup.experiment} setup"),
-        flat(config["settings"]),
+        settings,
         f"trial {trial_id} of {setup.experiment}",
     )
-    job = TrainJob(
+    return TrainJob(
         setup.dataset,
         setup.protocol,
         cfg.model,
         cfg.train,
         ModelSpec(**setup.spec),
         f"{setup.experiment}-{trial_id}",
+        setup.text_path,
+        setup.retrieval_path,
     )
-    launch_training(job, callbacks=[TuneReportCallback()])
 
 
 def budget_config(
@@ -148,18 +163,45 @@ def experiment_name(
     base: RunConfig,
     space: SearchSpace,
     tune_cfg: TuneConfig,
+    text_path: str | None = None,
+    retrieval_path: str | None = None,
 ) -> str:
-    """``tune-<model>-<digest>``: the same search (data version, sections, space, budget) gets
-    the same name, which is how a rerun finds it to restore."""
-    facts = {
+    """``tune-<model>-<digest>``: the same search (data version, sections, space, budget,
+    window texts and retrieval index) gets the same name, which is how a rerun finds it to
+    restore; other texts or another index start another search."""
+    facts: dict[str, Any] = {
         "data": [dataset.md5, dataset.path],
         "protocol": protocol.model_dump(mode="json"),
         "config": base.model_dump(mode="json", include={"model", "train"}),
         "space": describe(space),
         "tune": tune_cfg.model_dump(mode="json", exclude={"enabled"}),
     }
+    if text_path or retrieval_path:  # absent otherwise: names of plain searches stay as they were
+        facts["inputs"] = [text_path, retrieval_path]
     digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:12]
     return f"tune-{base.model.name}-{digest}"
+
+
+def index_model(model_cfg: ModelConfig) -> ModelConfig:
+    """The model whose retrieval index serves every trial of its search.
+
+    Its ``model.retrieval.k`` is the largest the candidate's search space reaches: the
+    index stores each window's neighbours nearest first, so a trial with a smaller k reads
+    the first k of them, which are the neighbours an index for its own k would hold.
+    Without ``model.retrieval`` the model is returned as it is.
+    """
+    if model_cfg.retrieval is None:
+        return model_cfg
+    ks = [
+        value
+        for dim in get_entry(model_cfg.name).search_space
+        if dim.path == "model.retrieval.k"
+        for value in dim.probes()
+    ]
+    k = max([model_cfg.retrieval.k, *ks])
+    return model_cfg.model_copy(
+        update={"retrieval": model_cfg.retrieval.model_copy(update={"k": k})}
+    )
 
 
 def trial_concurrency(
@@ -188,6 +230,8 @@ def tune_candidate(
     tune_cfg: TuneConfig,
     spec: ModelSpec,
     out_dir: Path,
+    text_path: str | None = None,
+    retrieval_path: str | None = None,
 ) -> TrainResult:
     """Search ``model_cfg``'s catalogue space with Ray Tune + ASHA; return the chosen trial's run.
 
@@ -196,8 +240,12 @@ def tune_candidate(
         protocol: split and windows of the data.
         model_cfg, train_cfg: the candidate's sections (the search starts there).
         tune_cfg: budget, ASHA schedule and seed.
-        spec: shapes and context of the model.
+        spec: shapes and context of the model, widened for ``text_path`` and
+            ``retrieval_path`` (``with_text_dims``, ``with_retrieval_dims``).
         out_dir: where the search record (``<experiment>.json``) is written.
+        text_path: a fused candidate's window texts; every trial reads them.
+        retrieval_path: a retrieval candidate's index, built for the largest
+            ``model.retrieval.k`` of the search (:func:`index_model`); every trial reads it.
 
     Returns:
         The chosen trial's train result: its best checkpoint, curves, the settings it
@@ -215,20 +263,9 @@ def tune_candidate(
     space = get_entry(model_cfg.name).search_space
     if not space:
         raise ConfigError(f"model {model_cfg.name!r} declares no search space to tune")
-    if getattr(model_cfg.params, "text_fusion", "none") != "none":
-        raise ConfigError(
-            f"model.params.text_fusion={model_cfg.params.text_fusion!r}: the tune stage does not "
-            "hand window texts to its trials yet; tune with text_fusion none, or train the "
-            "fused model with `tsalign train`"
-        )
-    if model_cfg.retrieval is not None:
-        raise ConfigError(
-            "model.retrieval: the tune stage does not hand the retrieval index to its trials "
-            "yet; train the retrieval model with `tsalign train` (or `tsalign run`)"
-        )
     base = budget_config(model_cfg, train_cfg, tune_cfg)
     check_space(base, space)
-    name = experiment_name(dataset, protocol, base, space, tune_cfg)
+    name = experiment_name(dataset, protocol, base, space, tune_cfg, text_path, retrieval_path)
     root = storage_root(train_cfg.storage_path)
     path = f"{root.rstrip('/')}/{name}"
 
@@ -253,6 +290,8 @@ def tune_candidate(
             ),
             spec=asdict(spec),
             experiment=name,
+            text_path=text_path,
+            retrieval_path=retrieval_path,
         )
         tuner = tune.Tuner(
             trainable,

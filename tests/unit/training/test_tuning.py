@@ -1,6 +1,9 @@
-"""The tune stage's pieces that need no Ray: settings, budget, naming, concurrency, the choice."""
+"""The tune stage's pieces that need no Ray: settings, budget, naming, trial inputs,
+concurrency, the choice."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import pytest
 
@@ -14,14 +17,17 @@ from tsalign.components.config import (
     apply_settings,
     build_config,
 )
-from tsalign.components.models import get_entry
+from tsalign.components.models import ModelSpec, get_entry
 from tsalign.components.refs import DatasetRef, TrialRecord
 from tsalign.components.training.tuning import (
+    TrialSetup,
     TuningFailed,
     budget_config,
     choose,
     experiment_name,
+    index_model,
     trial_concurrency,
+    trial_job,
 )
 
 DATASET = DatasetRef(
@@ -35,6 +41,7 @@ DATASET = DatasetRef(
     timestamp_col="ts",
     freq="h",
 )
+SPEC = ModelSpec(seq_len=48, horizon=6, n_channels=1, season=24, domain_context="")
 
 
 def _trial(trial_id: str, val: float | None, error: str | None = None) -> TrialRecord:
@@ -119,25 +126,58 @@ def test_a_search_without_any_validation_loss_names_each_reason() -> None:
         choose(trials, "exp")
 
 
-def test_a_text_fused_model_is_refused_before_any_trial(tmp_path) -> None:
-    from tsalign.components.models import ModelSpec
-    from tsalign.components.training.tuning import tune_candidate
+def test_experiment_name_follows_the_window_texts_and_the_index() -> None:
+    # Another text file or index is another search: it must not restore this one.
+    space = get_entry("retrieval_wo_llm").search_space
+    base = RunConfig(model=ModelConfig(name="retrieval_wo_llm"))
 
+    def name_of(text: str | None = None, index: str | None = None) -> str:
+        return experiment_name(DATASET, ProtocolConfig(), base, space, TuneConfig(), text, index)
+
+    plain = name_of()
+    named = {
+        plain,
+        name_of(text="/w/text_cache/a.safetensors"),
+        name_of(text="/w/text_cache/b.safetensors"),
+        name_of(index="/w/retrieval_cache/index-a.safetensors"),
+        name_of(index="/w/retrieval_cache/index-b.safetensors"),
+    }
+    assert len(named) == 5
+    assert name_of(index="/w/retrieval_cache/index-a.safetensors") == name_of(
+        index="/w/retrieval_cache/index-a.safetensors"
+    )
+    # a search without texts or index keeps the name it had before they were searched with
+    assert experiment_name(DATASET, ProtocolConfig(), base, space, TuneConfig()) == plain
+
+
+def test_every_trial_trains_with_the_search_texts_and_index() -> None:
     fused = ModelConfig(name="dlinear", params={"text_fusion": "add"})
-    spec = ModelSpec(seq_len=48, horizon=6, n_channels=1, season=24, domain_context="")
-    with pytest.raises(ConfigError, match=r"text_fusion='add'.*tsalign train"):
-        tune_candidate(
-            DATASET, ProtocolConfig(), fused, TrainConfig(), TuneConfig(), spec, tmp_path
-        )
+    base = budget_config(fused, TrainConfig(), TuneConfig(max_epochs=2))
+    setup = TrialSetup(
+        dataset=DATASET,
+        protocol=ProtocolConfig(),
+        config=base.model_dump(mode="json", exclude_unset=True, include={"model", "train"}),
+        spec=asdict(SPEC),
+        experiment="tune-dlinear-x",
+        text_path="/w/text_cache/texts.safetensors",
+        retrieval_path="/w/retrieval_cache/index.safetensors",
+    )
+    # Tune hands the setup to each trial as plain JSON
+    handed = TrialSetup.model_validate(setup.model_dump(mode="json"))
+    job = trial_job(handed, {"model.params.moving_avg": 13, "train.lr": 1e-3}, "t1")
+    assert (job.text_path, job.retrieval_path) == (setup.text_path, setup.retrieval_path)
+    assert job.model.fuses_text and job.model.params.moving_avg == 13
+    assert (job.train.lr, job.train.epochs, job.run_name) == (1e-3, 2, "tune-dlinear-x-t1")
 
 
-def test_a_retrieval_model_is_refused_before_any_trial(tmp_path) -> None:
-    from tsalign.components.models import ModelSpec
-    from tsalign.components.training.tuning import tune_candidate
-
-    spec = ModelSpec(seq_len=48, horizon=6, n_channels=1, season=24, domain_context="")
-    for model in (ModelConfig(name="retrieval"), ModelConfig(name="dlinear", retrieval={})):
-        with pytest.raises(ConfigError, match=r"model.retrieval: .*tsalign train"):
-            tune_candidate(
-                DATASET, ProtocolConfig(), model, TrainConfig(), TuneConfig(), spec, tmp_path
-            )
+def test_the_index_of_a_retrieval_search_holds_its_largest_k() -> None:
+    # RETRIEVAL_SPACE samples k in (3, 5, 10): one index for k 10 serves every trial
+    model = ModelConfig.model_validate({"name": "retrieval_wo_llm", "retrieval": {"k": 3}})
+    widened = index_model(model)
+    assert widened.retrieval.k == 10
+    assert widened.retrieval.model_dump(exclude={"k"}) == model.retrieval.model_dump(exclude={"k"})
+    assert model.retrieval.k == 3  # the candidate itself is left as it was
+    beyond = ModelConfig.model_validate({"name": "retrieval_wo_llm", "retrieval": {"k": 20}})
+    assert index_model(beyond).retrieval.k == 20
+    plain = ModelConfig(name="dlinear")
+    assert index_model(plain) is plain
