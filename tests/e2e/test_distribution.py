@@ -21,6 +21,7 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
+ONE_WORKER_TWO_STEPS = ["train.num_workers=1", "train.max_steps=2"]
 
 
 def _source_copy(dest: Path) -> Path:
@@ -112,8 +113,8 @@ def test_init_then_run_in_an_empty_directory(venv: Path, tmp_path: Path):
     assert again.returncode == 1 and "already exists" in again.stdout + again.stderr
 
     run = subprocess.run(
-        # One candidate and two steps: this proves the install, not the model.
-        [tsalign, "run", "--config", "configs/tiny.yaml", "compare=[]", "train.max_steps=2"],
+        # One candidate, one worker and two steps: this proves the install, not the model.
+        [tsalign, "run", "--config", "configs/tiny.yaml", "compare=[]", *ONE_WORKER_TWO_STEPS],
         cwd=project,
         env=env,
         capture_output=True,

@@ -33,11 +33,17 @@ def make_project(root: Path) -> Path:
 
 
 def fast_config(workdir: Path, *overrides: str) -> RunConfig:
-    """configs/tiny.yaml, one candidate, 2 optimizer steps, outputs under ``workdir``."""
+    """configs/tiny.yaml, one candidate, one worker, 2 optimizer steps, outputs under ``workdir``.
+
+    One worker: a second one costs each training run another process importing torch,
+    transformers and DeepSpeed, and these tests are about the stages around training
+    (tests/e2e/test_pipeline.py trains tiny.yaml's two workers through the pipeline).
+    """
     return load_config(
         TINY,
         [
             "compare=[]",
+            "train.num_workers=1",
             "train.max_steps=2",
             f"train.storage_path={workdir / 'runs'}",
             f"registry.uri={workdir / 'registry'}",
