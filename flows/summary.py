@@ -104,8 +104,11 @@ def run_line(run: TrainResult) -> str:
 def search_line(run: TrainResult) -> str:
     """One line per search: budget, trials stopped early, the chosen trial and its settings."""
     tuning = run.tuning
+    if tuning is None and run.overrides:  # a further seed of eval.seeds retrains the choice
+        settings = ", ".join(f"{k}={_short(v)}" for k, v in run.overrides.items())
+        return f"{run.key}: the chosen settings trained again under seed {run.seed}: {settings}"
     if tuning is None:
-        return f"{run.key}: not searched"
+        return f"{run.key}: not searched (nothing to tune)"
     stopped = sum(t.status == "stopped_early" for t in tuning.trials)
     chosen = tuning.chosen_trial
     settings = ", ".join(f"{k}={_short(v)}" for k, v in chosen.overrides.items())

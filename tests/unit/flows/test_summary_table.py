@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from tsalign.components.refs import EvalReport
-from tsalign.flows.summary import metrics_table
+from tsalign.components.refs import EvalReport, TrainResult
+from tsalign.flows.summary import metrics_table, search_line
 
 NAB = {
     "nab_standard": 41.25,
@@ -39,3 +39,18 @@ def test_a_forecast_report_keeps_its_error_columns():
     report = EvalReport(report_path="m.json", test_windows=10, metrics={"a": row}, candidate="a")
     text = _render(report)
     assert "MSE" in text and "0.5000" in text and "NAB" not in text
+
+
+def test_a_retrained_seed_is_named_as_the_chosen_settings_not_as_unsearched():
+    retrained = TrainResult(
+        model="dlinear",
+        run_name="r",
+        checkpoint_uri="c",
+        seed=2025,
+        overrides={"train.lr": 0.00123, "model.params.moving_avg": 13},
+    )
+    line = search_line(retrained)
+    assert "not searched" not in line
+    assert "trained again under seed 2025" in line and "train.lr=0.00123" in line
+    plain = TrainResult(model="seasonal_naive", run_name="n", checkpoint_uri="c")
+    assert search_line(plain) == "seasonal_naive: not searched (nothing to tune)"
