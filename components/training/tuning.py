@@ -47,7 +47,7 @@ from tsalign.components.config import (
     build_config,
 )
 from tsalign.components.layout import MODEL_DIR
-from tsalign.components.models import ModelSpec, get_entry
+from tsalign.components.models import ModelBuildError, ModelSpec, get_entry
 from tsalign.components.models.search_space import SearchSpace, describe, flat, nested
 from tsalign.components.refs import DatasetRef, TrainResult, TrialRecord, TuneResult
 from tsalign.components.storage import write_json_atomic
@@ -154,6 +154,30 @@ def check_space(base: RunConfig, space: SearchSpace) -> None:
                 raise ConfigError(
                     f"the search space of {base.model.name} sets {dim.path}={value!r} "
                     f"({dim.describe()}), which the config refuses: {err}"
+                ) from None
+
+
+def check_builds(base: RunConfig, space: SearchSpace, spec: ModelSpec) -> None:
+    """Build the model at every bound of each ``model.params`` dimension for this data's
+    shapes, before any trial: a value the windows cannot take (a DLinear kernel longer than
+    the input window, a patch longer than it) is refused up front, not found by a trial.
+
+    Raises:
+        ConfigError: naming the entry, the path, the value and the builder's reason.
+    """
+    from tsalign.components.models import build_model
+
+    for dim in space:
+        if not dim.path.startswith("model.params."):
+            continue  # optimisation and depth settings do not depend on the data's shapes
+        for value in dim.probes():
+            cfg = apply_settings(base, {dim.path: value}, "search space")
+            try:
+                build_model(cfg.model, spec)
+            except ModelBuildError as err:
+                raise ConfigError(
+                    f"the search space of {base.model.name} sets {dim.path}={value!r} "
+                    f"({dim.describe()}), which this data cannot take: {err}"
                 ) from None
 
 
@@ -265,6 +289,7 @@ def tune_candidate(
         raise ConfigError(f"model {model_cfg.name!r} declares no search space to tune")
     base = budget_config(model_cfg, train_cfg, tune_cfg)
     check_space(base, space)
+    check_builds(base, space, spec)
     name = experiment_name(dataset, protocol, base, space, tune_cfg, text_path, retrieval_path)
     root = storage_root(train_cfg.storage_path)
     path = f"{root.rstrip('/')}/{name}"

@@ -23,11 +23,13 @@ from tsalign.components.training.tuning import (
     TrialSetup,
     TuningFailed,
     budget_config,
+    check_builds,
     choose,
     experiment_name,
     index_model,
     trial_concurrency,
     trial_job,
+    tune_candidate,
 )
 
 DATASET = DatasetRef(
@@ -181,3 +183,20 @@ def test_the_index_of_a_retrieval_search_holds_its_largest_k() -> None:
     assert index_model(beyond).retrieval.k == 20
     plain = ModelConfig(name="dlinear")
     assert index_model(plain) is plain
+
+
+def test_a_value_the_windows_cannot_take_is_refused_before_any_trial(tmp_path) -> None:
+    # DLINEAR_SPACE offers moving_avg 13 or 25: a 24-step window cannot take the 25-step kernel
+    short = ModelSpec(seq_len=24, horizon=6, n_channels=1, season=24, domain_context="")
+    with pytest.raises(ConfigError, match=r"moving_avg=25 .*cannot take.*exceeds seq_len=24"):
+        tune_candidate(
+            DATASET,
+            ProtocolConfig(),
+            ModelConfig(name="dlinear", params={"moving_avg": 13}),
+            TrainConfig(storage_path=str(tmp_path)),
+            TuneConfig(),
+            short,
+            tmp_path,
+        )
+    base = budget_config(ModelConfig(name="dlinear"), TrainConfig(), TuneConfig())
+    check_builds(base, get_entry("dlinear").search_space, SPEC)  # 48 steps take both kernels
