@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from _e2e_helpers import TINY, make_project, run_tsalign
+from _e2e_helpers import TINY, make_project, run_tsalign, tsalign_cli
 
 from tsalign.components.config import RegistryConfig
 from tsalign.components.registry import open_registry
@@ -56,12 +53,10 @@ def test_a_version_is_published_and_tsalign_predict_forecasts_from_it(project, t
     assert all(math.isfinite(manifest.metrics["test"][m]["mse"]) for m in ("calf", "test_align"))
     source = Path(__import__("tsdata.fpp3", fromlist=["x"]).__file__).parent / "vic_elec.csv"
     pd.read_csv(source)[["Time", "Demand"]].tail(96).to_csv(tmp_path / "recent.csv", index=False)
-    env = {**os.environ, "PREFECT_HOME": str(project / ".prefect")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "tsalign", "predict", "align-e2e:1", "--input",
-         str(tmp_path / "recent.csv"), "--timestamp-col", "Time", "--output",
-         str(tmp_path / "forecast.csv"), "--registry", str(project / "registry")],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600,
+    proc = tsalign_cli(
+        project, "predict", "align-e2e:1", "--input", str(tmp_path / "recent.csv"),
+        "--timestamp-col", "Time", "--output", str(tmp_path / "forecast.csv"),
+        "--registry", str(project / "registry"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     forecast = pd.read_csv(tmp_path / "forecast.csv")

@@ -8,16 +8,14 @@ so that it is about the plumbing; the full corpus is benchmarks/nab.py's and the
 from __future__ import annotations
 
 import math
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from _e2e_helpers import REPO, make_project, run_tsalign
+from _e2e_helpers import REPO, make_project, run_tsalign, tsalign_cli
 
 from tsalign.components.config import RegistryConfig
 from tsalign.components.registry import open_registry
@@ -56,15 +54,7 @@ def run(project: Path) -> subprocess.CompletedProcess:
 
 
 def _predict(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_HOME": str(project / ".prefect")}
-    return subprocess.run(
-        [sys.executable, "-m", "tsalign", "predict", f"{MODEL}:1", "--registry", "registry", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return tsalign_cli(project, "predict", f"{MODEL}:1", "--registry", "registry", *args)
 
 
 def test_the_pipeline_publishes_a_detector_with_its_tuned_threshold(project: Path, run):

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from _e2e_helpers import REPO, make_project, run_tsalign
+from _e2e_helpers import REPO, make_project, run_tsalign, tsalign_cli
 
 from tsalign.components.config import RegistryConfig
 from tsalign.components.registry import open_registry
@@ -41,15 +39,7 @@ def run(project: Path) -> subprocess.CompletedProcess:
 
 
 def predict(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_HOME": str(project / ".prefect")}
-    return subprocess.run(
-        [sys.executable, "-m", "tsalign", "predict", f"{NAME}:1", "--registry", "registry", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return tsalign_cli(project, "predict", f"{NAME}:1", "--registry", "registry", *args)
 
 
 def test_the_run_publishes_a_classifier_scored_beside_minirocket(
